@@ -1,0 +1,684 @@
+"""Ingestion: a raw export in, every row stored or quarantined, counts reconciled.
+
+The steps, each vectorised over the whole file:
+
+1. read the file as text (:mod:`geo.io.readers`) and map its headers to the
+   canonical fields (:mod:`geo.io.columns`);
+2. parse times (:mod:`geo.timeparse`), map categories to the table of the
+   workspace, normalise text;
+3. locate: coordinates converted from the declared CRS to WGS84
+   (:mod:`geo.crs`), checked against the study area (a swapped lat/lon that
+   lands inside is fixed and flagged), rows without coordinates geocoded
+   against the standard-address gazetteer (:mod:`geo.geocode`);
+4. protect personal data: phone/ID/plate hashed with the workspace salt and
+   masked, free text scrubbed (:mod:`geo.privacy`);
+5. index: H3 cells of the three tiers and the official grid of each tier;
+6. de-duplicate on ``event_id`` against the file and the store, flag near
+   duplicates, validate against the schema, write in ONE transaction.
+
+``read == stored + duplicates + quarantined`` always holds; the report says
+why each quarantined row was rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo import crs as gcrs
+from geo import h3cells, privacy
+from geo.errors import InputFileError
+from geo.io.columns import ColumnMapping, load_mapping, map_columns
+from geo.io.readers import RawTable, read_raw
+from geo.officialgrids import locate_points
+from geo.quarantine import quarantine_frame, write_quarantine
+from geo.schema import conform_events, validate_events
+from geo.settings import OTHER_CATEGORY, SOURCES, TIERS, Settings
+from geo.store import append_events, connect, existing_hashes, record_ingest
+from geo.textnorm import normalize_text
+from geo.timeparse import parse_times
+from geo.workspace import Workspace, area_contains
+
+Progress = Callable[[str, float], None]
+"""``progress(stage, fraction_done)``: called as an ingest advances."""
+
+CLOSED_WORDS = ("已办结", "办结", "已处置", "已处理", "已完成", "已关闭", "已销号", "结案", "closed", "resolved",
+                "completed")
+_NEAR_DUP_LAGS = 8
+
+
+@dataclass
+class IngestReport:
+    """What happened to every row of one file (``read = stored + duplicates + quarantined``)."""
+
+    file: str
+    source: str
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    quarantine_file: str | None = None
+    by_reason: dict[str, int] = field(default_factory=dict)
+    ingest_id: str = ""
+    crs: str = ""
+    encoding: str | None = None
+    near_duplicates: int = 0
+    other_categories: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    located_by: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "source": self.source, "read": self.read, "stored": self.stored,
+            "duplicates": self.duplicates, "quarantined": self.quarantined,
+            "quarantine_file": self.quarantine_file, "by_reason": dict(sorted(self.by_reason.items())),
+            "ingest_id": self.ingest_id, "crs": self.crs, "encoding": self.encoding,
+            "near_duplicates": self.near_duplicates, "other_categories": self.other_categories,
+            "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+    @property
+    def reconciles(self) -> bool:
+        return self.read == self.stored + self.duplicates + self.quarantined
+
+
+class _Stopwatch:
+    def __init__(self, progress: Progress | None) -> None:
+        self.t = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self.progress = progress
+
+    def lap(self, stage: str, fraction: float) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self.t
+        self.t = now
+        if self.progress is not None:
+            self.progress(stage, fraction)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- field helpers -----------------------------------------------------------
+
+def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str) -> pd.Series:
+    """Normalised text of a canonical field (all-null when the file lacks it)."""
+    header = mapping.fields.get(name)
+    if header is None:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return normalize_text(frame[header].astype("string"))
+
+
+def _to_float(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def category_lookup(settings: Settings, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Raw value → category code: codes, Chinese and English labels, synonyms, overrides."""
+    table: dict[str, str] = {}
+    for cat in settings.categories:
+        for raw in (cat.code, cat.label_zh, cat.label_en.lower(), *cat.synonyms):
+            table.setdefault(raw, cat.code)
+    for raw, code in (overrides or {}).items():
+        table[raw] = code
+    return table
+
+
+def map_categories(raw: pd.Series, settings: Settings,
+                   overrides: dict[str, str] | None = None) -> pd.Series:
+    """Canonical category code of each raw value (``other`` when none matches).
+
+    An exact match (case-insensitive for Latin text) wins; otherwise the
+    longest known synonym contained in the value (``违法停车（电动自行车）`` →
+    ``illegal_parking``).  Works on the unique values only.
+    """
+    table = category_lookup(settings, overrides)
+    uniques = pd.Series(raw.dropna().unique(), dtype="string")
+    if uniques.empty:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    lowered = uniques.str.lower()
+    codes = uniques.map(table).fillna(lowered.map(table))
+    unmatched = codes.isna()
+    if unmatched.any():
+        best_len = pd.Series(0, index=uniques.index)
+        for key in sorted(table, key=len, reverse=True):
+            hit = unmatched & (best_len < len(key)) & lowered.str.contains(key.lower(), regex=False)
+            codes[hit] = table[key]
+            best_len[hit] = len(key)
+    codes = codes.fillna(OTHER_CATEGORY)
+    return raw.map(dict(zip(uniques, codes, strict=True))).astype("string")
+
+
+def closed_status(status: pd.Series) -> pd.Series:
+    """Whether each status text means the case is closed (办结/已处置/已处理 …)."""
+    uniques = pd.Series(status.dropna().unique(), dtype="string")
+    closed = pd.Series(False, index=uniques.index)
+    lowered = uniques.str.lower()
+    negations = lowered.str.contains("未") | lowered.str.contains("not ")
+    for word in CLOSED_WORDS:
+        closed |= lowered.str.contains(word, regex=False)
+    closed &= ~negations
+    lookup = dict(zip(uniques, closed, strict=True))
+    return status.map(lookup).fillna(False).astype(bool)
+
+
+def content_hashes(parts: dict[str, pd.Series]) -> pd.Series:
+    """128-bit hash (hex) of the normalised fields of each row; stable across runs."""
+    frame = pd.DataFrame({k: v.astype("string").fillna("\x00") for k, v in parts.items()})
+    a = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatch-events1").to_numpy()
+    b = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatch-events2").to_numpy()
+    return pd.Series(np.char.add(np.char.mod("%016x", a), np.char.mod("%016x", b)),
+                     index=frame.index, dtype="string")
+
+
+def near_duplicate_mask(source: pd.Series, category: pd.Series, t: pd.Series, x: np.ndarray,
+                        y: np.ndarray, metres: float, seconds: float) -> np.ndarray:
+    """Rows that repeat an earlier row of the same source and category within metres/seconds.
+
+    Vectorised: rows are sorted by (source, category, time) and compared with
+    the previous few rows (lags), which finds every pair inside the window
+    unless more than a handful of same-category events fall in two minutes.
+    """
+    n = len(t)
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    key = pd.factorize(source.astype(str) + "|" + category.astype(str))[0]
+    ts = t.astype("int64").to_numpy() / 1e6  # µs → s
+    order = np.lexsort((ts, key))
+    k, s, xs, ys = key[order], ts[order], x[order], y[order]
+    dup_sorted = np.zeros(n, dtype=bool)
+    for lag in range(1, min(_NEAR_DUP_LAGS, n - 1) + 1):
+        same = (k[lag:] == k[:-lag]) & (s[lag:] - s[:-lag] <= seconds)
+        close = np.hypot(xs[lag:] - xs[:-lag], ys[lag:] - ys[:-lag]) <= metres
+        dup_sorted[lag:] |= same & close
+    out = np.zeros(n, dtype=bool)
+    out[order] = dup_sorted
+    return out
+
+
+# --- the pipeline ------------------------------------------------------------
+
+@dataclass
+class _Rejects:
+    parts: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, raw: pd.DataFrame, mask: np.ndarray | pd.Series, reason: str, message: str | pd.Series,
+            column: str | None, source_file: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        idx = raw.index[mask]
+        msg = message.loc[idx] if isinstance(message, pd.Series) else message
+        self.parts.append(quarantine_frame(raw, idx, reason, msg, column, source_file))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat(self.parts) if self.parts else pd.DataFrame()
+
+
+def prepare_events(
+    raw: RawTable,
+    source: str,
+    ws: Workspace,
+    *,
+    crs: str | None = None,
+    mapping_file: str | Path | None = None,
+    ingest_id: str = "",
+    progress: Progress | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, IngestReport]:
+    """Turn one raw table into schema events and quarantine records (no store access).
+
+    This is the per-file (and, at scale, per-partition) unit of ingestion.
+
+    Returns
+    -------
+    events : DataFrame in the event schema (``flags`` holds notes such as ``swap_fixed``)
+    rejects : quarantine records
+    report : counts so far (duplicates against the store are decided at write time)
+    """
+    if source not in SOURCES:
+        raise InputFileError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+    settings = ws.settings
+    watch = _Stopwatch(progress)
+    mapping = load_mapping(mapping_file) if mapping_file else None
+    opts = mapping.options if mapping else {}
+    file_label = str(raw.path)
+    frame = raw.frame
+    report = IngestReport(file=file_label, source=source, ingest_id=ingest_id, encoding=raw.encoding)
+    rejects = _Rejects()
+    bad_rows = getattr(raw, "bad_rows", None)
+    n_bad = 0 if bad_rows is None else len(bad_rows)
+    report.read = len(frame) + n_bad
+    if n_bad:
+        bad = bad_rows.copy()
+        bad.index = pd.RangeIndex(len(bad))
+        rejects.parts.append(pd.DataFrame({
+            "source_file": file_label, "source_row": bad["_row"].astype("int64"),
+            "reason": "ragged_row",
+            "message": bad.get("message", pd.Series("the row has more or fewer fields than the header; "
+                                                    "check quoting and delimiters", index=bad.index)),
+            "column": "",
+            "raw_line": bad.get("raw", pd.Series("", index=bad.index)),
+        }))
+
+    cmap = map_columns(list(c for c in frame.columns if c != "_row"), source, mapping)
+    declared = crs or opts.get("crs") or raw.declared_crs or settings.source_crs[source]
+    crs_name = gcrs.normalize_crs_name(declared)
+    report.crs = crs_name
+    watch.lap("map_columns", 0.05)
+
+    # -- times ---------------------------------------------------------------
+    occurred = parse_times(frame[cmap.fields["occurred_at"]], tz=settings.timezone,
+                           time_format=opts.get("time_format"))
+    alive = occurred.ok.to_numpy().copy()
+    for reason in ("time_missing", "time_unparseable"):
+        mask = ~occurred.ok.to_numpy() & (occurred.reason == reason).to_numpy()
+        rejects.add(frame, mask, reason,
+                    f"cannot read the time in column {cmap.fields['occurred_at']!r}; use e.g. "
+                    "2024-03-05 08:30 (or give time_format in a --mapping file)",
+                    cmap.fields["occurred_at"], file_label)
+    t_utc = occurred.times.dt.tz_convert("UTC")
+    earliest = pd.Timestamp(settings.ingest.earliest, tz=settings.timezone)
+    latest = pd.Timestamp(datetime.now(UTC) + timedelta(days=settings.ingest.max_future_days))
+    out_of_range = alive & ((t_utc < earliest) | (t_utc > latest)).fillna(False).to_numpy()
+    rejects.add(frame, out_of_range, "time_out_of_range",
+                f"time is before {settings.ingest.earliest} or in the future; check the year and the "
+                "time zone", cmap.fields["occurred_at"], file_label)
+    alive &= ~out_of_range
+    watch.lap("parse_times", 0.2)
+
+    # -- category --------------------------------------------------------------
+    category_raw = _col(frame, cmap, "category_raw")
+    missing_cat = alive & category_raw.isna().to_numpy()
+    rejects.add(frame, missing_cat, "category_missing",
+                "the problem category is empty; fill it in (unknown values are kept as 'other')",
+                cmap.fields.get("category_raw"), file_label)
+    alive &= ~missing_cat
+    category = map_categories(category_raw, settings, mapping.categories if mapping else None)
+    others = category_raw[alive & (category == OTHER_CATEGORY).fillna(False).to_numpy()]
+    report.other_categories = {str(k): int(v) for k, v in others.value_counts().items()}
+    watch.lap("categories", 0.25)
+
+    # -- location --------------------------------------------------------------
+    n = len(frame)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    method = np.full(n, "", dtype=object)
+    flag_cols: dict[str, np.ndarray] = {}
+    lon_raw = _to_float(_col(frame, cmap, "lon")) if "lon" in cmap.fields else np.full(n, np.nan)
+    lat_raw = _to_float(_col(frame, cmap, "lat")) if "lat" in cmap.fields else np.full(n, np.nan)
+    text_lon = _col(frame, cmap, "lon")
+    has_text = text_lon.notna().to_numpy() | _col(frame, cmap, "lat").notna().to_numpy()
+    finite = np.isfinite(lon_raw) & np.isfinite(lat_raw)
+    zero = finite & ((lon_raw == 0) | (lat_raw == 0))
+    address = _col(frame, cmap, "address")
+    has_address = address.notna().to_numpy()
+    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
+
+    invalid = alive & has_text & ~finite & ~has_address
+    rejects.add(frame, invalid, "coords_invalid",
+                "longitude/latitude are not numbers; write decimal degrees like 116.3972",
+                cmap.fields.get("lon"), file_label)
+    alive &= ~invalid
+    zero_rej = alive & zero & ~has_address
+    rejects.add(frame, zero_rej, "coords_zero",
+                "coordinates are 0 (the device had no fix); the event cannot be placed",
+                cmap.fields.get("lon"), file_label)
+    alive &= ~zero_rej
+
+    use_coords = alive & finite & ~zero
+    if geographic:
+        out_range = use_coords & ~((np.abs(lat_raw) <= 90) & (np.abs(lon_raw) <= 180)) & \
+            ~((np.abs(lon_raw) <= 90) & (np.abs(lat_raw) <= 180))
+        rejects.add(frame, out_range, "coords_invalid",
+                    "coordinates are outside -180..180 / -90..90 degrees", cmap.fields.get("lon"),
+                    file_label)
+        alive &= ~out_range
+        use_coords &= ~out_range
+    idx = np.flatnonzero(use_coords)
+    if len(idx):
+        wl, wa = gcrs.to_wgs84(lon_raw[idx], lat_raw[idx], crs_name)
+        inside = area_contains(ws, wl, wa, settings.ingest.area_buffer_m)
+        lon[idx[inside]], lat[idx[inside]] = wl[inside], wa[inside]
+        method[idx[inside]] = "coordinates"
+        out = idx[~inside]
+        if len(out) and geographic:
+            # A swap is fixed only when the swapped point lands in the study area.
+            sl, sa = gcrs.to_wgs84(lat_raw[out], lon_raw[out], crs_name)
+            swap_ok = area_contains(ws, sl, sa, settings.ingest.area_buffer_m)
+            fixed = out[swap_ok]
+            lon[fixed], lat[fixed] = sl[swap_ok], sa[swap_ok]
+            method[fixed] = "swap_fixed"
+            out = out[~swap_ok]
+        outside = np.zeros(n, dtype=bool)
+        outside[out] = True
+        # An address can still place a row whose coordinates fall outside.
+        outside_rej = outside & ~has_address
+        if outside_rej.any():
+            msg = pd.Series(pd.NA, index=frame.index, dtype="string")
+            o = np.flatnonzero(outside_rej)
+            msg.iloc[o] = [
+                f"point ({a:.6f}, {b:.6f}) in {crs_name} is outside the study area "
+                f"(+{settings.ingest.area_buffer_m:g} m); check the coordinate system (--crs) "
+                "or that the row belongs to this area" for a, b in zip(lon_raw[o], lat_raw[o], strict=True)
+            ]
+            rejects.add(frame, outside_rej, "outside_area", msg, cmap.fields.get("lon"), file_label)
+            alive &= ~outside_rej
+        use_coords &= ~outside
+    watch.lap("coordinates", 0.4)
+
+    need_geocode = alive & ~use_coords
+    no_location = need_geocode & ~has_address
+    rejects.add(frame, no_location, "coords_missing",
+                "the row has neither coordinates nor an address; add 经度/纬度 or 地址",
+                cmap.fields.get("lon") or cmap.fields.get("address"), file_label)
+    alive &= ~no_location
+    need_geocode &= has_address
+    if need_geocode.any():
+        gidx = np.flatnonzero(need_geocode)
+        located, gmsg = _geocode(ws, address.iloc[gidx])
+        ok = located["method"].to_numpy() != "none"
+        lon[gidx[ok]] = located["lon"].to_numpy()[ok]
+        lat[gidx[ok]] = located["lat"].to_numpy()[ok]
+        method[gidx[ok]] = "geocoded_" + located["method"].to_numpy()[ok].astype(object)
+        fail = np.zeros(n, dtype=bool)
+        fail[gidx[~ok]] = True
+        msg = pd.Series(pd.NA, index=frame.index, dtype="string")
+        msg.iloc[gidx[~ok]] = gmsg[~ok]
+        rejects.add(frame, fail, "address_not_located", msg, cmap.fields.get("address"), file_label)
+        alive &= ~fail
+    report.located_by = {str(k): int(v) for k, v in pd.Series(method[alive]).value_counts().items()}
+    watch.lap("geocode", 0.55)
+
+    # -- keep the surviving rows -------------------------------------------------
+    keep = np.flatnonzero(alive)
+    f = frame.iloc[keep]
+    t_keep = t_utc.iloc[keep]
+    lon_k, lat_k = lon[keep], lat[keep]
+    flag_cols["swap_fixed"] = method[keep] == "swap_fixed"
+    flag_cols["coords_zero_geocoded"] = (zero[keep] | ~finite[keep] & has_text[keep]) & \
+        pd.Series(method[keep]).str.startswith("geocoded").to_numpy()
+
+    text = _col(f, cmap, "text")
+    too_long = text.str.len().fillna(0).to_numpy() > settings.ingest.max_text_chars
+    flag_cols["text_truncated"] = too_long
+    text = text.str.slice(0, settings.ingest.max_text_chars)
+    text = privacy.scrub_text(text)
+
+    closed_text = _col(f, cmap, "closed_at")
+    closed_at = pd.Series(pd.NaT, index=f.index, dtype="datetime64[us, UTC]")
+    if closed_text.notna().any():
+        parsed = parse_times(closed_text, tz=settings.timezone, time_format=opts.get("time_format"))
+        ct = parsed.times.dt.tz_convert("UTC")
+        ok_closed = parsed.ok.to_numpy() & (ct >= t_keep).fillna(False).to_numpy()
+        flag_cols["closed_at_invalid"] = closed_text.notna().to_numpy() & ~ok_closed
+        closed_at = ct.where(ok_closed, pd.NaT).astype("datetime64[us, UTC]")
+    status = _col(f, cmap, "status")
+    watch.lap("text", 0.6)
+
+    # -- personal data -------------------------------------------------------------
+    personal: dict[str, pd.Series] = {}
+    for field_name, prefix, masker in (("phone", "phone", privacy.mask_phone),
+                                       ("id_number", "id", privacy.mask_id_number),
+                                       ("plate", "plate", privacy.mask_plate)):
+        values = _col(f, cmap, field_name)
+        personal[f"{prefix}_hash"] = privacy.hash_values(values, ws.salt)
+        personal[f"{prefix}_masked"] = masker(values)
+    watch.lap("privacy", 0.65)
+
+    # -- index -----------------------------------------------------------------------
+    cells = {tier: h3cells.cells_for_points(lon_k, lat_k, settings.tiers.resolution(tier))
+             for tier in TIERS}
+    watch.lap("h3", 0.75)
+    if ws.grids is not None:
+        grids = locate_points(ws.grids, lon_k, lat_k)
+        grids.index = f.index
+    else:
+        grids = pd.DataFrame({f"grid_{t}": pd.Series(pd.NA, index=f.index, dtype="string")
+                              for t in TIERS})
+    watch.lap("grids", 0.85)
+
+    source_id = _col(f, cmap, "source_id")
+    occurred_iso = t_keep.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    chash = content_hashes({
+        "source": pd.Series(source, index=f.index), "t": occurred_iso,
+        "lon": pd.Series(np.round(lon_k, 6), index=f.index).astype("string"),
+        "lat": pd.Series(np.round(lat_k, 6), index=f.index).astype("string"),
+        "category_raw": category_raw.iloc[keep], "text": text, "address": address.iloc[keep],
+        "phone": personal["phone_hash"], "plate": personal["plate_hash"],
+    })
+    event_id = pd.Series(source + ":", index=f.index, dtype="string") + source_id.where(
+        source_id.notna(), "h" + chash.str.slice(0, 20))
+
+    events = pd.DataFrame({
+        "event_id": event_id,
+        "source": source,
+        "source_id": source_id,
+        "category": category.iloc[keep],
+        "category_raw": category_raw.iloc[keep],
+        "occurred_at": t_keep.astype("datetime64[us, UTC]"),
+        "lon": lon_k, "lat": lat_k,
+        "crs_in": np.where(pd.Series(method[keep]).str.startswith("geocoded"), "geocoded", crs_name),
+        "location_method": method[keep],
+        "address": address.iloc[keep],
+        "status": status,
+        "is_closed": closed_status(status).to_numpy() | closed_at.notna().to_numpy(),
+        "closed_at": closed_at,
+        "text": text,
+        **personal,
+        "vehicle_type": _col(f, cmap, "vehicle_type"),
+        "action": _col(f, cmap, "action"),
+        "reporter": _col(f, cmap, "reporter"),
+        "patrol_mode": _col(f, cmap, "patrol_mode"),
+        **{f"h3_{t}": cells[t] for t in TIERS},
+        **{f"grid_{t}": grids[f"grid_{t}"].astype("string") for t in TIERS},
+        "flags": pd.Series(pd.NA, index=f.index, dtype="string"),
+        "content_hash": chash,
+        "ingest_id": ingest_id,
+        "source_file": Path(file_label).name,
+        "source_row": f["_row"].astype("int64"),
+    }, index=f.index)
+
+    # -- duplicates inside the file ----------------------------------------------------
+    first = ~events["event_id"].duplicated(keep="first")
+    same_as_first = events["content_hash"] == events["event_id"].map(
+        events.loc[first, ["event_id", "content_hash"]].set_index("event_id")["content_hash"])
+    dup_in_file = (~first & same_as_first).to_numpy()
+    conflict = (~first & ~same_as_first).to_numpy()
+    if conflict.any():
+        rows = f.index[conflict]
+        mask = frame.index.isin(rows)
+        rejects.add(frame, mask, "duplicate_id_conflict",
+                    "this id was already used by a different record earlier in the file; "
+                    "ids must be unique", cmap.fields.get("source_id"), file_label)
+    report.duplicates = int(dup_in_file.sum())
+    events = events[first.to_numpy()]
+
+    x, y = gcrs.to_metric(events["lon"].to_numpy(), events["lat"].to_numpy(), settings.metric_crs)
+    near = near_duplicate_mask(events["source"], events["category"], events["occurred_at"], x, y,
+                               settings.ingest.near_duplicate_m, settings.ingest.near_duplicate_s)
+    report.near_duplicates = int(near.sum())
+    flag_cols_k = {k: v[first.to_numpy()] for k, v in flag_cols.items()}
+    flag_cols_k["near_duplicate"] = near
+    events["flags"] = _join_flags(flag_cols_k, events.index)
+    report.flags = {k: int(v.sum()) for k, v in flag_cols_k.items() if v.sum()}
+    watch.lap("dedupe", 0.9)
+    report.timings = watch.timings
+    return conform_events(events), rejects.frame(), report
+
+
+def _is_geographic(crs_name: str) -> bool:
+    import pyproj
+
+    try:
+        return bool(pyproj.CRS.from_user_input(crs_name).is_geographic)
+    except pyproj.exceptions.CRSError:
+        return False
+
+
+def _join_flags(flags: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
+    out = pd.Series("", index=index, dtype="string")
+    for name, mask in flags.items():
+        if mask.any():
+            out = out.where(~mask, out + np.where(out == "", "", ";") + name)
+    return out.replace("", pd.NA)
+
+
+def _geocode(ws: Workspace, addresses: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
+    """Geocode addresses; returns the match table and a message per row."""
+    from geo.geocode import Gazetteer, geocode
+
+    path = ws.path("gazetteer")
+    if path is None or not path.exists():
+        located = pd.DataFrame({"lon": np.nan, "lat": np.nan, "method": "none",
+                                "candidates": ""}, index=addresses.index)
+        msg = np.full(len(addresses), "the row has only an address and the workspace has no standard-address "
+                      "gazetteer; set [workspace] gazetteer = FILE in gridwatch.toml", dtype=object)
+        return located, msg
+    gaz = _gazetteer_cache(path)
+    located = geocode(addresses, gaz, min_score=ws.settings.ingest.geocode_min_score)
+    located.index = addresses.index
+    inside = np.zeros(len(located), dtype=bool)
+    ok = located["method"].to_numpy() != "none"
+    if ok.any():
+        inside[ok] = area_contains(ws, located["lon"].to_numpy()[ok], located["lat"].to_numpy()[ok],
+                                   ws.settings.ingest.area_buffer_m)
+    located.loc[ok & ~inside, "method"] = "none"
+    cands = located["candidates"].fillna("").astype(str).to_numpy()
+    msg = np.where(cands != "",
+                   "address not found in the gazetteer; closest entries: " + cands.astype(object),
+                   "address not found in the gazetteer; check the spelling or add it to the gazetteer")
+    return located, msg
+
+
+_GAZ: dict[tuple[str, float], Any] = {}
+
+
+def _gazetteer_cache(path: Path) -> Any:
+    from geo.geocode import Gazetteer
+
+    key = (str(path), path.stat().st_mtime)
+    if key not in _GAZ:
+        _GAZ.clear()
+        _GAZ[key] = Gazetteer.from_csv(path)
+    return _GAZ[key]
+
+
+def ingest_file(
+    path: str | Path,
+    source: str,
+    ws: Workspace,
+    *,
+    crs: str | None = None,
+    mapping_file: str | Path | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest one file into the workspace's store as ONE transaction.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV (UTF-8/GBK), XLSX, GeoJSON or (Geo)Parquet.
+    source : str
+        One of :data:`geo.settings.SOURCES`.
+    ws : Workspace
+    crs : str, optional
+        Coordinate system of the file; default: the file's own declaration,
+        then the workspace's default for the source.
+    mapping_file : path-like, optional
+        TOML column mapping for exports whose headers are not recognised.
+    progress : callable, optional
+        ``progress(stage, fraction)``.
+
+    Returns
+    -------
+    IngestReport
+        ``read == stored + duplicates + quarantined`` always.
+
+    Raises
+    ------
+    InputFileError
+        When the file as a whole cannot be read (the store is untouched).
+    """
+    t0 = time.perf_counter()
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError("file not found; check the path", file=str(path))
+    mapping = load_mapping(mapping_file) if mapping_file else None
+    opts = mapping.options if mapping else {}
+    if progress:
+        progress("read", 0.0)
+    raw = read_raw(path, encoding=encoding or opts.get("encoding"), sheet=sheet or opts.get("sheet"),
+                   delimiter=opts.get("delimiter"))
+    t_read = time.perf_counter() - t0
+    ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    events, rejects, report = prepare_events(raw, source, ws, crs=crs, mapping_file=mapping_file,
+                                             ingest_id=ingest_id, progress=progress)
+    report.timings = {"read": t_read, **report.timings}
+    validate_events(events, resolutions={t: ws.settings.tiers.resolution(t) for t in TIERS})
+
+    t_store = time.perf_counter()
+    sha = file_sha256(path)
+    with connect(ws.store_path) as con:
+        con.begin()
+        try:
+            known = existing_hashes(con, events["event_id"].tolist())
+            if len(known):
+                lookup = known.set_index("event_id")["content_hash"]
+                prev = events["event_id"].map(lookup)
+                in_store = prev.notna().to_numpy()
+                same = (prev == events["content_hash"]).fillna(False).to_numpy()
+                conflict = in_store & ~same
+                if conflict.any():
+                    raw_rows = raw.frame.index.isin(events.index[conflict])
+                    rejects = pd.concat([rejects, quarantine_frame(
+                        raw.frame, raw.frame.index[raw_rows], "duplicate_id_conflict",
+                        "this id is already in the store with different content; ids must be unique",
+                        None, str(path))])
+                report.duplicates += int((in_store & same).sum())
+                events = events[~in_store]
+            report.stored = append_events(con, events)
+            report.quarantined = len(rejects)
+            report.by_reason = {str(k): int(v) for k, v in rejects["reason"].value_counts().items()} \
+                if len(rejects) else {}
+            qpath = ws.quarantine_dir / f"{ingest_id}_{path.stem}.csv"
+            written = write_quarantine(rejects, qpath) if len(rejects) else None
+            report.quarantine_file = str(written) if written else None
+            report.timings["store"] = time.perf_counter() - t_store
+            report.seconds = time.perf_counter() - t0
+            if not report.reconciles:  # pragma: no cover - a bug, never user input
+                raise RuntimeError(f"ingest of {path} does not reconcile: {report.to_dict()}")
+            record_ingest(con, {
+                "ingest_id": ingest_id, "started_at": datetime.now(UTC), "file": str(path),
+                "file_sha256": sha, "source": source, "crs": report.crs, "read": report.read,
+                "stored": report.stored, "duplicates": report.duplicates,
+                "quarantined": report.quarantined, "quarantine_file": report.quarantine_file,
+                "report": report.to_dict(),
+            })
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    if progress:
+        progress("done", 1.0)
+    return report

@@ -1,0 +1,293 @@
+"""Typed settings of gridwatch and their documented defaults.
+
+All tunable numbers and tables of the product live here: tier resolutions,
+shift windows, the category table, the coordinate system of each source,
+hotspot, zone and post-planning parameters.  A workspace's ``gridwatch.toml``
+overrides any of them (see :mod:`geo.workspace`); nothing else in ``geo``
+hard-codes them.
+
+Defaults and why
+----------------
+- ``tiers``: big/middle/small grids = H3 resolution 7/8/9.  Near 40°N a res-9
+  cell is ~0.075 km², res-8 ~0.53 km², res-7 ~3.7 km²; Guanyinsi street's
+  official grids average 2.05/0.78/0.13 km² (``gridwatch grid calibrate``
+  measures a place's own).
+- ``metric_crs``: EPSG:4548 (CGCS2000 3-degree Gauss-Kruger, CM 117°E), the
+  right zone for Beijing; other cities set their own zone.
+- ``windows``: the seeds' 早晚高峰 (07–09, 17–19), day/night, 5+2.
+- ``categories``: the problems named in the seeds, each with Chinese and
+  English labels, raw-value synonyms and a demand weight for post planning
+  (red-light running and wrong-way riding above parking).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SOURCES: tuple[str, ...] = ("patrol", "hotline", "violation", "snapshot", "grid_event")
+"""Event sources accepted by the store."""
+
+TIERS: tuple[str, ...] = ("big", "middle", "small")
+"""Grid tiers, coarse to fine (大/中/小网格)."""
+
+Source = Literal["patrol", "hotline", "violation", "snapshot", "grid_event"]
+Tier = Literal["big", "middle", "small"]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeWindow(_Model):
+    """A named, possibly midnight-crossing, time-of-day and weekday window.
+
+    ``start``/``end`` are local wall-clock ``HH:MM``; ``end`` is exclusive and
+    ``end <= start`` means the window crosses midnight (``19:00``–``07:00``).
+    ``start == end == "00:00"`` is the whole day.  ``days`` are ISO weekdays
+    counted from 0 = Monday; the weekday of a midnight-crossing window is the
+    weekday of the moment itself.
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    start: str = "00:00"
+    end: str = "00:00"
+    days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _check_hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError(f"time {v!r} is not HH:MM (00:00–24:00), e.g. '07:00'")
+        return v
+
+    @field_validator("days")
+    @classmethod
+    def _check_days(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(d < 0 or d > 6 for d in v):
+            raise ValueError(f"days {v!r} must be weekdays 0 (Monday) … 6 (Sunday)")
+        return tuple(sorted(set(v)))
+
+    def minutes(self) -> tuple[int, int]:
+        """Start and end as minutes after midnight (end 24:00 = 1440)."""
+        def m(s: str) -> int:
+            h, mm = s.split(":")
+            return int(h) * 60 + int(mm)
+        return m(self.start), m(self.end)
+
+    def start_time(self) -> time:
+        h, m = self.start.split(":")
+        return time(int(h) % 24, int(m))
+
+
+class Category(_Model):
+    """One canonical problem category.
+
+    ``synonyms`` are raw values (after whitespace/full-width normalisation)
+    that map to this category; the Chinese label always maps too.
+    ``weight`` is its demand weight in post planning.
+    """
+
+    code: str
+    label_zh: str
+    label_en: str
+    synonyms: tuple[str, ...] = ()
+    weight: float = Field(default=1.0, ge=0)
+    sources: tuple[Source, ...] = SOURCES  # type: ignore[assignment]
+
+
+DEFAULT_WINDOWS: tuple[TimeWindow, ...] = (
+    TimeWindow(name="all", label_zh="全天", label_en="All day"),
+    TimeWindow(name="morning_peak", label_zh="早高峰", label_en="Morning peak",
+               start="07:00", end="09:00", days=(0, 1, 2, 3, 4)),
+    TimeWindow(name="evening_peak", label_zh="晚高峰", label_en="Evening peak",
+               start="17:00", end="19:00", days=(0, 1, 2, 3, 4)),
+    TimeWindow(name="day", label_zh="白天", label_en="Day", start="07:00", end="19:00"),
+    TimeWindow(name="night", label_zh="夜间", label_en="Night", start="19:00", end="07:00"),
+    TimeWindow(name="weekday", label_zh="工作日", label_en="Weekdays", days=(0, 1, 2, 3, 4)),
+    TimeWindow(name="weekend", label_zh="周末", label_en="Weekends", days=(5, 6)),
+)
+
+DEFAULT_CATEGORIES: tuple[Category, ...] = (
+    Category(code="red_light", label_zh="闯红灯", label_en="Red-light running",
+             synonyms=("闯红灯", "闯信号灯", "违反信号灯通行", "不按交通信号灯通行"), weight=3.0),
+    Category(code="wrong_way", label_zh="逆行", label_en="Wrong-way riding",
+             synonyms=("逆向行驶", "逆行", "非机动车逆行"), weight=3.0),
+    Category(code="motor_lane", label_zh="进入机动车道行驶", label_en="Riding in motor lanes",
+             synonyms=("进入机动车道", "非机动车进入机动车道", "占用机动车道行驶"), weight=2.0),
+    Category(code="illegal_parking", label_zh="违法停放", label_en="Illegal parking",
+             synonyms=("违法停车", "违章停车", "乱停乱放", "违规停放", "违停"), weight=1.0),
+    Category(code="etricycle", label_zh="违规电动三四轮车", label_en="Non-compliant e-tricycle/quadricycle",
+             synonyms=("电动三轮车", "电动四轮车", "电动三四轮车", "老年代步车", "非标电动车", "三四轮车"),
+             weight=2.0),
+    Category(code="zombie_vehicle", label_zh="僵尸车", label_en="Abandoned (zombie) vehicle",
+             synonyms=("僵尸车", "废弃车辆", "长期停放废弃车"), weight=1.0),
+    Category(code="battery_charging", label_zh="飞线充电", label_en="Flying-lead / illegal charging",
+             synonyms=("飞线充电", "违规充电", "私拉电线充电", "瓶车分离", "电瓶入户"), weight=1.0),
+    Category(code="corridor_parking", label_zh="楼道停放电动车", label_en="E-bike parked in corridor",
+             synonyms=("楼道停放电动车", "电动车进楼", "电动车楼道停放", "电动车入户"), weight=1.0),
+    Category(code="unlicensed_vending", label_zh="无照经营", label_en="Unlicensed vending",
+             synonyms=("无照经营", "游商", "流动商贩", "无证摊贩"), weight=1.0),
+    Category(code="road_occupation", label_zh="占道经营", label_en="Road-occupying business",
+             synonyms=("占道经营", "马路市场", "店外经营", "出店经营"), weight=1.0),
+    Category(code="illegal_construction", label_zh="违法建设", label_en="Illegal construction",
+             synonyms=("违法建设", "私搭乱建", "违章建筑", "违建", "开墙打洞"), weight=1.0),
+    Category(code="debris_pile", label_zh="堆物堆料", label_en="Debris / material piles",
+             synonyms=("堆物堆料", "渣土", "建筑垃圾", "渣土堆放", "乱堆乱放"), weight=1.0),
+    Category(code="manhole", label_zh="井盖损坏", label_en="Damaged manhole cover",
+             synonyms=("井盖损坏", "井盖缺失", "井盖破损", "井盖"), weight=1.0),
+    Category(code="pavement", label_zh="街面破损", label_en="Damaged pavement",
+             synonyms=("街面破损", "道路破损", "路面坑洼", "步道破损"), weight=1.0),
+    Category(code="parking_difficulty", label_zh="停车难", label_en="Parking difficulty",
+             synonyms=("停车难", "停车位不足"), weight=0.5),
+    Category(code="garbage", label_zh="垃圾分类", label_en="Garbage sorting / litter",
+             synonyms=("垃圾分类", "垃圾乱扔", "垃圾满溢", "垃圾"), weight=0.5),
+    Category(code="bbq_smoke", label_zh="露天烧烤", label_en="Open-air barbecue smoke",
+             synonyms=("露天烧烤", "烧烤油烟", "油烟扰民"), weight=0.5),
+    Category(code="coal_stove", label_zh="燃煤", label_en="Coal stove",
+             synonyms=("燃煤", "散煤", "煤炉"), weight=0.5),
+)
+OTHER_CATEGORY = "other"
+"""Canonical code of values outside the category table (kept, with the raw value)."""
+
+DEFAULT_SOURCE_CRS: dict[str, str] = {
+    "patrol": "WGS84",      # GPS devices of patrol staff
+    "hotline": "GCJ02",     # 12345 platform geocodes with Amap
+    "violation": "CGCS2000",  # police systems survey in CGCS2000
+    "snapshot": "BD09",     # 随手拍 mini-programs on Baidu maps
+    "grid_event": "WGS84",
+}
+
+
+class Tiers(_Model):
+    """H3 resolution of each grid tier."""
+
+    big: int = Field(default=7, ge=0, le=15)
+    middle: int = Field(default=8, ge=0, le=15)
+    small: int = Field(default=9, ge=0, le=15)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Tiers":
+        if not self.big <= self.middle <= self.small:
+            raise ValueError(
+                f"tier resolutions must satisfy big <= middle <= small, got "
+                f"{self.big}/{self.middle}/{self.small}")
+        return self
+
+    def resolution(self, tier: str) -> int:
+        if tier not in TIERS:
+            raise ValueError(f"unknown tier {tier!r}; use one of {', '.join(TIERS)}")
+        return int(getattr(self, tier))
+
+
+class IngestSettings(_Model):
+    """Validation and de-duplication parameters of ingestion."""
+
+    area_buffer_m: float = Field(default=200.0, ge=0)
+    """Points farther than this outside the study area are quarantined."""
+    near_duplicate_m: float = Field(default=10.0, ge=0)
+    near_duplicate_s: float = Field(default=120.0, ge=0)
+    geocode_min_score: float = Field(default=85.0, ge=0, le=100)
+    """Fuzzy address matches below this score (0–100) are not accepted."""
+    earliest: str = "2000-01-01"
+    """Events before this date are quarantined as impossible times."""
+    max_future_days: int = Field(default=1, ge=0)
+    """Events later than now + this are quarantined."""
+    max_text_chars: int = Field(default=2000, ge=1)
+    """Longer free text is truncated (and flagged) on ingest."""
+    overdue_days: int = Field(default=7, ge=1)
+    """A hotline work order open longer than this is overdue."""
+
+
+class HotspotSettings(_Model):
+    k: int = Field(default=1, ge=1, le=10)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    fdr: bool = True
+    inference: Literal["analytic", "csr", "permutation"] = "csr"
+    permutations: int = Field(default=999, ge=0)
+    seed: int = 0
+
+
+class ZoneSettings(_Model):
+    algorithm: Literal["dbscan", "hdbscan"] = "dbscan"
+    eps_m: float = Field(default=100.0, gt=0)
+    min_samples: int = Field(default=15, ge=2)
+    buffer_m: float = Field(default=25.0, ge=0)
+
+
+class PostSettings(_Model):
+    p: int = Field(default=20, ge=1)
+    radius_m: float = Field(default=300.0, gt=0)
+    solver: Literal["auto", "exact", "greedy"] = "auto"
+    time_limit_s: float = Field(default=60.0, gt=0)
+    segment_length_m: float = Field(default=500.0, gt=0)
+    snap_m: float = Field(default=50.0, gt=0)
+    max_exact_pairs: int = Field(default=5_000_000, ge=1)
+    """``auto`` uses the exact MILP while the coverage matrix has at most this many non-zeros."""
+
+
+class Settings(_Model):
+    """Everything configurable about one workspace."""
+
+    name: str = "gridwatch"
+    timezone: str = "Asia/Shanghai"
+    metric_crs: str = "EPSG:4548"
+    tiers: Tiers = Tiers()
+    source_crs: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SOURCE_CRS))
+    windows: tuple[TimeWindow, ...] = DEFAULT_WINDOWS
+    categories: tuple[Category, ...] = DEFAULT_CATEGORIES
+    ingest: IngestSettings = IngestSettings()
+    hotspots: HotspotSettings = HotspotSettings()
+    zones: ZoneSettings = ZoneSettings()
+    posts: PostSettings = PostSettings()
+
+    @field_validator("source_crs")
+    @classmethod
+    def _known_sources(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = set(v) - set(SOURCES)
+        if unknown:
+            raise ValueError(f"unknown source(s) {sorted(unknown)}; sources are {', '.join(SOURCES)}")
+        return {**DEFAULT_SOURCE_CRS, **v}
+
+    @field_validator("windows")
+    @classmethod
+    def _unique_windows(cls, v: tuple[TimeWindow, ...]) -> tuple[TimeWindow, ...]:
+        names = [w.name for w in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"window names must be unique, got {names}")
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _unique_categories(cls, v: tuple[Category, ...]) -> tuple[Category, ...]:
+        codes = [c.code for c in v]
+        if len(set(codes)) != len(codes) or OTHER_CATEGORY in codes:
+            raise ValueError(f"category codes must be unique and not {OTHER_CATEGORY!r}, got {codes}")
+        return v
+
+    def window(self, name: str) -> TimeWindow:
+        """The window called ``name``; a clear error lists the known ones."""
+        for w in self.windows:
+            if w.name == name:
+                return w
+        raise ValueError(
+            f"unknown time window {name!r}; known windows: {', '.join(w.name for w in self.windows)} "
+            "(define more under [[windows]] in gridwatch.toml)")
+
+    def category(self, code: str) -> Category:
+        for c in self.categories:
+            if c.code == code:
+                return c
+        raise ValueError(
+            f"unknown category {code!r}; known categories: {', '.join(c.code for c in self.categories)}")
+
+    def category_weights(self) -> dict[str, float]:
+        """Demand weight per category code (``other`` weighs 1)."""
+        return {**{c.code: c.weight for c in self.categories}, OTHER_CATEGORY: 1.0}
