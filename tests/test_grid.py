@@ -1,0 +1,115 @@
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo import h3cells
+from geo.grid import calibrate, counts_by_cell, crosswalk, estimate_grid_counts, reconcile, study_area_cells
+from geo.officialgrids import locate_points, standardize_grids
+
+METRIC = "EPSG:4548"
+AREA = shapely.box(116.36, 39.89, 116.40, 39.92)
+
+
+def _quadrant_grids():
+    """Four small grids tiling AREA, two middle grids (west/east), one big grid."""
+    x0, y0, x1, y1 = AREA.bounds
+    xm, ym = 116.3813, 39.9071  # off-centre, so borders cut cells unevenly
+    small = [shapely.box(x0, y0, xm, ym), shapely.box(x0, ym, xm, y1),
+             shapely.box(xm, y0, x1, ym), shapely.box(xm, ym, x1, y1)]
+    geoms = small + [shapely.box(x0, y0, xm, y1), shapely.box(xm, y0, x1, y1), AREA]
+    gdf = gpd.GeoDataFrame({
+        "grid_id": ["S1", "S2", "S3", "S4", "M1", "M2", "B1"],
+        "tier": ["small"] * 4 + ["middle"] * 2 + ["big"],
+        "unit": ["u1", "u2", "u3", "u4", "m1", "m2", "b1"],
+    }, geometry=geoms, crs="EPSG:4326")
+    return standardize_grids(gdf)
+
+
+def test_study_area_cells_cover_the_area_including_cut_cells():
+    cells = study_area_cells(AREA, 9, METRIC)
+    polys = h3cells.cell_polygons(cells["cell"].to_numpy())
+    union = shapely.union_all(polys)
+    area_m = gpd.GeoSeries([AREA], crs=4326).to_crs(METRIC).iloc[0]
+    union_m = gpd.GeoSeries([union], crs=4326).to_crs(METRIC).iloc[0]
+    assert union_m.area >= area_m.area * (1 - 1e-9)
+    assert shapely.difference(area_m, union_m).area < 1e-3  # m²: nothing left uncovered
+    # no cell lies outside the area (each overlaps it), cut cells are rows with share < 1
+    assert (cells["area_share"] > 0).all() and (cells["area_share"] <= 1).all()
+    assert (cells["area_share"] < 0.999).sum() > 10
+    assert cells["inside_km2"].sum() == pytest.approx(area_m.area / 1e6, rel=1e-9)
+    # centre-in-polygon filling would miss cut cells
+    centre_inside = shapely.contains_xy(AREA, cells["lon"], cells["lat"])
+    assert (~centre_inside).sum() > 0
+
+
+def test_calibration_on_grids_built_from_known_h3_cells():
+    rows = []
+    for tier, res in (("big", 7), ("middle", 8), ("small", 9)):
+        centre = h3.latlng_to_cell(39.9, 116.4, res)
+        for i, c in enumerate(h3.grid_disk(centre, 2)):
+            rows.append({"grid_id": f"{tier}{i}", "tier": tier,
+                         "geometry": h3cells.cell_polygons(np.array([int(c, 16)]))[0]})
+    grids = standardize_grids(gpd.GeoDataFrame(rows, crs="EPSG:4326"))
+    table = calibrate(grids, METRIC).set_index("tier")
+    assert table.loc["big", "resolution"] == 7
+    assert table.loc["middle", "resolution"] == 8
+    assert table.loc["small", "resolution"] == 9
+    assert np.allclose(table["ratio"], 1.0, atol=0.02)
+    assert table.loc["small", "count"] == 19
+
+
+def test_crosswalk_shares_sum_to_one_and_responsible_is_largest():
+    grids = _quadrant_grids()
+    cells = study_area_cells(AREA, 9, METRIC)
+    cw = crosswalk(cells, grids, "small", 9, METRIC)
+    sums = cw.pairs.groupby("cell")["share"].sum()
+    assert np.allclose(sums, 1.0, atol=1e-9)
+    assert set(cw.cells["cell"]) == set(cells["cell"])
+    max_share = cw.pairs.groupby("cell")["share"].max()
+    assert np.allclose(cw.cells.set_index("cell")["share"].reindex(max_share.index), max_share)
+    assert (cw.cells["n_grids"] > 1).sum() > 0  # border cells overlap two or more grids
+    listed = cw.grid_cells()
+    assert set(listed["grid_id"]) == {"S1", "S2", "S3", "S4"}
+    assert listed["n_responsible"].sum() == len(cells)
+    assert cw.cells.loc[cw.cells["grid_id"] == "S1", "unit"].eq("u1").all()
+
+
+def test_reconcile_preserves_totals_and_counts_exactly():
+    grids = _quadrant_grids()
+    rng = np.random.default_rng(3)
+    lon = rng.uniform(116.361, 116.399, 4000)
+    lat = rng.uniform(39.891, 39.919, 4000)
+    located = locate_points(grids, lon, lat)
+    events = pd.DataFrame({"h3_small": h3cells.cells_for_points(lon, lat, 9), **located})
+    cells = study_area_cells(AREA, 9, METRIC)
+    cw = crosswalk(cells, grids, "small", 9, METRIC)
+    table, totals = reconcile(events, cw)
+    assert totals["exact_total"] == 4000
+    assert totals["estimated_total"] == pytest.approx(totals["cell_total"], abs=1e-9)
+    assert totals["cell_total"] == 4000
+    exact = table.set_index("grid_id")["exact"]
+    expected = pd.Series(located["grid_small"]).value_counts()
+    assert (exact.reindex(expected.index) == expected).all()
+    # area weighting is an estimate: close to the truth for uniform points, not equal
+    assert (table["relative"].abs() < 0.15).all()
+    est = estimate_grid_counts(counts_by_cell(events, "small"), cw)
+    assert est.sum() == pytest.approx(4000)
+
+
+def test_point_on_a_shared_border_goes_to_exactly_one_grid():
+    grids = _quadrant_grids()
+    located = locate_points(grids, np.array([116.3813, 116.3813]), np.array([39.895, 39.9071]))
+    # on the S1|S3 border → S1 (smallest id); on the four-way corner → S1 as well
+    assert located["grid_small"].tolist() == ["S1", "S1"]
+    assert located["grid_middle"].tolist() == ["M1", "M1"]
+
+
+def test_crosswalk_refuses_a_missing_tier():
+    grids = _quadrant_grids()
+    grids = grids[grids["tier"] != "middle"]
+    cells = study_area_cells(AREA, 8, METRIC)
+    with pytest.raises(ValueError, match="no 'middle' tier"):
+        crosswalk(cells, grids, "middle", 8, METRIC)
