@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import GridwatchError
-from geo.settings import SOURCES
+from geo.settings import SOURCES, TIERS
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -175,11 +175,165 @@ def cmd_setup_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _events_for(ws: Any, args: argparse.Namespace) -> Any:
+    """Stored events passing the command's filter flags."""
+    from geo.filters import EventFilter, apply_filter
+    from geo.store import read_events
+
+    flt = EventFilter(window=getattr(args, "window", None) or "all",
+                      sources=tuple(getattr(args, "source", None) or ()),
+                      categories=tuple(getattr(args, "category", None) or ()),
+                      since=_date(getattr(args, "since", None)), until=_date(getattr(args, "until", None)))
+    return apply_filter(read_events(ws.store_path), flt, ws.settings), flt
+
+
+def _date(value: str | None) -> Any:
+    from datetime import date
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise GridwatchError(f"date {value!r} is not YYYY-MM-DD") from None
+
+
+def _require_grids(ws: Any) -> Any:
+    if ws.grids is None:
+        raise GridwatchError(f"workspace {ws.root} has no official grids; add them with "
+                             "[workspace] grids = FILE in gridwatch.toml or `gridwatch init --grids FILE`")
+    return ws.grids
+
+
+def cmd_grid_calibrate(args: argparse.Namespace) -> int:
+    from geo.grid import calibrate
+    from geo.officialgrids import read_official_grids
+    from geo.settings import Tiers
+    from geo.workspace import update_settings
+
+    ws = _workspace(args)
+    grids = read_official_grids(args.grids, tier_column=args.tier_column, id_column=args.id_column) \
+        if args.grids else _require_grids(ws)
+    table = calibrate(grids, ws.settings.metric_crs)
+    if args.write:
+        res = {row.tier: int(row.resolution) for row in table.itertuples()}
+        current = ws.settings.tiers
+        ws = update_settings(ws, tiers=Tiers(big=res.get("big", current.big),
+                                             middle=res.get("middle", current.middle),
+                                             small=res.get("small", current.small)))
+    if args.json:
+        _print_json({"tiers": table.to_dict(orient="records"), "written": bool(args.write)})
+    else:
+        print(f"{'tier':<8}{'count':>7}{'mean km²':>11}{'median km²':>12}{'H3 res':>8}{'cell km²':>10}"
+              f"{'ratio':>8}")
+        for r in table.itertuples():
+            print(f"{r.tier:<8}{r.count:>7}{r.mean_km2:>11.3f}{r.median_km2:>12.3f}{r.resolution:>8}"
+                  f"{r.cell_km2:>10.3f}{r.ratio:>8.2f}")
+        if args.write:
+            print(f"wrote the resolutions to {ws.root / 'gridwatch.toml'}")
+    return 0
+
+
+def cmd_grid_crosswalk(args: argparse.Namespace) -> int:
+    from geo import h3cells
+    from geo.export import write_table
+    from geo.grid import crosswalk_for
+
+    ws = _workspace(args)
+    grids = _require_grids(ws)
+    cells, cw = crosswalk_for(ws.area, grids, ws.settings, args.tier)
+    table = cw.cells.merge(cells[["cell", "lon", "lat", "area_share", "inside_km2"]], on="cell")
+    shares = cw.pairs.assign(hex=h3cells.cells_to_hex(cw.pairs["cell"].to_numpy()))
+    shares["part"] = shares["grid_id"] + ":" + shares["share"].round(4).astype(str)
+    table["grids"] = table["cell"].map(shares.groupby("cell")["part"].agg(";".join))
+    table.insert(0, "h3", h3cells.cells_to_hex(table["cell"].to_numpy()))
+    table["res"] = cw.res
+    out = write_table(table.drop(columns=["cell"]), args.out)
+    doc = {"out": str(out), "tier": args.tier, "res": cw.res, "cells": len(table),
+           "grids": int(cw.pairs["grid_id"].nunique()), "cells_on_borders": int((table["n_grids"] > 1).sum())}
+    if args.grids_out:
+        doc["grids_out"] = str(write_table(cw.grid_cells(), args.grids_out))
+    if args.json:
+        _print_json(doc)
+    else:
+        print(f"crosswalk of {doc['cells']} {args.tier} cells (res {cw.res}) to {doc['grids']} official grids "
+              f"({doc['cells_on_borders']} cells on grid borders) → {out}")
+    return 0
+
+
+def cmd_grid_reconcile(args: argparse.Namespace) -> int:
+    from geo.export import write_table
+    from geo.grid import crosswalk_for, reconcile
+
+    ws = _workspace(args)
+    grids = _require_grids(ws)
+    events, _ = _events_for(ws, args)
+    _, cw = crosswalk_for(ws.area, grids, ws.settings, args.tier)
+    table, totals = reconcile(events, cw)
+    preserved = abs(totals["estimated_total"] - totals["cell_total"]) < 1e-6
+    doc = {"tier": args.tier, **totals, "totals_preserved": preserved}
+    if args.out:
+        doc["out"] = str(write_table(table, args.out))
+    if args.json:
+        _print_json(doc)
+    else:
+        print(f"{args.tier}: {totals['events']} events; exact per grid total {totals['exact_total']}, "
+              f"area-weighted total {totals['estimated_total']:.6f} from {totals['cell_total']:.0f} events in "
+              f"cells → totals preserved: {'yes' if preserved else 'NO'}")
+        print(f"mean |estimated − exact| per grid: {totals['mean_abs_difference']:.2f}; "
+              f"events without a grid: {totals['without_grid']}, outside the study cells: "
+              f"{totals['outside_cells']}")
+        worst = table.reindex(table["difference"].abs().sort_values(ascending=False).index).head(5)
+        for r in worst.itertuples():
+            print(f"    {r.grid_id:<16} exact {r.exact:>6}  estimated {r.estimated:>9.1f}  diff {r.difference:+.1f}")
+    return 0 if preserved else 1
+
+
+def cmd_grid_profile(args: argparse.Namespace) -> int:
+    from geo.export import write_table
+    from geo.grid import crosswalk_for, study_area_cells
+    from geo.profile import cell_profile, monthly_ranking, official_grid_profile
+
+    ws = _workspace(args)
+    events, _ = _events_for(ws, args)
+    if args.by == "cell":
+        if ws.grids is not None:
+            cells, cw = crosswalk_for(ws.area, ws.grids, ws.settings, args.tier)
+            table = cell_profile(events, cells, args.tier, ws.settings, cw.cells)
+        else:
+            cells = study_area_cells(ws.area, ws.settings.tiers.resolution(args.tier), ws.settings.metric_crs)
+            table = cell_profile(events, cells, args.tier, ws.settings)
+        from geo import h3cells
+
+        table.insert(0, "h3", h3cells.cells_to_hex(table["cell"].to_numpy()))
+        table = table.drop(columns=["cell"])
+    elif args.by == "grid":
+        table = official_grid_profile(events, _require_grids(ws), args.tier, ws.settings)
+    else:
+        table = monthly_ranking(events, _require_grids(ws), args.tier, ws.settings, args.month)
+    out = write_table(table, args.out)
+    if args.json:
+        _print_json({"out": str(out), "rows": len(table), "by": args.by, "tier": args.tier})
+    else:
+        print(f"wrote {len(table)} rows ({args.by}, {args.tier}) to {out}")
+        print(table.head(10).to_string(index=False, max_colwidth=20))
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 def _add_workspace(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", "-w", metavar="DIR",
                    help="workspace folder (default: $GRIDWATCH_WORKSPACE, else the shipped Xicheng sample)")
+
+
+def _add_filter_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--window", help="named time window (all, morning_peak, evening_peak, day, night, "
+                                    "weekday, weekend, or the workspace's own)")
+    p.add_argument("--source", action="append", choices=SOURCES, help="only these sources (repeatable)")
+    p.add_argument("--category", action="append", help="only these category codes (repeatable)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="first local date (inclusive)")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="last local date (inclusive)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,6 +397,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="multiply the number of events")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_sample)
+
+    grid = sub.add_parser("grid", help="H3 tiers, crosswalk and reconciliation with the official grids",
+                          description="The grid system: calibrate tiers, crosswalk cells to official grids, "
+                                      "reconcile counts, profile and rank grids.")
+    gsub = grid.add_subparsers(dest="grid_command", metavar="SUBCOMMAND", required=True)
+    p = gsub.add_parser("calibrate", help="H3 resolution matching each official tier",
+                        description="Report per tier the count and mean/median area (metric CRS) of the official "
+                                    "grids and the H3 resolution whose mean cell area here is closest.")
+    p.add_argument("--grids", metavar="FILE", help="official grid file (default: the workspace's)")
+    p.add_argument("--tier-column", default="tier")
+    p.add_argument("--id-column", default="grid_id")
+    p.add_argument("--write", action="store_true", help="write the chosen resolutions to gridwatch.toml")
+    p.add_argument("--json", action="store_true")
+    _add_workspace(p)
+    p.set_defaults(handler=cmd_grid_calibrate)
+
+    p = gsub.add_parser("crosswalk", help="cells ↔ official grids with area shares",
+                        description="For every study-area cell of a tier: the official grids it overlaps with "
+                                    "the share of each, its responsible grid, unit and street.")
+    p.add_argument("--tier", choices=TIERS, default="small")
+    p.add_argument("--out", "-o", required=True, metavar="FILE")
+    p.add_argument("--grids-out", metavar="FILE", help="also write every official grid with its cells")
+    p.add_argument("--json", action="store_true")
+    _add_workspace(p)
+    p.set_defaults(handler=cmd_grid_crosswalk)
+
+    for name, handler, helptext in (
+            ("reconcile", cmd_grid_reconcile, "exact vs area-weighted events per official grid"),
+            ("profile", cmd_grid_profile, "per-cell / per-grid profile and monthly ranking (月度排名)")):
+        p = gsub.add_parser(name, help=helptext, description=helptext + ".")
+        p.add_argument("--tier", choices=TIERS, default="small")
+        _add_filter_flags(p)
+        if name == "profile":
+            p.add_argument("--by", choices=("cell", "grid", "ranking"), default="grid")
+            p.add_argument("--month", metavar="YYYY-MM", help="ranking month (default: the latest)")
+            p.add_argument("--out", "-o", required=True, metavar="FILE")
+        else:
+            p.add_argument("--out", "-o", metavar="FILE", help="write the per-grid table")
+        p.add_argument("--json", action="store_true")
+        _add_workspace(p)
+        p.set_defaults(handler=handler)
 
     p = sub.add_parser("setup-sample", help="generate and ingest the Xicheng sample (idempotent)",
                        description="Make the sample workspace ready: write its raw exports (seed 1) if missing "
