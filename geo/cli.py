@@ -177,13 +177,10 @@ def cmd_setup_sample(args: argparse.Namespace) -> int:
 
 def _events_for(ws: Any, args: argparse.Namespace) -> Any:
     """Stored events passing the command's filter flags."""
-    from geo.filters import EventFilter, apply_filter
+    from geo.filters import apply_filter
     from geo.store import read_events
 
-    flt = EventFilter(window=getattr(args, "window", None) or "all",
-                      sources=tuple(getattr(args, "source", None) or ()),
-                      categories=tuple(getattr(args, "category", None) or ()),
-                      since=_date(getattr(args, "since", None)), until=_date(getattr(args, "until", None)))
+    _, flt = _events_for_filter(args)
     return apply_filter(read_events(ws.store_path), flt, ws.settings), flt
 
 
@@ -320,6 +317,71 @@ def cmd_grid_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hotspots(args: argparse.Namespace) -> int:
+    from geo.analysis import hotspot_cells
+    from geo.export import write_table
+    from geo.store import read_events
+
+    ws = _workspace(args)
+    events = read_events(ws.store_path)
+    _, flt = _events_for_filter(args)
+    inference = args.inference
+    if args.permutations:
+        inference = "permutation"
+    result = hotspot_cells(ws, events, flt, tier=args.tier, k=args.k, alpha=args.alpha,
+                           fdr=False if args.no_fdr else None, inference=inference,
+                           permutations=args.permutations or None, seed=args.seed)
+    table = result.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"})
+    out = write_table(table, args.out)
+    doc = {"out": str(out), **result.summary}
+    if args.json:
+        _print_json(doc)
+    else:
+        s = result.summary
+        print(f"{s['cells']} {args.tier} cells (res {s['res']}), {s['events']} events, window {flt.window}, "
+              f"k={s['parameters']['k']}, inference {s['parameters']['inference']}, "
+              f"FDR {'on' if s['parameters']['fdr'] else 'off'}")
+        print("hot  99/95/90%: " + " / ".join(str(s["hot"][b]) for b in ("3", "2", "1")))
+        print("cold 99/95/90%: " + " / ".join(str(s["cold"][b]) for b in ("3", "2", "1")))
+        print(f"→ {out}")
+    return 0
+
+
+def _events_for_filter(args: argparse.Namespace) -> tuple[None, Any]:
+    from geo.filters import EventFilter
+
+    return None, EventFilter(window=getattr(args, "window", None) or "all",
+                             sources=tuple(getattr(args, "source", None) or ()),
+                             categories=tuple(getattr(args, "category", None) or ()),
+                             since=_date(getattr(args, "since", None)), until=_date(getattr(args, "until", None)))
+
+
+def cmd_zones(args: argparse.Namespace) -> int:
+    from geo.analysis import hotspot_cells, hotspot_zones
+    from geo.export import write_table
+    from geo.store import read_events
+
+    ws = _workspace(args)
+    events = read_events(ws.store_path)
+    _, flt = _events_for_filter(args)
+    hot = hotspot_cells(ws, events, flt, tier="small")
+    zones = hotspot_zones(ws, events, flt, algorithm=args.algorithm, eps_m=args.eps, min_samples=args.min_samples,
+                          hotspots=hot)
+    out = write_table(zones, args.out)
+    doc = {"out": str(out), "zones": len(zones), "events_in_zones": int(zones["events"].sum()) if len(zones) else 0,
+           "algorithm": args.algorithm or ws.settings.zones.algorithm,
+           "eps_m": args.eps or ws.settings.zones.eps_m,
+           "min_samples": args.min_samples or ws.settings.zones.min_samples, **flt.describe()}
+    if args.json:
+        _print_json(doc)
+    else:
+        print(f"{doc['zones']} zones holding {doc['events_in_zones']} events → {out}")
+        for z in zones.head(10).itertuples():
+            print(f"    zone {z.zone_id:>3}: {z.events:>5} events, {z.top_categories}, peak {z.peak_hour:02d}h, "
+                  f"max bin {z.max_bin:+d}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 def _add_workspace(p: argparse.ArgumentParser) -> None:
@@ -438,6 +500,35 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
         _add_workspace(p)
         p.set_defaults(handler=handler)
+
+    p = sub.add_parser("hotspots", help="Getis-Ord Gi* hot and cold spots per cell",
+                       description="Counts, densities and Gi* (k-ring, FDR by default) for every cell of the filled "
+                                   "study area; writes GeoJSON/CSV/Parquet by extension.")
+    p.add_argument("--tier", choices=TIERS, default="small")
+    _add_filter_flags(p)
+    p.add_argument("--k", type=int, help="k-ring neighbourhood (default from the workspace: 1)")
+    p.add_argument("--inference", choices=("csr", "analytic", "pooled", "permutation"),
+                   help="how p-values are obtained (default: csr, calibrated for low counts)")
+    p.add_argument("--permutations", type=int, help="use conditional permutation inference with N permutations")
+    p.add_argument("--alpha", type=float, help="FDR level for the significance summary (default 0.05)")
+    p.add_argument("--no-fdr", action="store_true", help="judge bins on raw p-values (no Benjamini–Hochberg)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", "-o", required=True, metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    _add_workspace(p)
+    p.set_defaults(handler=cmd_hotspots)
+
+    p = sub.add_parser("zones", help="density clusters of events as hotspot zones",
+                       description="DBSCAN/HDBSCAN on event points projected to the metric CRS; each zone a polygon "
+                                   "with counts, top categories, peak hour/weekday, grids and Gi* bins.")
+    _add_filter_flags(p)
+    p.add_argument("--algorithm", choices=("dbscan", "hdbscan"))
+    p.add_argument("--eps", type=float, metavar="METRES", help="DBSCAN radius in metres (default 100)")
+    p.add_argument("--min-samples", type=int)
+    p.add_argument("--out", "-o", required=True, metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    _add_workspace(p)
+    p.set_defaults(handler=cmd_zones)
 
     p = sub.add_parser("setup-sample", help="generate and ingest the Xicheng sample (idempotent)",
                        description="Make the sample workspace ready: write its raw exports (seed 1) if missing "

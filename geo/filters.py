@@ -59,7 +59,7 @@ def window_mask(times: pd.Series, window: TimeWindow, timezone: str) -> np.ndarr
         in_time = (minutes >= start) & (minutes < end)
     else:
         in_time = (minutes >= start) | (minutes < end)
-    in_days = np.isin(local.dt.weekday.to_numpy(), np.array(window.days))
+    in_days = np.isin(local.dt.day_of_week.to_numpy(), np.array(window.days))
     return in_time & in_days
 
 
@@ -73,7 +73,7 @@ def window_hours_per_day(window: TimeWindow) -> float:
 def window_days(window: TimeWindow, since: date, until: date) -> int:
     """Number of days from ``since`` to ``until`` (inclusive) on which the window applies."""
     days = pd.date_range(since, until, freq="D")
-    return int(np.isin(days.weekday, np.array(window.days)).sum())
+    return int(np.isin(days.day_of_week, np.array(window.days)).sum())
 
 
 def apply_filter(events: pd.DataFrame, flt: EventFilter, settings: Settings) -> pd.DataFrame:

@@ -210,7 +210,7 @@ class HotspotSettings(_Model):
     k: int = Field(default=1, ge=1, le=10)
     alpha: float = Field(default=0.05, gt=0, lt=1)
     fdr: bool = True
-    inference: Literal["analytic", "csr", "permutation"] = "csr"
+    inference: Literal["analytic", "csr", "pooled", "permutation"] = "csr"
     permutations: int = Field(default=999, ge=0)
     seed: int = 0
 

@@ -1,0 +1,45 @@
+"""Shared fixtures: small workspaces and schema-conformant synthetic events built in code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo import h3cells
+from geo.schema import conform_events
+from geo.settings import TIERS, Settings
+
+
+def make_events(lon, lat, times, *, category="illegal_parking", source="violation",
+                settings: Settings | None = None, grids=None) -> pd.DataFrame:
+    """Events in the stored schema from plain arrays (times: tz-aware or local Asia/Shanghai strings)."""
+    settings = settings or Settings()
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    n = len(lon)
+    t = pd.to_datetime(pd.Series(times))
+    if t.dt.tz is None:
+        t = t.dt.tz_localize(settings.timezone)
+    t = t.dt.tz_convert("UTC")
+    cat = pd.Series(category if not np.isscalar(category) else [category] * n, dtype="string")
+    src = pd.Series(source if not np.isscalar(source) else [source] * n, dtype="string")
+    frame = pd.DataFrame({
+        "event_id": [f"t:{i}" for i in range(n)], "source": src, "category": cat, "category_raw": cat,
+        "occurred_at": t.to_numpy(), "lon": lon, "lat": lat, "crs_in": "WGS84",
+        "location_method": "coordinates", "is_closed": False, "content_hash": "x", "ingest_id": "test",
+        "source_file": "test.csv", "source_row": np.arange(2, n + 2),
+        **{f"h3_{tier}": h3cells.cells_for_points(lon, lat, settings.tiers.resolution(tier)) for tier in TIERS},
+    })
+    if grids is not None:
+        from geo.officialgrids import locate_points
+        frame = pd.concat([frame, locate_points(grids, lon, lat)], axis=1)
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    return conform_events(frame)
+
+
+@pytest.fixture
+def box_workspace(tmp_path):
+    """A workspace over a 4 km × 3.3 km box in central Beijing (no grids)."""
+    from geo.workspace import init_workspace
+    return init_workspace(tmp_path / "ws", bbox=(116.36, 39.89, 116.405, 39.92))
