@@ -184,8 +184,8 @@ def closed_status(status: pd.Series) -> pd.Series:
 def content_hashes(parts: dict[str, pd.Series]) -> pd.Series:
     """128-bit hash (hex) of the normalised fields of each row; stable across runs."""
     frame = pd.DataFrame({k: v.astype("string").fillna("\x00") for k, v in parts.items()})
-    a = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatch-events1").to_numpy()
-    b = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatch-events2").to_numpy()
+    a = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatchevents1").to_numpy()
+    b = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatchevents2").to_numpy()
     return pd.Series(np.char.add(np.char.mod("%016x", a), np.char.mod("%016x", b)),
                      index=frame.index, dtype="string")
 
@@ -234,6 +234,99 @@ class _Rejects:
         return pd.concat(self.parts) if self.parts else pd.DataFrame()
 
 
+@dataclass
+class Located:
+    """Where each row is: WGS84 lon/lat, how it was placed, or why it could not be."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    method: np.ndarray   # coordinates / swap_fixed / geocoded_<how> / ""
+    reason: np.ndarray   # "" or a quarantine reason code
+    message: np.ndarray
+    zero: np.ndarray
+    finite: np.ndarray
+    has_text: np.ndarray
+
+
+def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address: pd.Series, crs_name: str,
+                alive: np.ndarray) -> Located:
+    """Place rows: convert coordinates, check the study area, fix certain swaps, geocode the rest.
+
+    A row whose coordinates are missing, zero, invalid or outside the area is
+    geocoded from its address when it has one; if that fails too, the row is
+    rejected with the coordinate problem as the reason (``address_not_located``
+    only for rows that never had coordinates) and both problems in the message.
+    """
+    settings = ws.settings
+    n = len(lon_text)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    method = np.full(n, "", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    message = np.full(n, "", dtype=object)
+    lon_raw, lat_raw = _to_float(lon_text), _to_float(lat_text)
+    has_text = lon_text.notna().to_numpy() | lat_text.notna().to_numpy()
+    finite = np.isfinite(lon_raw) & np.isfinite(lat_raw)
+    zero = finite & ((lon_raw == 0) | (lat_raw == 0))
+    has_address = address.notna().to_numpy()
+    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
+    buffer_m = settings.ingest.area_buffer_m
+
+    def problem(mask: np.ndarray, code: str, text: str | np.ndarray) -> None:
+        mask = mask & (reason == "")
+        reason[mask] = code
+        message[mask] = text if isinstance(text, str) else text[mask]
+
+    problem(alive & has_text & ~finite, "coords_invalid",
+            "longitude/latitude are not numbers; write decimal degrees like 116.3972")
+    problem(alive & zero, "coords_zero", "coordinates are 0 (the device had no fix)")
+    problem(alive & ~has_text, "coords_missing", "the row has no coordinates")
+    if geographic:
+        out_range = alive & finite & ~zero & ~((np.abs(lat_raw) <= 90) & (np.abs(lon_raw) <= 180)) & \
+            ~((np.abs(lon_raw) <= 90) & (np.abs(lat_raw) <= 180))
+        problem(out_range, "coords_invalid", "coordinates are outside -180..180 / -90..90 degrees")
+    idx = np.flatnonzero(alive & (reason == ""))
+    if len(idx):
+        wl, wa = gcrs.to_wgs84(lon_raw[idx], lat_raw[idx], crs_name)
+        inside = area_contains(ws, wl, wa, buffer_m)
+        lon[idx[inside]], lat[idx[inside]] = wl[inside], wa[inside]
+        method[idx[inside]] = "coordinates"
+        out = idx[~inside]
+        if len(out) and geographic:
+            # A swap is fixed only when the swapped point lands in the study area.
+            sl, sa = gcrs.to_wgs84(lat_raw[out], lon_raw[out], crs_name)
+            swap_ok = area_contains(ws, sl, sa, buffer_m)
+            lon[out[swap_ok]], lat[out[swap_ok]] = sl[swap_ok], sa[swap_ok]
+            method[out[swap_ok]] = "swap_fixed"
+            out = out[~swap_ok]
+        if len(out):
+            outside = np.zeros(n, dtype=bool)
+            outside[out] = True
+            text = np.full(n, "", dtype=object)
+            text[out] = [f"point ({a:.6f}, {b:.6f}) in {crs_name} is outside the study area (+{buffer_m:g} m); "
+                         "check the coordinate system (--crs) or that the row belongs to this area"
+                         for a, b in zip(lon_raw[out], lat_raw[out], strict=True)]
+            problem(outside, "outside_area", text)
+    # Rows with a problem but an address: the address may still place them.
+    try_address = alive & (reason != "") & has_address
+    if try_address.any():
+        gidx = np.flatnonzero(try_address)
+        located, gmsg = _geocode(ws, address.iloc[gidx])
+        ok = located["method"].to_numpy() != "none"
+        lon[gidx[ok]] = located["lon"].to_numpy()[ok]
+        lat[gidx[ok]] = located["lat"].to_numpy()[ok]
+        method[gidx[ok]] = "geocoded_" + located["method"].to_numpy()[ok].astype(object)
+        reason[gidx[ok]] = ""
+        message[gidx[ok]] = ""
+        failed = gidx[~ok]
+        had_coords = has_text[failed]
+        message[failed] = np.where(had_coords, message[failed].astype(str) + "; and " + gmsg[~ok].astype(str),
+                                   gmsg[~ok].astype(str))
+        reason[failed] = np.where(had_coords, reason[failed], "address_not_located")
+    no_address = alive & (reason == "coords_missing") & ~has_address
+    message[no_address] = "the row has neither coordinates nor an address; add 经度/纬度 or 地址"
+    return Located(lon, lat, method, reason, message, zero, finite, has_text)
+
+
 def prepare_events(
     raw: RawTable,
     source: str,
@@ -258,36 +351,32 @@ def prepare_events(
         raise InputFileError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
     settings = ws.settings
     watch = _Stopwatch(progress)
-    mapping = load_mapping(mapping_file) if mapping_file else None
-    opts = mapping.options if mapping else {}
+    mapping = load_mapping(mapping_file, [c.code for c in settings.categories]) if mapping_file else None
+    time_format = mapping.time_format if mapping else None
     file_label = str(raw.path)
     frame = raw.frame
     report = IngestReport(file=file_label, source=source, ingest_id=ingest_id, encoding=raw.encoding)
     rejects = _Rejects()
-    bad_rows = getattr(raw, "bad_rows", None)
-    n_bad = 0 if bad_rows is None else len(bad_rows)
-    report.read = len(frame) + n_bad
-    if n_bad:
-        bad = bad_rows.copy()
-        bad.index = pd.RangeIndex(len(bad))
+    bad = raw.bad_rows.reset_index(drop=True)
+    report.read = len(frame) + len(bad)
+    if raw.blank_rows:
+        report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
+    if len(bad):
         rejects.parts.append(pd.DataFrame({
             "source_file": file_label, "source_row": bad["_row"].astype("int64"),
-            "reason": "ragged_row",
-            "message": bad.get("message", pd.Series("the row has more or fewer fields than the header; "
-                                                    "check quoting and delimiters", index=bad.index)),
-            "column": "",
-            "raw_line": bad.get("raw", pd.Series("", index=bad.index)),
+            "reason": bad["reason"].where(bad["reason"] == "ragged_row", "unreadable_row"),
+            "message": bad["detail"].astype(str) + "; check quoting and delimiters",
+            "column": "", "raw_line": privacy.scrub_text(bad["text"].astype("string")),
         }))
 
-    cmap = map_columns(list(c for c in frame.columns if c != "_row"), source, mapping)
-    declared = crs or opts.get("crs") or raw.declared_crs or settings.source_crs[source]
+    cmap = map_columns([c for c in frame.columns if c != "_row"], source, mapping, file=file_label)
+    declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
     crs_name = gcrs.normalize_crs_name(declared)
     report.crs = crs_name
     watch.lap("map_columns", 0.05)
 
     # -- times ---------------------------------------------------------------
-    occurred = parse_times(frame[cmap.fields["occurred_at"]], tz=settings.timezone,
-                           time_format=opts.get("time_format"))
+    occurred = parse_times(frame[cmap.fields["occurred_at"]], tz=settings.timezone, time_format=time_format)
     alive = occurred.ok.to_numpy().copy()
     for reason in ("time_missing", "time_unparseable"):
         mask = ~occurred.ok.to_numpy() & (occurred.reason == reason).to_numpy()
@@ -319,92 +408,18 @@ def prepare_events(
 
     # -- location --------------------------------------------------------------
     n = len(frame)
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    method = np.full(n, "", dtype=object)
-    flag_cols: dict[str, np.ndarray] = {}
-    lon_raw = _to_float(_col(frame, cmap, "lon")) if "lon" in cmap.fields else np.full(n, np.nan)
-    lat_raw = _to_float(_col(frame, cmap, "lat")) if "lat" in cmap.fields else np.full(n, np.nan)
-    text_lon = _col(frame, cmap, "lon")
-    has_text = text_lon.notna().to_numpy() | _col(frame, cmap, "lat").notna().to_numpy()
-    finite = np.isfinite(lon_raw) & np.isfinite(lat_raw)
-    zero = finite & ((lon_raw == 0) | (lat_raw == 0))
     address = _col(frame, cmap, "address")
-    has_address = address.notna().to_numpy()
-    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
-
-    invalid = alive & has_text & ~finite & ~has_address
-    rejects.add(frame, invalid, "coords_invalid",
-                "longitude/latitude are not numbers; write decimal degrees like 116.3972",
-                cmap.fields.get("lon"), file_label)
-    alive &= ~invalid
-    zero_rej = alive & zero & ~has_address
-    rejects.add(frame, zero_rej, "coords_zero",
-                "coordinates are 0 (the device had no fix); the event cannot be placed",
-                cmap.fields.get("lon"), file_label)
-    alive &= ~zero_rej
-
-    use_coords = alive & finite & ~zero
-    if geographic:
-        out_range = use_coords & ~((np.abs(lat_raw) <= 90) & (np.abs(lon_raw) <= 180)) & \
-            ~((np.abs(lon_raw) <= 90) & (np.abs(lat_raw) <= 180))
-        rejects.add(frame, out_range, "coords_invalid",
-                    "coordinates are outside -180..180 / -90..90 degrees", cmap.fields.get("lon"),
-                    file_label)
-        alive &= ~out_range
-        use_coords &= ~out_range
-    idx = np.flatnonzero(use_coords)
-    if len(idx):
-        wl, wa = gcrs.to_wgs84(lon_raw[idx], lat_raw[idx], crs_name)
-        inside = area_contains(ws, wl, wa, settings.ingest.area_buffer_m)
-        lon[idx[inside]], lat[idx[inside]] = wl[inside], wa[inside]
-        method[idx[inside]] = "coordinates"
-        out = idx[~inside]
-        if len(out) and geographic:
-            # A swap is fixed only when the swapped point lands in the study area.
-            sl, sa = gcrs.to_wgs84(lat_raw[out], lon_raw[out], crs_name)
-            swap_ok = area_contains(ws, sl, sa, settings.ingest.area_buffer_m)
-            fixed = out[swap_ok]
-            lon[fixed], lat[fixed] = sl[swap_ok], sa[swap_ok]
-            method[fixed] = "swap_fixed"
-            out = out[~swap_ok]
-        outside = np.zeros(n, dtype=bool)
-        outside[out] = True
-        # An address can still place a row whose coordinates fall outside.
-        outside_rej = outside & ~has_address
-        if outside_rej.any():
-            msg = pd.Series(pd.NA, index=frame.index, dtype="string")
-            o = np.flatnonzero(outside_rej)
-            msg.iloc[o] = [
-                f"point ({a:.6f}, {b:.6f}) in {crs_name} is outside the study area "
-                f"(+{settings.ingest.area_buffer_m:g} m); check the coordinate system (--crs) "
-                "or that the row belongs to this area" for a, b in zip(lon_raw[o], lat_raw[o], strict=True)
-            ]
-            rejects.add(frame, outside_rej, "outside_area", msg, cmap.fields.get("lon"), file_label)
-            alive &= ~outside_rej
-        use_coords &= ~outside
-    watch.lap("coordinates", 0.4)
-
-    need_geocode = alive & ~use_coords
-    no_location = need_geocode & ~has_address
-    rejects.add(frame, no_location, "coords_missing",
-                "the row has neither coordinates nor an address; add 经度/纬度 or 地址",
-                cmap.fields.get("lon") or cmap.fields.get("address"), file_label)
-    alive &= ~no_location
-    need_geocode &= has_address
-    if need_geocode.any():
-        gidx = np.flatnonzero(need_geocode)
-        located, gmsg = _geocode(ws, address.iloc[gidx])
-        ok = located["method"].to_numpy() != "none"
-        lon[gidx[ok]] = located["lon"].to_numpy()[ok]
-        lat[gidx[ok]] = located["lat"].to_numpy()[ok]
-        method[gidx[ok]] = "geocoded_" + located["method"].to_numpy()[ok].astype(object)
-        fail = np.zeros(n, dtype=bool)
-        fail[gidx[~ok]] = True
-        msg = pd.Series(pd.NA, index=frame.index, dtype="string")
-        msg.iloc[gidx[~ok]] = gmsg[~ok]
-        rejects.add(frame, fail, "address_not_located", msg, cmap.fields.get("address"), file_label)
-        alive &= ~fail
+    loc = locate_rows(ws, _col(frame, cmap, "lon"), _col(frame, cmap, "lat"), address, crs_name, alive)
+    lon, lat, method = loc.lon, loc.lat, loc.method
+    for reason in ("coords_invalid", "coords_zero", "coords_missing", "outside_area", "address_not_located"):
+        mask = alive & (loc.reason == reason)
+        column = cmap.fields.get("address") if reason == "address_not_located" else \
+            (cmap.fields.get("lon") or cmap.fields.get("address"))
+        rejects.add(frame, mask, reason, pd.Series(loc.message, index=frame.index, dtype="string"),
+                    column, file_label)
+        alive &= ~mask
+    zero, finite, has_text = loc.zero, loc.finite, loc.has_text
+    flag_cols: dict[str, np.ndarray] = {}
     report.located_by = {str(k): int(v) for k, v in pd.Series(method[alive]).value_counts().items()}
     watch.lap("geocode", 0.55)
 
@@ -426,7 +441,7 @@ def prepare_events(
     closed_text = _col(f, cmap, "closed_at")
     closed_at = pd.Series(pd.NaT, index=f.index, dtype="datetime64[us, UTC]")
     if closed_text.notna().any():
-        parsed = parse_times(closed_text, tz=settings.timezone, time_format=opts.get("time_format"))
+        parsed = parse_times(closed_text, tz=settings.timezone, time_format=time_format)
         ct = parsed.times.dt.tz_convert("UTC")
         ok_closed = parsed.ok.to_numpy() & (ct >= t_keep).fillna(False).to_numpy()
         flag_cols["closed_at_invalid"] = closed_text.notna().to_numpy() & ~ok_closed
@@ -440,7 +455,7 @@ def prepare_events(
                                        ("id_number", "id", privacy.mask_id_number),
                                        ("plate", "plate", privacy.mask_plate)):
         values = _col(f, cmap, field_name)
-        personal[f"{prefix}_hash"] = privacy.hash_values(values, ws.salt)
+        personal[f"{prefix}_hash"] = privacy.hash_values(values, ws.salt, kind=field_name)
         personal[f"{prefix}_masked"] = masker(values)
     watch.lap("privacy", 0.65)
 
@@ -625,11 +640,11 @@ def ingest_file(
     if not path.exists():
         raise InputFileError("file not found; check the path", file=str(path))
     mapping = load_mapping(mapping_file) if mapping_file else None
-    opts = mapping.options if mapping else {}
     if progress:
         progress("read", 0.0)
-    raw = read_raw(path, encoding=encoding or opts.get("encoding"), sheet=sheet or opts.get("sheet"),
-                   delimiter=opts.get("delimiter"))
+    raw = read_raw(path, encoding=encoding or (mapping.encoding if mapping else None),
+                   sheet=sheet or (mapping.sheet if mapping else None),
+                   delimiter=mapping.delimiter if mapping else None)
     t_read = time.perf_counter() - t0
     ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     events, rejects, report = prepare_events(raw, source, ws, crs=crs, mapping_file=mapping_file,

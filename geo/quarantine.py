@@ -17,6 +17,7 @@ import pandas as pd
 
 REASONS: dict[str, str] = {
     "ragged_row": "the row has more or fewer fields than the header",
+    "unreadable_row": "the row or feature could not be read (e.g. an invalid GeoJSON feature)",
     "time_missing": "no time given",
     "time_unparseable": "the time could not be read as a date/time",
     "time_out_of_range": "the time is impossible (too early or in the future)",
