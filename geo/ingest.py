@@ -27,12 +27,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo import crs as gcrs
 from geo import h3cells, privacy
@@ -327,6 +329,53 @@ def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address
     return Located(lon, lat, method, reason, message, zero, finite, has_text)
 
 
+@lru_cache(maxsize=4)
+def _road_tree(path: str, mtime: float, metric_crs: str) -> shapely.STRtree:
+    from geo.roads import read_roads
+
+    roads = read_roads(path).to_crs(metric_crs)
+    return shapely.STRtree(roads.geometry.values)
+
+
+def check_declared_crs(ws: Workspace, lon: np.ndarray, lat: np.ndarray, crs_name: str,
+                       sample: int = 2000) -> str | None:
+    """Warn when points sit far closer to the roads if read in another Chinese CRS.
+
+    GCJ-02 data declared as WGS84 lands ~500 m off but usually still inside
+    the district, so no single row can be caught; the file as a whole can: the
+    median distance to the nearest road drops sharply under the right
+    reading.  Needs the workspace's road file; returns the warning or ``None``.
+    """
+    path = ws.paths.get("roads")
+    if path is None or not path.exists() or len(lon) < 30:
+        return None
+    idx = np.random.default_rng(0).choice(len(lon), size=min(sample, len(lon)), replace=False)
+    lon, lat = lon[idx], lat[idx]
+    tree = _road_tree(str(path), path.stat().st_mtime, ws.settings.metric_crs)
+
+    def median_distance(x_lon: np.ndarray, x_lat: np.ndarray) -> float:
+        x, y = gcrs.to_metric(x_lon, x_lat, ws.settings.metric_crs)
+        _, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
+        return float(np.median(dist))
+
+    declared = median_distance(lon, lat)
+    # Undo the declared conversion, then read the raw numbers in each alternative system.
+    raw_lon, raw_lat = gcrs.from_wgs84(lon, lat, crs_name)
+    best_name, best = None, declared
+    for alt in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09):
+        if alt == crs_name or (alt == gcrs.WGS84 and crs_name == gcrs.CGCS2000):
+            continue
+        d = median_distance(*gcrs.to_wgs84(raw_lon, raw_lat, alt))
+        if d < best:
+            best_name, best = alt, d
+    if best_name is not None and declared > 25.0 and best < 0.5 * declared:
+        return (f"coordinates look like {best_name}, not {crs_name}: read as {best_name} the points lie a median "
+                f"{best:.0f} m from the nearest road instead of {declared:.0f} m. If the export comes from "
+                f"{'Amap/Tencent' if best_name == gcrs.GCJ02 else 'Baidu' if best_name == gcrs.BD09 else 'GPS'}, "
+                f"re-ingest with --crs {best_name}")
+    return None
+
+
 def prepare_events(
     raw: RawTable,
     source: str,
@@ -421,6 +470,10 @@ def prepare_events(
     zero, finite, has_text = loc.zero, loc.finite, loc.has_text
     flag_cols: dict[str, np.ndarray] = {}
     report.located_by = {str(k): int(v) for k, v in pd.Series(method[alive]).value_counts().items()}
+    by_coords = alive & (method == "coordinates")
+    crs_warning = check_declared_crs(ws, lon[by_coords], lat[by_coords], crs_name)
+    if crs_warning:
+        report.warnings.append(crs_warning)
     watch.lap("geocode", 0.55)
 
     # -- keep the surviving rows -------------------------------------------------

@@ -127,10 +127,16 @@ def read_events(path: str | Path, *, where: str | None = None, params: Sequence[
         sql += f" WHERE {where}"
     sql += " ORDER BY event_id"
     with connect(path, read_only=True) as con:
-        df = con.execute(sql, list(params)).arrow().read_all().to_pandas(types_mapper=_types_mapper)
+        df = _arrow(con, sql, params).to_pandas(types_mapper=_types_mapper)
     if columns is None:
         return conform_events(df)
     return df
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+    """Run a query into an Arrow table (DuckDB ≥ 1.4 and 2.x spell this differently)."""
+    rel = con.sql(sql, params=list(params)) if params else con.sql(sql)
+    return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
 
 def _types_mapper(t: pa.DataType) -> Any:

@@ -43,3 +43,17 @@ def box_workspace(tmp_path):
     """A workspace over a 4 km × 3.3 km box in central Beijing (no grids)."""
     from geo.workspace import init_workspace
     return init_workspace(tmp_path / "ws", bbox=(116.36, 39.89, 116.405, 39.92))
+
+
+@pytest.fixture
+def xicheng_ws(tmp_path):
+    """A fresh workspace with the sample's area, official grids and roads (empty store)."""
+    import shutil
+
+    from geo.workspace import SAMPLE_WORKSPACE, load_workspace
+    root = tmp_path / "xicheng"
+    root.mkdir()
+    for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
+                 "intersections.geojson"):
+        shutil.copy(SAMPLE_WORKSPACE / name, root / name)
+    return load_workspace(root)

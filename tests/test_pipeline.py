@@ -1,0 +1,101 @@
+"""The sample end to end: generate raw exports, ingest all four, every row accounted for; CLI contracts."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geo.pipeline import SAMPLE_FILES, ensure_sample_workspace
+from geo.quarantine import read_quarantine
+from geo.sample import write_sample
+from geo.store import read_events, store_counts
+from geo.workspace import SAMPLE_WORKSPACE
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sample") / "ws"
+    root.mkdir()
+    for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
+                 "intersections.geojson"):
+        shutil.copy(SAMPLE_WORKSPACE / name, root / name)
+    write_sample(root / "raw", seed=7, months=2, scale=0.1)
+    ws, reports = ensure_sample_workspace(root)
+    return ws, reports
+
+
+def test_every_row_of_the_sample_is_accounted_for(small_sample):
+    ws, reports = small_sample
+    assert [Path(r.file).name for r in reports] == [name for name, _ in SAMPLE_FILES]
+    truth = json.loads((ws.root / "raw" / "truth.json").read_text(encoding="utf-8"))
+    planted = {name: sum(kinds.values()) for name, kinds in truth["dirt"].items()}
+    for r in reports:
+        assert r.read == r.stored + r.duplicates + r.quarantined
+        assert r.read == truth["rows"][Path(r.file).name]
+        # quarantined + duplicates never exceed the planted dirt (some dirt is fixable: swaps, whitespace)
+        assert 0 < r.quarantined + r.duplicates <= planted[Path(r.file).name]
+        if r.quarantined:
+            assert len(read_quarantine(r.quarantine_file)) == r.quarantined
+    counts = store_counts(ws.store_path)
+    assert counts["events"] == sum(r.stored for r in reports)
+    assert set(counts["by_source"]) == {"patrol", "hotline", "violation", "snapshot"}
+
+
+def test_sample_events_are_indexed_and_inside_official_grids(small_sample):
+    ws, _ = small_sample
+    events = read_events(ws.store_path)
+    assert (events["h3_small"] != 0).all()
+    assert ((events["h3_small"].to_numpy() >> 52) & 0xF == 9).all()
+    # points inside the district get a grid of every tier, nested consistently
+    inside = events["grid_small"].notna()
+    assert inside.mean() > 0.98
+    grids = ws.grids.set_index("grid_id")
+    parent = events.loc[inside, "grid_small"].map(grids["parent_id"])
+    assert (parent == events.loc[inside, "grid_middle"]).mean() > 0.999
+    # hotline rows without coordinates were geocoded from the gazetteer
+    hotline = events[events["source"] == "hotline"]
+    assert hotline["location_method"].str.startswith("geocoded").mean() > 0.3
+    assert events["phone_masked"].dropna().str.contains(r"\*\*\*\*").all()
+
+
+def test_setup_is_idempotent(small_sample):
+    ws, _ = small_sample
+    before = store_counts(ws.store_path)["events"]
+    _, reports = ensure_sample_workspace(ws.root)
+    assert reports == [] and store_counts(ws.store_path)["events"] == before
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "geo.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=600)
+
+
+def test_cli_ingest_and_status_json_contracts(small_sample, tmp_path):
+    ws, _ = small_sample
+    res = _cli("ingest", str(ws.root / "raw" / "patrol.csv"), "--source", "patrol", "--workspace", str(ws.root),
+               "--json", "--quiet")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    for key in ("file", "source", "read", "stored", "duplicates", "quarantined", "quarantine_file", "by_reason"):
+        assert key in doc
+    assert doc["stored"] == 0 and doc["read"] == doc["duplicates"] + doc["quarantined"]
+    status = json.loads(_cli("status", "--json", "--workspace", str(ws.root)).stdout)
+    assert status["events"] == store_counts(ws.store_path)["events"]
+    bad = _cli("ingest", str(tmp_path / "missing.csv"), "--source", "patrol", "--workspace", str(ws.root))
+    assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_command_has_help():
+    from geo.cli import build_parser
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+    assert {"init", "ingest", "status", "export", "sample", "grid", "hotspots", "zones", "posts",
+            "segments"} <= set(commands)
+    for name in commands:
+        res = _cli(name, "--help")
+        assert res.returncode == 0 and "usage: gridwatch" in res.stdout
