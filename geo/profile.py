@@ -119,6 +119,7 @@ def monthly_ranking(events: pd.DataFrame, grids: gpd.GeoDataFrame, tier: str, se
                            np.nan),
         "top_category": top.to_numpy(), "closed_share": closed.to_numpy(),
     })
+    table = table.reset_index(drop=True)
     table["rank"] = table["per_km2"].rank(method="min", ascending=False).astype("int64")
     return table.sort_values(["rank", "grid_id"]).reset_index(drop=True)[
         ["rank", *[c for c in table.columns if c != "rank"]]]

@@ -99,3 +99,38 @@ def test_every_command_has_help():
     for name in commands:
         res = _cli(name, "--help")
         assert res.returncode == 0 and "usage: gridwatch" in res.stdout
+
+
+def test_grid_commands_on_the_sample(small_sample, tmp_path):
+    ws, _ = small_sample
+    res = _cli("grid", "calibrate", "--workspace", str(ws.root), "--json")
+    assert res.returncode == 0, res.stderr
+    tiers = {t["tier"]: t for t in json.loads(res.stdout)["tiers"]}
+    # Guanyinsi-like synthetic grids (2.05/0.78/0.13 km²) → res 7 / 8 / 9 around Beijing's latitude
+    assert (tiers["big"]["resolution"], tiers["middle"]["resolution"], tiers["small"]["resolution"]) == (7, 8, 9)
+    res = _cli("grid", "reconcile", "--tier", "small", "--workspace", str(ws.root), "--json")
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0 and doc["totals_preserved"]
+    out = tmp_path / "cw.csv"
+    res = _cli("grid", "crosswalk", "--tier", "small", "--out", str(out), "--workspace", str(ws.root), "--json")
+    assert res.returncode == 0, res.stderr
+    import pandas as pd
+    cw = pd.read_csv(out, encoding="utf-8-sig")
+    assert cw["h3"].str.len().eq(15).all() and cw["grid_id"].notna().all()
+
+
+def test_profile_and_monthly_ranking(small_sample):
+    from geo.analysis import area_cells, tier_crosswalk
+    from geo.profile import cell_profile, monthly_ranking, official_grid_profile
+    ws, _ = small_sample
+    events = read_events(ws.store_path)
+    grids = official_grid_profile(events, ws.grids, "middle", ws.settings)
+    assert len(grids) == (ws.grids["tier"] == "middle").sum()  # zero grids are rows too
+    assert grids["events"].sum() == events["grid_middle"].notna().sum()
+    assert grids["share"].sum() == pytest.approx(1.0)
+    assert (grids["rank"].diff().dropna() >= 0).all()
+    cells = cell_profile(events, area_cells(ws, "small"), "small", ws.settings, tier_crosswalk(ws, "small").cells)
+    assert len(cells) == len(area_cells(ws, "small"))
+    assert (cells["window_morning_peak"] <= cells["events"]).all()
+    ranking = monthly_ranking(events, ws.grids, "small", ws.settings)
+    assert ranking["rank"].iloc[0] == 1 and ranking["per_km2"].is_monotonic_decreasing
