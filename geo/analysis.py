@@ -110,8 +110,14 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
     count = counts.reindex(cell_ids, fill_value=0).to_numpy().astype(np.int64)
     outside = int(len(selected) - count.sum())
     weights = kring_weights(cell_ids, k=k)
-    result = getis_ord_star(count, weights, area_share=cells["area_share"].to_numpy(),
-                            inference=inference, permutations=permutations, seed=seed, alpha=alpha)
+    share = cells["area_share"].to_numpy()
+    notes = []
+    if inference == "permutation" and (share < 1).any():
+        # Conditional permutation needs exchangeable cells: boundary cells count as whole cells here.
+        notes.append("permutation inference treats the study area's boundary cells as whole cells")
+        share = None
+    result = getis_ord_star(count, weights, area_share=share, inference=inference,  # type: ignore[arg-type]
+                            simulations=hs.simulations, permutations=permutations, seed=seed, alpha=alpha)
     binned = gi_bins(result.z, result.p_value, alpha_levels=BIN_LEVELS, fdr=fdr)
     since, until = date_span(events, flt, ws.settings)
     days = max(window_days(ws.settings.window(flt.window), since, until), 1)
@@ -143,6 +149,7 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
         "cold_significant": int((significant & (result.z < 0)).sum()),
         "parameters": {"k": k, "alpha": alpha, "fdr": fdr, "inference": result.inference,
                        "draws": result.draws, "seed": seed, **flt.describe()},
+        "notes": notes,
     }
     return HotspotResult(cells=gdf, summary=summary)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -328,12 +329,16 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     inference = args.inference
     if args.permutations:
         inference = "permutation"
-    result = hotspot_cells(ws, events, flt, tier=args.tier, k=args.k, alpha=args.alpha,
-                           fdr=False if args.no_fdr else None, inference=inference,
-                           permutations=args.permutations or None, seed=args.seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = hotspot_cells(ws, events, flt, tier=args.tier, k=args.k, alpha=args.alpha,
+                               fdr=False if args.no_fdr else None, inference=inference,
+                               permutations=args.permutations or None, seed=args.seed)
     table = result.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"})
     out = write_table(table, args.out)
-    doc = {"out": str(out), **result.summary}
+    doc = {"out": str(out), **result.summary, "warnings": [str(w.message) for w in caught]}
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     if args.json:
         _print_json(doc)
     else:
@@ -383,8 +388,6 @@ def cmd_zones(args: argparse.Namespace) -> int:
 
 
 def cmd_posts(args: argparse.Namespace) -> int:
-    import warnings
-
     from geo.export import write_table
     from geo.planning import deployment_table, plan_posts
     from geo.store import read_events
@@ -576,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filter_flags(p)
     p.add_argument("--k", type=int, help="k-ring neighbourhood (default from the workspace: 1)")
     p.add_argument("--inference", choices=("csr", "analytic", "pooled", "permutation"),
-                   help="how p-values are obtained (default: csr, calibrated for low counts)")
+                   help="how p-values are obtained (default: csr, calibrated by simulation; see geo/hotspot.py)")
     p.add_argument("--permutations", type=int, help="use conditional permutation inference with N permutations")
     p.add_argument("--alpha", type=float, help="FDR level for the significance summary (default 0.05)")
     p.add_argument("--no-fdr", action="store_true", help="judge bins on raw p-values (no Benjamini–Hochberg)")
