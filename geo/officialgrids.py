@@ -111,6 +111,49 @@ def standardize_grids(gdf: gpd.GeoDataFrame, *, source: str = "<grids>", tier_co
     return out[[*GRID_COLUMNS, "area_km2", "geometry"]]
 
 
+LOOKUP_RES = 12
+"""H3 resolution of the interior lookup (cells of ~300 m², edge ~10 m)."""
+
+_LOOKUPS: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def _interior_lookup(grids: gpd.GeoDataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per tier: sorted res-12 cells lying wholly inside one grid, and that grid's row in the tier.
+
+    Built once per grid layer (keyed by its geometry), so locating a million
+    points is a binary search for most of them; only points in cells that
+    straddle a border get the exact polygon test.
+    """
+    import hashlib
+
+    import pyarrow as pa
+    from h3ronpy import ContainmentMode
+    from h3ronpy import vector as h3vector
+
+    key = hashlib.sha1(b"".join(shapely.to_wkb(grids.geometry.values)) +
+                       "|".join(grids["grid_id"]).encode()).hexdigest()
+    if key not in _LOOKUPS:
+        tables = {}
+        for tier in TIERS:
+            layer = grids[grids["tier"] == tier]
+            cells, owner = [], []
+            for i, geom in enumerate(layer.geometry.values):  # one polyfill per grid polygon
+                found = h3vector.geometry_to_cells(geom, LOOKUP_RES, containment_mode=ContainmentMode.ContainsBoundary)
+                arr = pa.array(found).to_numpy(zero_copy_only=False).astype(np.int64)
+                cells.append(arr)
+                owner.append(np.full(len(arr), i, dtype=np.int64))
+            c = np.concatenate(cells) if cells else np.zeros(0, np.int64)
+            o = np.concatenate(owner) if owner else np.zeros(0, np.int64)
+            # a cell claimed by two grids (touching borders) is not interior: drop both claims
+            uniq, counts = np.unique(c, return_counts=True)
+            single = np.isin(c, uniq[counts == 1])
+            order = np.argsort(c[single], kind="stable")
+            tables[tier] = (c[single][order], o[single][order])
+        _LOOKUPS.clear()
+        _LOOKUPS[key] = tables
+    return _LOOKUPS[key]
+
+
 def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
     """The official grid of each point in each tier.
 
@@ -126,24 +169,39 @@ def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) -> 
     pandas.DataFrame
         Columns ``grid_big``, ``grid_middle``, ``grid_small`` (string, ``<NA>``
         outside every grid of that tier), one row per point.
+
+    Notes
+    -----
+    Most points are placed by an H3 lookup of cells wholly inside one grid
+    (:func:`_interior_lookup`); the rest by an exact point-in-polygon test
+    where a point on a border shared by two grids goes to the smaller
+    ``grid_id``.
     """
+    from geo.h3cells import cells_for_points
+
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
+    lookup = _interior_lookup(grids)
+    fine = cells_for_points(lon, lat, LOOKUP_RES)
     out = {}
-    points = shapely.points(lon, lat)
     for tier in TIERS:
         col = np.full(len(lon), None, dtype=object)
         layer = grids[grids["tier"] == tier]
         if len(layer):
-            # Sorted by grid_id, so the first hit of a point is the smallest id.
-            geoms = layer.geometry.values
             ids = layer["grid_id"].to_numpy()
-            tree = shapely.STRtree(geoms)
-            pt_idx, poly_idx = tree.query(points, predicate="intersects")
-            if len(pt_idx):
-                order = np.lexsort((poly_idx, pt_idx))
-                pt_idx, poly_idx = pt_idx[order], poly_idx[order]
-                first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
-                col[pt_idx[first]] = ids[poly_idx[first]]
+            cells, owner = lookup[tier]
+            pos = np.clip(np.searchsorted(cells, fine), 0, max(len(cells) - 1, 0))
+            hit = (cells[pos] == fine) if len(cells) else np.zeros(len(fine), dtype=bool)
+            col[hit] = ids[owner[pos[hit]]]
+            rest = np.flatnonzero(~hit)
+            if len(rest):
+                # Sorted by grid_id, so the first hit of a point is the smallest id.
+                tree = shapely.STRtree(layer.geometry.values)
+                pt_idx, poly_idx = tree.query(shapely.points(lon[rest], lat[rest]), predicate="intersects")
+                if len(pt_idx):
+                    order = np.lexsort((poly_idx, pt_idx))
+                    pt_idx, poly_idx = pt_idx[order], poly_idx[order]
+                    first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
+                    col[rest[pt_idx[first]]] = ids[poly_idx[first]]
         out[f"grid_{tier}"] = pd.array(col, dtype="string")
     return pd.DataFrame(out)

@@ -113,3 +113,23 @@ def test_crosswalk_refuses_a_missing_tier():
     cells = study_area_cells(AREA, 8, METRIC)
     with pytest.raises(ValueError, match="no 'middle' tier"):
         crosswalk(cells, grids, "middle", 8, METRIC)
+
+
+def test_fast_point_location_equals_the_exact_polygon_test():
+    """The H3 interior lookup must give exactly what a point-in-polygon test gives."""
+    from geo.workspace import load_workspace
+    grids = load_workspace().grids
+    rng = np.random.default_rng(5)
+    lon = rng.uniform(116.30, 116.40, 20000)
+    lat = rng.uniform(39.87, 39.97, 20000)
+    got = locate_points(grids, lon, lat)
+    pts = shapely.points(lon, lat)
+    for tier in ("big", "middle", "small"):
+        layer = grids[grids["tier"] == tier]
+        pi, gi = shapely.STRtree(layer.geometry.values).query(pts, predicate="intersects")
+        order = np.lexsort((gi, pi))
+        pi, gi = pi[order], gi[order]
+        first = np.r_[True, pi[1:] != pi[:-1]]
+        ref = np.full(len(lon), None, dtype=object)
+        ref[pi[first]] = layer["grid_id"].to_numpy()[gi[first]]
+        assert (got[f"grid_{tier}"].to_numpy(dtype=object, na_value=None) == ref).all()
