@@ -26,13 +26,13 @@ sample-data: setup
 browser:
 	@command -v /usr/bin/chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser test"; \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || \
 	  { echo "could not install chromium: run as root or install the 'chromium' package"; exit 1; }; }
 
 run: sample-data
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 --server.headless true
 
-test: setup browser
+test: setup browser sample-data
 	$(PY) -m pytest -q
 
 bench: setup

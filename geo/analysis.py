@@ -154,6 +154,18 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
     return HotspotResult(cells=gdf, summary=summary)
 
 
+def zone_min_samples(ws: Workspace, n_events: int, eps_m: float) -> int:
+    """Core-point size: the configured minimum, raised to ``min_density_ratio`` × the average disc count."""
+    import math
+
+    from geo.workspace import _metric_area
+
+    zs = ws.settings.zones
+    area_m2 = _metric_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, 0.0).area
+    expected = n_events * math.pi * eps_m**2 / area_m2 if area_m2 > 0 else 0.0
+    return max(zs.min_samples, math.ceil(zs.min_density_ratio * expected))
+
+
 def hotspot_zones(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
                   algorithm: str | None = None, eps_m: float | None = None, min_samples: int | None = None,
                   hotspots: HotspotResult | None = None) -> gpd.GeoDataFrame:
@@ -163,6 +175,9 @@ def hotspot_zones(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
     """
     zs = ws.settings.zones
     selected = apply_filter(events, flt, ws.settings)
+    eps = eps_m or zs.eps_m
+    if min_samples is None:
+        min_samples = zone_min_samples(ws, len(selected), eps)
     bins = None
     tier_column = "h3_small"
     if hotspots is not None:
@@ -171,5 +186,5 @@ def hotspot_zones(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
     return hotspot_zones_from_events(
         selected, metric_crs=ws.settings.metric_crs, timezone=ws.settings.timezone,
         algorithm=(algorithm or zs.algorithm),  # type: ignore[arg-type]
-        eps_m=eps_m or zs.eps_m, min_samples=min_samples or zs.min_samples, buffer_m=zs.buffer_m,
+        eps_m=eps, min_samples=min_samples, buffer_m=zs.buffer_m,
         grids=ws.grids, cell_bins=bins, tier_column=tier_column)

@@ -362,7 +362,8 @@ def _events_for_filter(args: argparse.Namespace) -> tuple[None, Any]:
 
 
 def cmd_zones(args: argparse.Namespace) -> int:
-    from geo.analysis import hotspot_cells, hotspot_zones
+    from geo.analysis import hotspot_cells, hotspot_zones, zone_min_samples
+    from geo.filters import apply_filter
     from geo.export import write_table
     from geo.store import read_events
 
@@ -376,7 +377,9 @@ def cmd_zones(args: argparse.Namespace) -> int:
     doc = {"out": str(out), "zones": len(zones), "events_in_zones": int(zones["events"].sum()) if len(zones) else 0,
            "algorithm": args.algorithm or ws.settings.zones.algorithm,
            "eps_m": args.eps or ws.settings.zones.eps_m,
-           "min_samples": args.min_samples or ws.settings.zones.min_samples, **flt.describe()}
+           "min_samples": args.min_samples or zone_min_samples(ws, len(apply_filter(events, flt, ws.settings)),
+                                                               args.eps or ws.settings.zones.eps_m),
+           **flt.describe()}
     if args.json:
         _print_json(doc)
     else:

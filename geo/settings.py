@@ -220,10 +220,33 @@ class HotspotSettings(_Model):
 
 
 class ZoneSettings(_Model):
+    """Density clusters of event points (hotspot zones).
+
+    A point is a core point when its ``eps_m`` disc holds at least
+    ``min_samples`` events *and* at least ``min_density_ratio`` times what the
+    disc would hold at the area's average density — so a busy district does
+    not melt into one zone and a quiet one still needs a real cluster.
+    """
+
     algorithm: Literal["dbscan", "hdbscan"] = "dbscan"
     eps_m: float = Field(default=100.0, gt=0)
     min_samples: int = Field(default=15, ge=2)
+    min_density_ratio: float = Field(default=4.0, ge=0)
     buffer_m: float = Field(default=25.0, ge=0)
+
+
+class BasemapSettings(_Model):
+    """An optional tile layer under the maps (none by default: the app draws its base from the workspace).
+
+    ``crs`` is the tiles' system: with ``GCJ02`` tiles (Amap, Tencent) every overlay is shifted to
+    GCJ-02 so it lines up; WGS84 points are never drawn on GCJ-02 tiles unshifted.
+    """
+
+    url: str = ""
+    crs: Literal["WGS84", "GCJ02"] = "WGS84"
+    attribution: str = ""
+    max_zoom: int = Field(default=18, ge=1, le=22)
+    subdomains: str = "abc"
 
 
 class PostSettings(_Model):
@@ -251,6 +274,7 @@ class Settings(_Model):
     hotspots: HotspotSettings = HotspotSettings()
     zones: ZoneSettings = ZoneSettings()
     posts: PostSettings = PostSettings()
+    basemap: BasemapSettings = BasemapSettings()
 
     @field_validator("source_crs")
     @classmethod

@@ -65,3 +65,13 @@ def test_zones_in_metres_keep_two_clusters_500m_apart(box_workspace):
     # eps of 700 m merges them
     merged = hotspot_zones(box_workspace, events, EventFilter(), eps_m=700, min_samples=10)
     assert merged["events"].max() >= 160
+
+
+def test_default_zone_density_scales_with_the_events(box_workspace):
+    # a dense uniform background must not melt into one zone: core points need 4x the average density
+    lon, lat, times = _field(n_background=20000, planted=((116.375, 39.905, 600),))
+    events = make_events(lon, lat, times)
+    zones = hotspot_zones(box_workspace, events, EventFilter())
+    assert 1 <= len(zones) <= 3
+    assert zones["area_km2"].max() < 0.5  # the box is ~13 km²
+    assert zones.iloc[0].geometry.contains(__import__("shapely").Point(116.375, 39.905))
