@@ -1,0 +1,119 @@
+"""数据导入 Data intake — upload an export, check the detected columns, ingest, reconcile the counts."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from geo.app import data, ui
+from geo.settings import SOURCES
+
+c = ui.cat()
+ws = data.workspace()
+st.title(c.t("intake.title"))
+st.caption(c.t("intake.intro"))
+
+UPLOADS = Path(tempfile.gettempdir()) / "gridwatch-uploads"
+CRS_CHOICES = ("auto", "WGS84", "GCJ02", "BD09", "CGCS2000", "EPSG")
+
+left, right = st.columns([3, 2])
+with left:
+    upload = st.file_uploader(c.t("intake.file"), type=["csv", "xlsx", "geojson", "json", "parquet"],
+                              key="in_file", help=c.t("intake.file_help"))
+with right:
+    source = st.selectbox(c.t("intake.source"), SOURCES, format_func=lambda s: c.t(f"source.{s}"), key="in_source")
+    default_crs = ws.settings.source_crs[source]
+    crs_choice = st.selectbox(c.t("intake.crs"), CRS_CHOICES, key="in_crs",
+                              format_func=lambda k: c.t(f"intake.crs_{k.lower()}", default=default_crs))
+    epsg = ""
+    if crs_choice == "EPSG":
+        epsg = st.text_input(c.t("intake.epsg"), placeholder="EPSG:4548", key="in_epsg")
+    mapping_upload = st.file_uploader(c.t("intake.mapping"), type=["toml"], key="in_mapping",
+                                      help=c.t("intake.mapping_help"))
+
+crs = None if crs_choice == "auto" else (epsg.strip() or None) if crs_choice == "EPSG" else crs_choice
+
+if upload is not None:
+    path = data.upload_to_file(upload.name, upload.getvalue(), UPLOADS)
+    mapping_path = (data.upload_to_file(mapping_upload.name, mapping_upload.getvalue(), UPLOADS)
+                    if mapping_upload is not None else None)
+    with ui.guard(stop=False):
+        pv = data.preview(str(path), source, data.file_stamp(path), str(mapping_path) if mapping_path else None,
+                          data.file_stamp(mapping_path))
+        st.subheader(c.t("intake.preview"))
+        meta = [c.t("intake.rows", n=c.fmt_int(pv["rows"]))]
+        if pv["encoding"]:
+            meta.append(c.t("intake.encoding", encoding=pv["encoding"]))
+        if pv["declared_crs"]:
+            meta.append(c.t("intake.declared_crs", crs=pv["declared_crs"]))
+        st.caption(" · ".join(meta))
+        fields = pd.DataFrame({
+            "field": [c.t(f"field.{k}") if c.has(f"field.{k}") else k for k in pv["fields"]],
+            "code": list(pv["fields"]), "header": list(pv["fields"].values())})
+        m1, m2 = st.columns([2, 3])
+        with m1:
+            st.markdown(f"**{c.t('intake.mapping_detected')}**")
+            st.dataframe(ui.localised_frame(fields, "mapping"), hide_index=True, width="stretch")
+            if pv["unmapped"]:
+                st.caption(c.t("intake.unmapped", headers="、".join(map(str, pv["unmapped"]))))
+            if pv["missing"]:
+                st.warning(c.t("intake.missing", fields="、".join(
+                    c.t(f"field.{k}") if c.has(f"field.{k}") else k for k in pv["missing"])))
+        with m2:
+            st.markdown(f"**{c.t('intake.first_rows')}**")
+            st.dataframe(pv["head"], hide_index=True, width="stretch", height=260)
+
+    if st.button(c.t("intake.ingest"), type="primary", key="in_go", icon=":material/database:"):
+        st.session_state.pop("in_report", None)  # never show the previous file's report for this one
+        bar = st.progress(0.0, text=c.t("intake.progress", stage="…"))
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=c.t("intake.progress", stage=stage))
+
+        from geo.ingest import ingest_file
+
+        with ui.guard(stop=False):
+            report = ingest_file(path, source, ws, crs=crs, mapping_file=mapping_path, progress=progress)
+            bar.progress(1.0, text=c.t("intake.done"))
+            st.session_state["in_report"] = report.to_dict()
+
+report = st.session_state.get("in_report")
+if report:
+    st.subheader(c.t("intake.report", file=Path(report["file"]).name))
+    cols = st.columns(4)
+    for box, field in zip(cols, ("read", "stored", "duplicates", "quarantined"), strict=True):
+        box.metric(c.t(f"intake.{field}"), c.fmt_int(report[field]), border=True)
+    balanced = report["read"] == report["stored"] + report["duplicates"] + report["quarantined"]
+    (st.success if balanced else st.error)(c.t("intake.reconciled" if balanced else "intake.not_reconciled",
+                                               read=c.fmt_int(report["read"]), stored=c.fmt_int(report["stored"]),
+                                               duplicates=c.fmt_int(report["duplicates"]),
+                                               quarantined=c.fmt_int(report["quarantined"])))
+    if report["by_reason"]:
+        reasons = pd.DataFrame({
+            "reason": [c.t(f"reason.{k}") if c.has(f"reason.{k}") else k for k in report["by_reason"]],
+            "code": list(report["by_reason"]), "rows": list(report["by_reason"].values())})
+        st.dataframe(ui.localised_frame(reasons, "reasons"), hide_index=True)
+    for warning in report.get("warnings", []):
+        st.warning(warning, icon=":material/warning:")
+    qfile = report.get("quarantine_file")
+    if qfile and Path(qfile).exists():
+        st.download_button(c.t("intake.download_quarantine"), data=Path(qfile).read_bytes(),
+                           file_name=Path(qfile).name, mime="text/csv", key="in_dl_quarantine",
+                           on_click="ignore", icon=":material/download:")
+
+with st.expander(c.t("intake.store_status"), expanded=report is None):
+    from geo.store import store_counts
+
+    with ui.guard(stop=False):
+        counts = store_counts(ws.store_path)
+        cols = st.columns(4)
+        cols[0].metric(c.t("intake.total_events"), c.fmt_int(counts["events"]))
+        cols[1].metric(c.t("intake.files"), c.fmt_int(counts["ingests"]["files"]))
+        cols[2].metric(c.t("intake.duplicates"), c.fmt_int(counts["ingests"]["duplicates"]))
+        cols[3].metric(c.t("intake.quarantined"), c.fmt_int(counts["ingests"]["quarantined"]))
+        if counts["by_source"]:
+            st.bar_chart(pd.Series({c.t(f"source.{k}"): v for k, v in counts["by_source"].items()},
+                                   name=c.t("intake.events")), horizontal=True, height=200)

@@ -1,0 +1,8 @@
+"""The Streamlit service's plumbing: cached library calls and shared widgets.
+
+``app.py`` (the entry point) and the page scripts under ``app_pages/`` use this
+package; it holds no analysis — every number comes from a ``geo`` function,
+called through the caches in :mod:`geo.app.data` so a widget change or a map
+click never recomputes what is already known.  Importing it requires
+Streamlit; the rest of ``geo`` does not.
+"""

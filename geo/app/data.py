@@ -1,0 +1,242 @@
+"""Cached library calls of the app.
+
+Every heavy call goes through a Streamlit cache keyed by what it depends on:
+the workspace folder and the event store's file stamp (so an ingest
+invalidates everything at once), the :class:`~geo.filters.EventFilter` (a
+frozen dataclass, hashable) and the analysis parameters.  A map click, a
+pan or a language switch hits the caches and recomputes nothing.
+
+``st.cache_resource`` (no copy on read) is used for frames and results: the
+pages treat them as read-only (they copy before changing anything), which
+keeps a 1e5-event frame from being copied on every rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo.filters import EventFilter
+from geo.workspace import SAMPLE_WORKSPACE, Workspace, load_workspace, resolve_workspace_dir
+
+Stamp = tuple[str, int, int]
+
+
+def file_stamp(path: Path | None) -> Stamp:
+    """``(path, mtime_ns, size)``; zeros when the file does not exist."""
+    if path is None:
+        return ("", 0, 0)
+    try:
+        st_ = Path(path).stat()
+    except OSError:
+        return (str(path), 0, 0)
+    return (str(path), st_.st_mtime_ns, st_.st_size)
+
+
+def store_stamp(ws: Workspace) -> tuple[Stamp, Stamp]:
+    """Stamp of the store and its write-ahead log: changes whenever events are written."""
+    store = ws.store_path
+    return file_stamp(store), file_stamp(store.with_name(store.name + ".wal"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _workspace(root: str, stamp: Stamp) -> Workspace:
+    return load_workspace(root)
+
+
+def workspace() -> Workspace:
+    """The app's workspace: ``GRIDWATCH_WORKSPACE`` or the shipped sample."""
+    root = resolve_workspace_dir(None)
+    return _workspace(str(root), file_stamp(root / "gridwatch.toml"))
+
+
+def is_sample(ws: Workspace) -> bool:
+    return ws.root.resolve() == SAMPLE_WORKSPACE.resolve()
+
+
+def prepare_sample(progress: Callable[[str, float], None] | None = None) -> list[Any]:
+    """Generate and ingest the sample when its store is empty (first start of a fresh clone)."""
+    from geo.pipeline import ensure_sample_workspace
+
+    _, reports = ensure_sample_workspace(progress=progress)
+    return reports
+
+
+def store_is_empty(ws: Workspace) -> bool:
+    from geo.store import store_counts
+
+    return store_counts(ws.store_path)["events"] == 0
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _events(store: str, stamp: tuple[Stamp, Stamp]) -> pd.DataFrame:
+    from geo.store import read_events
+
+    return read_events(store)
+
+
+def events(ws: Workspace) -> pd.DataFrame:
+    """All stored events (read once per store version; treat as read-only)."""
+    return _events(str(ws.store_path), store_stamp(ws))
+
+
+def key(ws: Workspace) -> tuple[str, tuple[Stamp, Stamp]]:
+    """Cache key of a workspace's data."""
+    return str(ws.root), store_stamp(ws)
+
+
+# --- reference layers -----------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _roads(path: str, stamp: Stamp) -> gpd.GeoDataFrame | None:
+    from geo.roads import read_roads
+
+    return read_roads(path)
+
+
+def roads(ws: Workspace) -> gpd.GeoDataFrame | None:
+    path = ws.paths.get("roads")
+    if path is None or not Path(path).exists():
+        return None
+    return _roads(str(path), file_stamp(path))
+
+
+# --- analyses ------------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=48)
+def _hotspots(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str,
+              inference: str | None) -> Any:
+    from geo.analysis import hotspot_cells
+
+    return hotspot_cells(_ws, _events, flt, tier=tier, inference=inference)
+
+
+def hotspots(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, inference: str | None = None) -> Any:
+    """:func:`geo.analysis.hotspot_cells` (cached)."""
+    return _hotspots(ws, ev, key(ws), flt, tier, inference)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _zones(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> gpd.GeoDataFrame:
+    from geo.analysis import hotspot_zones
+
+    hs = _hotspots(_ws, _events, data_key, flt, tier, None)
+    return hotspot_zones(_ws, _events, flt, hotspots=hs)
+
+
+def zones(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> gpd.GeoDataFrame:
+    """:func:`geo.analysis.hotspot_zones` with the tier's Gi* bins (cached)."""
+    return _zones(ws, ev, key(ws), flt, tier)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, p: int, radius_m: float,
+          network: bool, existing: tuple[str, bytes] | None) -> Any:
+    import warnings
+
+    from geo.planning import plan_posts
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the plan's summary carries the warnings the user must see
+        path = None
+        if existing is not None:
+            path = Path(tmp) / _safe_name(existing[0])
+            path.write_bytes(existing[1])
+        return plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network)
+
+
+def plan(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, *, p: int, radius_m: float, network: bool,
+         existing: tuple[str, bytes] | None = None) -> Any:
+    """:func:`geo.planning.plan_posts` (cached by all its inputs, existing posts by content)."""
+    return _plan(ws, ev, key(ws), flt, int(p), float(radius_m), bool(network), existing)
+
+
+def _safe_name(name: str) -> str:
+    stem = Path(name).name
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in stem)
+    return cleaned or "upload"
+
+
+# --- overview ---------------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _overview(_ws: Workspace, _events: pd.DataFrame, data_key: Any, since: Any, until: Any, tier: str
+              ) -> dict[str, Any]:
+    from geo import overview as ov
+
+    settings = _ws.settings
+    period = ov.Period(since, until)
+    prev = period.previous()
+    hs = _hotspots(_ws, _events, data_key, EventFilter(since=period.since, until=period.until), tier, None)
+    hs_prev = _hotspots(_ws, _events, data_key, EventFilter(since=prev.since, until=prev.until), tier, None)
+    hot = int((hs.cells["bin"] >= ov.HOT_BIN).sum())
+    hot_prev = int((hs_prev.cells["bin"] >= ov.HOT_BIN).sum())
+    out: dict[str, Any] = {
+        "period": period,
+        "kpis": ov.kpis(_events, settings, period, hot_cells=hot, hot_cells_previous=hot_prev),
+        "trend": ov.weekly_trend(_events, settings, ov.trend_period(period)),
+        "problems": ov.problem_list(_events, settings, as_of=period.end_instant(settings.timezone),
+                                    hot_cells=hs.cells, tier=tier, period=period),
+        "ranking": None,
+    }
+    if _ws.grids is not None:
+        out["ranking"] = ov.grid_ranking(_events, _ws.grids, tier, settings, period)
+    return out
+
+
+def overview(ws: Workspace, ev: pd.DataFrame, since: Any, until: Any, tier: str) -> dict[str, Any]:
+    """KPIs, ranking, weekly trend and problem list of a period (cached)."""
+    return _overview(ws, ev, key(ws), since, until, tier)
+
+
+# --- intake -------------------------------------------------------------------------------------------
+
+def upload_to_file(name: str, data: bytes, folder: Path) -> Path:
+    """Write an uploaded file under ``folder`` keeping its (sanitised) name, for the readers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    target = folder / digest / _safe_name(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.write_bytes(data)
+    return target
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def preview(path: str, source: str, stamp: Stamp, mapping_file: str | None = None,
+            mapping_stamp: Stamp | None = None) -> dict[str, Any]:
+    """The first rows of an upload and the column mapping the ingest will use (:mod:`geo.io`)."""
+    from geo.io.columns import REQUIRED, load_mapping, map_columns
+    from geo.io.readers import read_raw
+
+    mapping = load_mapping(mapping_file) if mapping_file else None
+    raw = read_raw(path)
+    headers = [c for c in raw.frame.columns if c != "_row"]  # _geom_lon/_geom_lat count as coordinates
+    cmap = map_columns(headers, source, mapping, file=Path(path).name, require=False)
+    missing = [f for f in REQUIRED if f not in cmap.fields]
+    if not cmap.has_coordinates and "address" not in cmap.fields:
+        missing.append("coordinates")
+    return {
+        "rows": int(raw.n_rows), "head": raw.frame[raw.columns].head(20).astype("string"),
+        "fields": dict(cmap.fields), "unmapped": list(cmap.unmapped), "missing": missing,
+        "encoding": raw.encoding, "declared_crs": raw.declared_crs,
+    }
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _filtered(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter) -> pd.DataFrame:
+    from geo.filters import apply_filter
+
+    return apply_filter(_events, flt, _ws.settings)
+
+
+def filtered(ws: Workspace, ev: pd.DataFrame, flt: EventFilter) -> pd.DataFrame:
+    """:func:`geo.filters.apply_filter` (cached; read-only)."""
+    return _filtered(ws, ev, key(ws), flt)
