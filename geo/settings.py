@@ -256,7 +256,7 @@ class PostSettings(_Model):
     time_limit_s: float = Field(default=60.0, gt=0)
     segment_length_m: float = Field(default=500.0, gt=0)
     snap_m: float = Field(default=50.0, gt=0)
-    max_exact_pairs: int = Field(default=5_000_000, ge=1)
+    max_exact_pairs: int = Field(default=250_000, ge=1)
     """``auto`` uses the exact MILP while the coverage matrix has at most this many non-zeros."""
 
 

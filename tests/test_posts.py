@@ -416,6 +416,28 @@ def test_result_fields_and_frame() -> None:
     assert res.upper_bound >= res.objective
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_local_search_returns_a_swap_local_optimum(seed: int) -> None:
+    # brute force: no exchange of one new post for an unused candidate covers more
+    A, w = random_instance(seed + 40, n=150, m=25, radius=260.0)
+    fixed = [5] if seed % 2 else []
+    res = solve_mclp_greedy(A, w, 6, fixed=fixed, local_search=True)
+    assert res.objective >= solve_mclp_greedy(A, w, 6, fixed=fixed).objective
+    # the swap search alone, from a poor start (the first candidates), also ends at a local optimum
+    from geo.posts import _swap_improve
+
+    start = np.array([j for j in range(25) if j not in fixed][: 6 - len(fixed)])
+    new, swaps = _swap_improve(A, A.T.tocsr(), w, np.array(fixed, dtype=np.int64), start, deadline=math.inf)
+    assert swaps > 0
+    for plan, value in ((res.sites.tolist(), res.objective),
+                        (fixed + new.tolist(), covered_value(A, w, np.r_[fixed, new].astype(int)))):
+        assert value >= covered_value(A, w, np.r_[fixed, start].astype(int))
+        for pos in range(len(fixed), len(plan)):
+            for j in set(range(25)) - set(plan):
+                trial = np.array(plan[:pos] + [j] + plan[pos + 1:])
+                assert covered_value(A, w, trial) <= value + 1e-9
+
+
 def test_greedy_local_search_never_worse_and_auto_switches_to_greedy() -> None:
     rng = np.random.default_rng(11)
     sites = rng.uniform(0, 3000, (150, 2))
