@@ -153,9 +153,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary)
     else:
-        print(f"wrote sample exports to {args.out}:")
-        for name, rows in summary.get("rows", {}).items():
-            print(f"    {name:<24} {rows} rows")
+        print(f"wrote sample exports to {args.out} ({summary['events']} events, {summary['seconds']:.1f} s):")
+        for name, info in summary["files"].items():
+            dirt = sum(summary["dirt"].get(name, {}).values())
+            print(f"    {name:<24} {info['rows']:>8} rows  {info['bytes'] / 1e6:6.2f} MB"
+                  + (f"  dirt {dirt} ({dirt / max(info['rows'], 1):.1%})" if dirt else ""))
+        for w in summary.get("warnings", []):
+            print(f"    warning: {w}")
     return 0
 
 
