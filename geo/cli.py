@@ -645,6 +645,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workspace(p)
     p.set_defaults(handler=cmd_segments)
 
+    # Trends and accountability (emerging hot spots, patrol gaps, forecast, problem list / 回头看)
+    from geo import forecast, gaps, review, trends
+
+    for module in (trends, gaps, forecast, review):
+        module.add_cli(sub)
+
     p = sub.add_parser("setup-sample", help="generate and ingest the Xicheng sample (idempotent)",
                        description="Make the sample workspace ready: write its raw exports (seed 1) if missing "
                                    "and ingest them into an empty store.")

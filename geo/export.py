@@ -70,6 +70,18 @@ def write_table(df: pd.DataFrame, path: str | Path, *, sheet_name: str = "data",
         raise InputFileError(f"cannot write {ext or 'files without extension'}; use one of "
                              f"{', '.join(SUPPORTED)}", file=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    spatial = isinstance(df, gpd.GeoDataFrame) or {"lon", "lat"} <= set(df.columns)
+    if not spatial:
+        # A plain table (a backtest, a weekly series): no geometry to invent.
+        if ext in (".geojson", ".geoparquet"):
+            raise InputFileError(f"this table has no geometry; write it as .csv, .xlsx, .parquet or .json "
+                                 f"instead of {ext}", file=str(path))
+        if ext == ".json":
+            df.to_json(path, orient="records", force_ascii=False, date_format="iso", indent=1)
+        elif ext == ".parquet":
+            df.to_parquet(path, index=False)
+        if ext in (".json", ".parquet"):
+            return path
     if ext in (".parquet", ".geoparquet", ".geojson", ".json"):
         gdf = df if isinstance(df, gpd.GeoDataFrame) else points_frame(df)
         if ext in (".geojson", ".json"):

@@ -413,9 +413,9 @@ def prepare_events(
     watch = _Stopwatch(progress)
     mapping = load_mapping(mapping_file, [c.code for c in settings.categories]) if mapping_file else None
     time_format = mapping.time_format if mapping else None
-    file_label = str(raw.path)
+    file_label = Path(raw.path).name  # a local absolute path has no business in files sent back
     frame = raw.frame
-    report = IngestReport(file=file_label, source=source, ingest_id=ingest_id, encoding=raw.encoding)
+    report = IngestReport(file=str(raw.path), source=source, ingest_id=ingest_id, encoding=raw.encoding)
     rejects = _Rejects()
     bad = raw.bad_rows.reset_index(drop=True)
     report.read = len(frame) + len(bad)
@@ -438,12 +438,13 @@ def prepare_events(
     # -- times ---------------------------------------------------------------
     occurred = parse_times(frame[cmap.fields["occurred_at"]], tz=settings.timezone, time_format=time_format)
     alive = occurred.ok.to_numpy().copy()
-    for reason in ("time_missing", "time_unparseable"):
+    time_col = cmap.fields["occurred_at"]
+    for reason, message in (
+            ("time_missing", f"no time given in column {time_col!r}; fill in when the event happened"),
+            ("time_unparseable", f"cannot read the time in column {time_col!r}; use e.g. 2024-03-05 08:30 "
+                                 "(or give time_format in a --mapping file)")):
         mask = ~occurred.ok.to_numpy() & (occurred.reason == reason).to_numpy()
-        rejects.add(frame, mask, reason,
-                    f"cannot read the time in column {cmap.fields['occurred_at']!r}; use e.g. "
-                    "2024-03-05 08:30 (or give time_format in a --mapping file)",
-                    cmap.fields["occurred_at"], file_label)
+        rejects.add(frame, mask, reason, message, time_col, file_label)
     t_utc = occurred.times.dt.tz_convert("UTC")
     earliest = pd.Timestamp(settings.ingest.earliest, tz=settings.timezone)
     latest = pd.Timestamp(datetime.now(UTC) + timedelta(days=settings.ingest.max_future_days))
@@ -736,7 +737,7 @@ def ingest_file(
                     rejects = pd.concat([rejects, quarantine_frame(
                         raw.frame, raw.frame.index[raw_rows], "duplicate_id_conflict",
                         "this id is already in the store with different content; ids must be unique",
-                        None, str(path))])
+                        None, path.name)])
                 report.duplicates += int((in_store & same).sum())
                 events = events[~in_store]
             report.stored = append_events(con, events)

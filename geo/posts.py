@@ -1346,7 +1346,8 @@ def coverage_curve(
             obj[r] = prev_obj
             ub[r] = min(ub[r], res.upper_bound)
         ub = np.minimum.accumulate(ub[::-1])[::-1]
-    ub = np.maximum(ub, obj)
+    # No plan covers more than all the demand: the bound is capped at the total.
+    ub = np.minimum(np.maximum(ub, obj), total)
     df = pd.DataFrame({
         "p": p_vals.astype(np.int64),
         "objective": obj,
