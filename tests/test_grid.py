@@ -133,3 +133,27 @@ def test_fast_point_location_equals_the_exact_polygon_test():
         ref = np.full(len(lon), None, dtype=object)
         ref[pi[first]] = layer["grid_id"].to_numpy()[gi[first]]
         assert (got[f"grid_{tier}"].to_numpy(dtype=object, na_value=None) == ref).all()
+
+
+def test_h3_parents_are_not_nested_in_official_grids_but_the_crosswalk_is():
+    """A small cell's H3 parent can sit in another big grid than the cell itself: crosswalk each tier."""
+    from geo.workspace import load_workspace
+    ws = load_workspace()
+    grids = ws.grids
+    small_cells = study_area_cells(ws.area, 9, METRIC)
+    cw_small = crosswalk(small_cells, grids, "small", 9, METRIC)
+    big_cells = study_area_cells(ws.area, 7, METRIC)
+    cw_big = crosswalk(big_cells, grids, "big", 7, METRIC)
+    parent_of = grids.set_index("grid_id")["parent_id"]
+    # official nesting: small grid -> middle -> big
+    nested_big = cw_small.cells["grid_id"].map(parent_of).map(parent_of)
+    # H3 shortcut: the responsible big grid of the cell's res-7 parent
+    parents = h3cells.cell_parents(cw_small.cells["cell"].to_numpy(), 7)
+    via_parent = pd.Series(parents).map(cw_big.cells.set_index("cell")["grid_id"])
+    wrong = (via_parent.to_numpy() != nested_big.to_numpy()).mean()
+    assert wrong > 0.2  # res-7 cells (~3.7 km²) straddle big grids (~2 km²) all the time
+    # crosswalking the small cells against the big tier directly agrees with the nesting
+    direct = crosswalk(small_cells, grids, "big", 9, METRIC).cells.set_index("cell")["grid_id"]
+    inside_one = cw_small.cells["n_grids"].to_numpy() == 1
+    agree = direct.reindex(cw_small.cells["cell"]).to_numpy()[inside_one] == nested_big.to_numpy()[inside_one]
+    assert agree.all()
