@@ -198,8 +198,19 @@ def content_hashes(parts: dict[str, pd.Series]) -> pd.Series:
                           for k, v in parts.items()})
     a = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatchevents1").to_numpy()
     b = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatchevents2").to_numpy()
-    return pd.Series(np.char.add(np.char.mod("%016x", a), np.char.mod("%016x", b)),
-                     index=frame.index, dtype="string")
+    return pd.Series(np.strings.add(hex64(a), hex64(b)), index=frame.index, dtype="string")
+
+
+_HEX_BYTES = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
+
+
+def hex64(values: np.ndarray) -> np.ndarray:
+    """16-character lower-case hex of each uint64 (vectorised: a byte lookup and string ufuncs)."""
+    by = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    out = _HEX_BYTES[by[:, 0]]
+    for i in range(1, 8):
+        out = np.strings.add(out, _HEX_BYTES[by[:, i]])
+    return out
 
 
 def near_duplicate_mask(source: pd.Series, category: pd.Series, t: pd.Series, x: np.ndarray,
