@@ -1,4 +1,4 @@
-"""热点地图 Hotspot map — H3 cells by Gi* bin, count or density; zones, grids, roads; a clicked cell's detail."""
+"""热点地图 Hotspot map — H3 cells by Gi* bin, count, density or emerging class; zones, grids, roads; a cell's detail."""
 
 from __future__ import annotations
 
@@ -44,6 +44,21 @@ cols[3].metric(c.t("hotspot.hot_cells"), c.fmt_int(sum(summary["hot"].values()))
 cols[4].metric(c.t("hotspot.cold_cells"), c.fmt_int(sum(summary["cold"].values())), border=True,
                help=" · ".join(f"{c.t(f'legend.bin.cold{b}')}: {summary['cold'][str(b)]}" for b in (3, 2, 1)))
 
+if mode == "emerging":
+    # the emerging class joins the Gi* cells (same filled study area), so tooltips and the detail still work
+    em = None
+    with ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
+        em = data.emerging(ws, ev, f.flt, f.tier)
+    if em is None:
+        mode = "gi"
+    else:
+        cells = cells.assign(pattern=em.cells.set_index("cell")["pattern"].reindex(cells["cell"]).to_numpy())
+        es = em.summary
+        pattern = em.cells["pattern"].astype(str)
+        st.caption(c.t("hotspot.emerging_caption", slices=es["slices"], first=c.fmt_date(es["first_slice"]),
+                       last=c.fmt_date(es["last_slice"]), hot=c.fmt_int(int(pattern.str.endswith("hot spot").sum())),
+                       cold=c.fmt_int(int(pattern.str.endswith("cold spot").sum()))))
+
 zones = None
 if show["zones"]:
     with ui.guard(stop=False), st.spinner(c.t("spinner.zones")):
@@ -63,7 +78,8 @@ with map_col:
         event = st.pydeck_chart(render.hotspot_deck(cells, mode, lang=c.lang, area=ws.area,
                                                     max_cells=render.FOLIUM_MAX_CELLS),
                                 on_select="rerun", selection_mode="single-object", key="hs_deck", height=560)
-        st.html(render.legend_html(mode, lang=c.lang, breaks=render.cell_fill(cells, mode)[1]))
+        st.html(render.legend_html(mode, lang=c.lang, breaks=render.cell_fill(cells, mode)[1],
+                                   classes=drawn["pattern"].unique() if mode == "emerging" else None))
         picked = (event.selection.objects.get("cells") if event and event.selection else None) or []
         if picked:
             clicked_cell = int(h3cells.hex_to_cells(np.array([picked[0]["h3"]]))[0])

@@ -1,4 +1,5 @@
-"""总览 Overview — for leaders: the period against the one before, grid ranking, weekly trend, problem list."""
+"""总览 Overview — for leaders: the period against the one before, grid ranking, weekly trend, problem list;
+trends and look-back (next-week risk, patrol coverage gaps, 回头看 campaign review)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from geo import overview as ov
+from geo import render
 from geo.app import data, ui
+from geo.filters import EventFilter
 from geo.settings import SOURCES, TIERS
+
+FORECAST_FOLDS = 4  # backtest weeks: enough to rank the models, cheap enough for a page
 
 c = ui.cat()
 ws = data.workspace()
@@ -120,3 +125,115 @@ st.dataframe(ui.localised_frame(display, "problem"), hide_index=True, width="str
 localised = ui.localised_frame(display, "problem")
 ui.download_buttons(localised, f"problems_{period.since}_{period.until}", (".xlsx", ".csv"), key="ov_dl",
                     sheet_name=c.t("overview.problems"))
+
+# --- trends and look-back (趋势与回头看) -------------------------------------------------------------------
+st.divider()
+st.header(c.t("trends.title"))
+# everything up to the as-of date (the trend analyses need the long history, not the period)
+trend_flt = EventFilter(until=period.until if period.until < last else None)
+st.caption(c.t("trends.caption", until=c.fmt_date(period.until), tier=c.t(f"tier.{tier}")))
+names = data.grid_names(ws, tier)
+
+st.subheader(c.t("trends.risk"))
+if st.toggle(c.t("trends.risk_toggle"), value=False, key="ov_forecast"):
+    fc = None
+    with ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
+        fc = data.forecast(ws, ev, trend_flt, tier, folds=FORECAST_FOLDS)
+    if fc is not None:
+        s = fc.summary
+        st.caption(c.t("trends.risk_caption", week=c.fmt_date(s["forecast_week"]), model=c.t(f"model.{s['model']}"),
+                       last=c.fmt_int(s["last_week_total"]), expected=c.fmt_num(s["expected_total"], 0)))
+        top_grids = data.forecast_grids(ws, fc)
+        left, right = st.columns(2)
+        if top_grids is not None:
+            left.markdown(f"**{c.t('trends.top_grids')}**")
+            left.dataframe(ui.localised_frame(top_grids.round({"expected": 1}), "forecast"), hide_index=True,
+                           width="stretch")
+        top_cells = fc.cells.sort_values("rank").head(10)
+        top_cells = pd.DataFrame({"rank": top_cells["rank"], "h3": top_cells["h3"],
+                                  "name": top_cells["grid_id"].map(names), "expected": top_cells["expected"].round(1),
+                                  "last_week": top_cells["last_week"]})
+        right.markdown(f"**{c.t('trends.top_cells')}**")
+        right.dataframe(ui.localised_frame(top_cells, "forecast"), hide_index=True, width="stretch")
+        with st.expander(c.t("trends.backtest", folds=FORECAST_FOLDS)):
+            st.caption(c.t("trends.backtest_caption"))
+            bt = fc.backtest.table.copy()
+            bt["model"] = [("★ " if d else "") + c.t(f"model.{m}") for m, d in zip(bt["model"], bt["default"],
+                                                                                  strict=True)]
+            cols_bt = ["model"] + [col for col in bt.columns if col.startswith(("hit_", "pai_"))] + ["mae"]
+            shown_bt = bt[cols_bt].copy()
+            for col in cols_bt[1:]:
+                shown_bt[col] = shown_bt[col].round(3 if col.startswith("hit_") else 2)
+            st.dataframe(ui.localised_frame(shown_bt, "forecast"), hide_index=True, width="stretch")
+
+st.subheader(c.t("trends.gaps"))
+st.caption(c.t("trends.gaps_caption"))
+gp = None
+with ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
+    gp = data.gaps(ws, ev, trend_flt, tier)
+if gp is not None:
+    table_gp = gp.grids if gp.grids is not None else gp.cells
+    if gp.grids is None:
+        st.info(c.t("trends.no_grids"))
+    table_gp = table_gp[table_gp["max_shortfall"] > 0].head(10).copy()
+    key_col = "grid_id" if gp.grids is not None else "h3"
+    if key_col == "grid_id":
+        table_gp.insert(2, "name", table_gp["grid_id"].map(names))
+    table_gp["worst_window"] = table_gp["worst_window"].map(lambda w: c.window(ws.settings, w))
+    table_gp["gap_windows"] = table_gp["gap_windows"].map(
+        lambda text: "、".join(c.window(ws.settings, w) for w in text.split(",") if w))
+    table_gp = table_gp.round({"max_shortfall": 1, "worst_window_coverage": 2})
+    cols_gp = ["rank", key_col] + (["name"] if key_col == "grid_id" else []) + [
+        "demand", "patrol", "max_shortfall", "worst_window", "worst_window_coverage", "gap_windows"]
+    st.dataframe(ui.localised_frame(table_gp, "gap", cols_gp), hide_index=True, width="stretch")
+
+st.subheader(c.t("trends.review"))
+st.caption(c.t("trends.review_caption"))
+review_tier = "middle"
+review_names = data.grid_names(ws, review_tier)
+if not review_names:
+    st.info(c.t("overview.no_grids"))
+else:
+    with st.form("ov_review"):
+        picked = st.multiselect(c.t("trends.review_grids"), list(review_names), key="ov_rv_grids",
+                                format_func=lambda g: f"{g} · {review_names[g]}")
+        a, b = st.columns(2)
+        start = a.date_input(c.t("trends.review_start"), value=max(first, last - pd.Timedelta(days=56)),
+                             min_value=first, max_value=last, key="ov_rv_start", format="YYYY-MM-DD")
+        end = b.date_input(c.t("trends.review_end"), value=last, min_value=first, max_value=last,
+                           key="ov_rv_end", format="YYYY-MM-DD")
+        if st.form_submit_button(c.t("trends.review_go")):
+            st.session_state["ov_rv_params"] = (tuple(picked), start, end)
+    params = st.session_state.get("ov_rv_params")
+    if params is not None and not params[0]:
+        st.warning(c.t("trends.review_pick"))
+    elif params is not None:
+        rv = None
+        with ui.guard(stop=False), st.spinner(c.t("spinner.review")):
+            rv = data.review(ws, ev, params[1], params[2], params[0])
+        if rv is not None:
+            e, s = rv.estimate, rv.summary
+            left, right = st.columns(2)
+            left.metric(c.t("trends.review_change"), c.fmt_change(e["change"]), border=True,
+                        help=c.t("trends.review_ci", low=c.fmt_change(e["ci_low"]), high=c.fmt_change(e["ci_high"])))
+            right.metric(c.t("trends.review_inside"), c.fmt_int(s["inside_campaign"]), border=True,
+                         help=c.t("trends.review_inside_help", before=c.fmt_int(s["inside_before"]),
+                                  during=c.fmt_int(s["inside_campaign"]), weeks_before=e["weeks_before"],
+                                  weeks_after=e["weeks_after"]))
+            st.caption(c.t("trends.review_ci", low=c.fmt_change(e["ci_low"]), high=c.fmt_change(e["ci_high"])))
+            weekly = rv.weekly.set_index("week_start")[["inside", "comparison"]]
+            weekly.index = [c.fmt_date(w) for w in weekly.index]
+            weekly = weekly.rename(columns={"inside": c.t("trends.inside"), "comparison": c.t("trends.comparison")})
+            st.line_chart(weekly, x_label=c.t("trends.review_weekly"), height=260)
+            st.markdown(f"**{c.t('trends.review_came_back')}**")
+            if s["notes"]:  # no data after the campaign end
+                st.info(c.t("trends.review_no_after"))
+            elif rv.came_back.empty:
+                st.info(c.t("trends.review_came_back_none"))
+            else:
+                labels = render.bin_labels(c)
+                back = rv.came_back.copy()
+                for col in ("bin_before", "bin_during", "bin_after"):
+                    back[col] = back[col].map(lambda v: labels[int(v)])
+                st.dataframe(ui.localised_frame(back, "came_back", ["h3", "bin_before", "bin_during", "bin_after"]),
+                             hide_index=True, width="stretch")

@@ -5,7 +5,8 @@ What is drawn
 - H3 cells coloured by Getis-Ord Gi* bin (the ArcGIS *Hot Spot Analysis*
   diverging palette: red hot, blue cold, pale yellow not significant) or by
   count / density (a sequential yellow-orange-red scale with quantile
-  classes), each with a legend in the catalogue's language;
+  classes) or by emerging hot-spot class (:mod:`geo.trends`: hot classes in reds, cold in
+  blues, no pattern light grey), each with a legend in the catalogue's language;
 - hotspot zones, official grid outlines (with labels), roads, the study-area
   boundary, and enforcement posts with their coverage circles.
 
@@ -74,8 +75,8 @@ UNUSED_ASSETS = frozenset({
 FOLIUM_MAX_CELLS = 3000
 """Above this many drawn cells the app switches from folium (SVG) to deck.gl."""
 
-Mode = Literal["gi", "count", "density"]
-MODES: tuple[str, ...] = ("gi", "count", "density")
+Mode = Literal["gi", "count", "density", "emerging"]
+MODES: tuple[str, ...] = ("gi", "count", "density", "emerging")
 
 BIN_COLOURS: dict[int, str] = {
     -3: "#4575b5", -2: "#849eba", -1: "#c0ccbe", 0: "#ffffbf", 1: "#fab984", 2: "#ed7551", 3: "#d62f27",
@@ -83,6 +84,20 @@ BIN_COLOURS: dict[int, str] = {
 """Gi* bin -> fill colour: ArcGIS Hot Spot Analysis palette (cold 99/95/90 %, n.s., hot 90/95/99 %)."""
 
 BIN_LEGEND_ORDER: tuple[int, ...] = (3, 2, 1, 0, -1, -2, -3)
+
+EMERGING_COLOURS: dict[str, str] = {
+    "new hot spot": "#fcbba1", "consecutive hot spot": "#fc9272", "intensifying hot spot": "#a50f15",
+    "persistent hot spot": "#de2d26", "diminishing hot spot": "#fb6a4a", "sporadic hot spot": "#fdd0a2",
+    "oscillating hot spot": "#fdae6b", "historical hot spot": "#d6604d",
+    "new cold spot": "#c6dbef", "consecutive cold spot": "#9ecae1", "intensifying cold spot": "#08519c",
+    "persistent cold spot": "#3182bd", "diminishing cold spot": "#6baed6", "sporadic cold spot": "#deebf7",
+    "oscillating cold spot": "#b3cde3", "historical cold spot": "#4292c6",
+    "no pattern": "#f2f2f2", "too few slices": "#ffffff",
+}
+"""Emerging hot-spot class (:data:`geo.trends.CLASSES`) -> fill: hot classes in reds, cold in blues,
+no pattern light grey.  The order is the legend's."""
+
+EMERGING_QUIET = ("no pattern", "too few slices")
 
 SEQUENTIAL_COLOURS: tuple[str, ...] = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
 """Sequential classes for counts and densities (ColorBrewer YlOrRd 6)."""
@@ -311,6 +326,21 @@ def bin_labels(cat: Catalogue) -> dict[int, str]:
             for b in BIN_LEGEND_ORDER}
 
 
+def emerging_colours(patterns: np.ndarray) -> np.ndarray:
+    """Fill colour per emerging hot-spot class (``""`` for a missing or unknown class)."""
+    return pd.Series(patterns, dtype=object).map(EMERGING_COLOURS).fillna("").to_numpy(dtype=object)
+
+
+def emerging_key(pattern: str) -> str:
+    """Catalogue key of an emerging hot-spot class (``legend.emerging.new_hot_spot`` …)."""
+    return "legend.emerging." + str(pattern).replace(" ", "_")
+
+
+def emerging_labels(cat: Catalogue) -> dict[str, str]:
+    """Emerging hot-spot class -> label in the catalogue's language."""
+    return {p: cat.t(emerging_key(p)) for p in EMERGING_COLOURS}
+
+
 def _hex_to_rgba(colours: np.ndarray, alpha: int) -> np.ndarray:
     """``#rrggbb`` strings -> (n, 4) uint8."""
     s = pd.Series(colours, dtype="string").fillna("#000000").str.lstrip("#")
@@ -376,6 +406,8 @@ def cell_fill(cells: pd.DataFrame, mode: Mode) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"unknown map mode {mode!r}; use one of {', '.join(MODES)}")
     if mode == "gi":
         return bin_colours(cells["bin"].to_numpy()), np.zeros(0)
+    if mode == "emerging":
+        return emerging_colours(cells["pattern"].to_numpy()), np.zeros(0)
     values = cells[mode].to_numpy(dtype=float)
     breaks = class_breaks(values)
     return sequential_colours(values, breaks), breaks
@@ -386,8 +418,13 @@ def drawn_cells(cells: pd.DataFrame, mode: Mode, max_cells: int | None = None) -
 
     In Gi* mode every cell is drawn while the study area has at most
     ``max_cells`` cells (the pale n.s. background is part of the ArcGIS
-    reading); beyond that only significant cells are.
+    reading); beyond that only significant cells are.  The emerging mode does the same
+    with cells that have a pattern.
     """
+    if mode == "emerging":
+        if max_cells is None or len(cells) <= max_cells:
+            return cells
+        return cells[~cells["pattern"].isin(EMERGING_QUIET).to_numpy()]
     if mode == "gi":
         if max_cells is None or len(cells) <= max_cells:
             return cells
@@ -405,7 +442,8 @@ def cells_layer(cells: gpd.GeoDataFrame, mode: Mode = "gi", *, lang: str = "zh",
     cells : GeoDataFrame
         ``HotspotResult.cells`` (``h3``, ``count``, ``density``, ``gi_z``,
         ``bin``, ``grid_name``, ``street_name``, WGS84 polygons).
-    mode : {"gi", "count", "density"}
+    mode : {"gi", "count", "density", "emerging"}
+        ``emerging`` needs a ``pattern`` column (:func:`geo.trends.emerging_hotspots`).
     crs : str
         Display CRS (:func:`display_crs`).
 
@@ -423,6 +461,9 @@ def cells_layer(cells: gpd.GeoDataFrame, mode: Mode = "gi", *, lang: str = "zh",
            + "<br>" + cat.t("map.tip.density") + ": " + shown["density"].map(lambda v: cat.fmt_num(v, 1))
            + "<br>Gi* z: " + shown["gi_z"].map(lambda v: cat.fmt_num(v, 2))
            + "<br>" + pd.Series(shown["bin"].map(labels).to_numpy(), index=shown.index))
+    if "pattern" in shown.columns:
+        tip = tip + "<br>" + cat.t("map.tip.pattern") + ": " + shown["pattern"].map(
+            lambda p: cat.t(emerging_key(p)) if isinstance(p, str) else cat.t("format.missing"))
     if "grid_name" in shown.columns:
         tip = tip + ("<br>" + cat.t("map.tip.grid") + ": " + _escape(shown["grid_name"])
                      + " · " + _escape(shown["street_name"]))
@@ -431,13 +472,18 @@ def cells_layer(cells: gpd.GeoDataFrame, mode: Mode = "gi", *, lang: str = "zh",
                "weight": 0.4, "opacity": 0.6} for c in fill]
     geoms = to_display(np.asarray(shown.geometry.values, dtype=object), crs)
     layer = _geojson_layer(geoms, props, styles, name=name or cat.t(f"map.layer.cells_{mode}"), hover=True)
-    return layer, legend(mode, lang=lang, breaks=breaks)
+    present = shown["pattern"].dropna().unique() if mode == "emerging" else None
+    return layer, legend(mode, lang=lang, breaks=breaks, classes=present)
 
 
-def _legend_rows(mode: Mode, cat: Catalogue, breaks: np.ndarray | None, digits: int | None
-                 ) -> tuple[str, list[tuple[str, str]]]:
+def _legend_rows(mode: Mode, cat: Catalogue, breaks: np.ndarray | None, digits: int | None,
+                 classes: Sequence[str] | None = None) -> tuple[str, list[tuple[str, str]]]:
     rows: list[tuple[str, str]] = []
-    if mode == "gi":
+    if mode == "emerging":
+        # only the classes on the map (18 rows would bury it); all when not told
+        keep = set(EMERGING_COLOURS) if classes is None else set(classes)
+        rows = [(colour, cat.t(emerging_key(p))) for p, colour in EMERGING_COLOURS.items() if p in keep]
+    elif mode == "gi":
         labels = bin_labels(cat)
         rows = [(BIN_COLOURS[b], labels[b]) for b in BIN_LEGEND_ORDER]
     else:
@@ -453,18 +499,21 @@ def _legend_rows(mode: Mode, cat: Catalogue, breaks: np.ndarray | None, digits: 
     return cat.t(f"legend.title.{mode}"), rows
 
 
-def legend(mode: Mode, *, lang: str = "zh", breaks: np.ndarray | None = None, digits: int | None = None
-           ) -> MacroElement:
-    """A Leaflet control with the legend of a cell mode (plain HTML, no external assets)."""
-    title, rows = _legend_rows(mode, catalogue(lang), breaks, digits)
+def legend(mode: Mode, *, lang: str = "zh", breaks: np.ndarray | None = None, digits: int | None = None,
+           classes: Sequence[str] | None = None) -> MacroElement:
+    """A Leaflet control with the legend of a cell mode (plain HTML, no external assets).
+
+    ``classes`` limits an ``emerging`` legend to the classes shown (default all).
+    """
+    title, rows = _legend_rows(mode, catalogue(lang), breaks, digits, classes)
     body = "".join(f"<div><i style='background:{c}'></i>{_html(text)}</div>" for c, text in rows)
     return _Legend(f"<b>{_html(title)}</b>{body}")
 
 
-def legend_html(mode: Mode, *, lang: str = "zh", breaks: np.ndarray | None = None, digits: int | None = None
-                ) -> str:
+def legend_html(mode: Mode, *, lang: str = "zh", breaks: np.ndarray | None = None, digits: int | None = None,
+                classes: Sequence[str] | None = None) -> str:
     """The same legend as self-contained HTML (inline styles), for maps drawn without Leaflet."""
-    title, rows = _legend_rows(mode, catalogue(lang), breaks, digits)
+    title, rows = _legend_rows(mode, catalogue(lang), breaks, digits, classes)
     swatch = "display:inline-block;width:14px;height:14px;margin:0 6px -2px 0;border:1px solid #888"
     body = "".join(f"<span style='margin-right:14px;white-space:nowrap'><i style='{swatch};background:{c}'></i>"
                    f"{_html(text)}</span> " for c, text in rows)
@@ -628,10 +677,12 @@ def hotspot_deck(cells: pd.DataFrame, mode: Mode = "gi", *, lang: str = "zh", ar
     fill = pd.Series(fill, index=cells.index).loc[shown.index].to_numpy()
     rgba = _hex_to_rgba(np.where(fill == "", "#ffffff", fill), int(255 * opacity))
     labels = bin_labels(cat)
+    label = (shown["pattern"].map(emerging_labels(cat)) if mode == "emerging" and "pattern" in shown
+             else shown["bin"].map(labels))
     data = pd.DataFrame({
         "h3": shown["h3"].to_numpy(), "r": rgba[:, 0], "g": rgba[:, 1], "b": rgba[:, 2], "a": rgba[:, 3],
         "count": shown["count"].to_numpy(), "density": shown["density"].round(1).to_numpy(),
-        "label": shown["bin"].map(labels).to_numpy(),
+        "label": label.to_numpy(),
     })
     layers = [pdk.Layer("H3HexagonLayer", data=data, get_hexagon="h3", get_fill_color="[r, g, b, a]",
                         get_line_color=[120, 120, 120, 120], line_width_min_pixels=0.3, extruded=False,

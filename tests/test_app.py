@@ -139,7 +139,7 @@ def test_overview_renders_kpis_and_the_period_changes_them(workspace: Path) -> N
     thirty = number(m["事件总数"])
     # 2,400 events over 84 days: 30 days hold a bit more than a third
     assert 700 < thirty < 1000
-    assert len(at.dataframe) == 2  # ranking and problem list
+    assert len(at.dataframe) == 3  # ranking, problem list and patrol gaps
     at.radio(key="ov_period").set_value("7d").run()
     ok(at)
     assert number(metrics(at)["事件总数"]) < thirty / 3
@@ -280,3 +280,60 @@ def test_every_page_renders_on_the_sample() -> None:
             ok(at)
             assert at.title[0].value == title
         assert number(metrics(at)["事件总数"]) > 50_000  # the intake page's store status
+
+
+def test_hotspot_emerging_mode_colours_cells_and_draws_its_legend(workspace: Path) -> None:
+    at = new_app("app_pages/hotspots.py", lang="en")
+    events = number(metrics(at)["Events"])
+    at.radio(key="hs_mode").set_value("emerging").run()
+    ok(at)
+    # 84 days = 12 weekly slices; the two planted hot spots run through every week
+    caption = next(cp.value for cp in at.caption if cp.value.startswith("Emerging hot spots"))
+    assert "12 weekly slices" in caption
+    hot = int(caption.split("·")[-1].split("cells with a hot pattern")[0].strip())
+    assert hot >= 2
+    (folium_map,) = at.get("component_instance")
+    page = str(folium_map.proto)
+    assert "Emerging hot spot analysis" in page  # the legend's title
+    assert "Persistent hot spot" in page or "Intensifying hot spot" in page
+    assert "Gi* hot spot analysis" not in page
+    assert number(metrics(at)["Events"]) == events  # a colour switch does not change the analysis
+
+
+def test_overview_trends_section_renders(workspace: Path) -> None:
+    at = new_app()
+    ok(at)
+    assert {"下周风险", "巡查覆盖缺口", "回头看：专项整治评估"} <= {s.value for s in at.subheader}
+    assert at.header[0].value == "趋势与回头看"
+    gaps = at.dataframe[2].value  # ranking, problems, gaps
+    assert {"网格编号", "巡查缺口", "缺口最大时段"} <= set(gaps.columns) and 0 < len(gaps) <= 10
+    assert (gaps["巡查缺口"] > 0).all()
+    at.toggle(key="ov_forecast").set_value(True).run()
+    ok(at)
+    tables = [d.value for d in at.dataframe]
+    grids = next(t for t in tables if "预计事件数" in t.columns and "单元数" in t.columns)
+    assert grids["预计事件数"].is_monotonic_decreasing and len(grids) <= 10
+    backtest = next(t for t in tables if "PAI 5%" in t.columns)
+    assert backtest["模型"].str.startswith("★ ").sum() == 1  # one default model
+    assert ((backtest["命中率 5%"] >= 0) & (backtest["命中率 5%"] <= 1)).all()
+
+
+@pytest.mark.skipif(not _sample_ready(), reason="the sample store is not prepared: run `make sample-data`")
+def test_review_form_finds_the_samples_planted_campaign() -> None:
+    """回头看 on the sample's planted campaign (background thinned to 60 % in three middle grids)."""
+    import json
+    from datetime import date
+
+    truth = json.loads((ROOT / "data" / "sample" / "raw" / "truth.json").read_text(encoding="utf-8"))["campaign"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("GRIDWATCH_WORKSPACE", raising=False)
+        at = new_app()
+        ok(at)
+        at.multiselect(key="ov_rv_grids").set_value(truth["grid_ids"])
+        at.date_input(key="ov_rv_start").set_value(date.fromisoformat(truth["date"]))
+        next(b for b in at.button if b.label == "评估").click().run()
+        ok(at)
+    change = number(metrics(at)["相对其余区域的变化"])
+    assert change < 0
+    assert abs(change / 100 - truth["effect"]) < 0.1  # planted: -40 %
+    assert any("95% 区间" in cp.value for cp in at.caption)

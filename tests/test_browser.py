@@ -154,7 +154,9 @@ def test_overview(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("heading", name="总览").wait_for()
     assert as_number(metric(page, "事件总数")) > 0
     assert page.get_by_text("问题清单（销号管理）").is_visible()
-    assert page.locator('[data-testid="stDataFrame"]').count() == 2
+    # grid ranking, problem list and the patrol-gap table of the trends section
+    assert page.locator('[data-testid="stDataFrame"]').count() == 3
+    assert page.get_by_text("趋势与回头看").first.is_visible()
     page.screenshot(path=str(OUT / "overview.png"), full_page=True)
 
 

@@ -211,3 +211,37 @@ def test_deck_for_large_inputs(cells: gpd.GeoDataFrame) -> None:
     html = render.legend_html("gi", lang="en")
     assert html.count("<i ") == 7 and "Hot spot – 99% confidence" in html and "#d62f27" in html
     assert 8 < spec["initialViewState"]["zoom"] < 17
+
+
+def test_emerging_layer_colours_cells_by_class_with_a_legend_in_both_languages(cells: gpd.GeoDataFrame) -> None:
+    from geo.trends import CLASSES
+
+    assert set(render.EMERGING_COLOURS) == set(CLASSES)  # every class the analysis gives has a colour
+
+    def rgb(colour: str) -> tuple[int, int, int]:
+        return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+    for name, colour in render.EMERGING_COLOURS.items():
+        r, g, b = rgb(colour)
+        if name.endswith("hot spot"):
+            assert r > b, name  # reds
+        elif name.endswith("cold spot"):
+            assert b > r, name  # blues
+        else:
+            assert min(r, g, b) >= 0xF0, name  # light
+    patterns = np.array(["persistent hot spot", "new cold spot", "no pattern"] * 7, dtype=object)[:len(cells)]
+    em = cells.assign(pattern=patterns)
+    layer, leg = render.cells_layer(em, "emerging", lang="en")
+    feats = _features(layer)
+    assert len(feats) == len(em)  # a small area: every cell drawn, like Gi*
+    assert [f["properties"]["style"]["fillColor"] for f in feats] == [render.EMERGING_COLOURS[p] for p in patterns]
+    assert "Emerging pattern: Persistent hot spot" in feats[0]["properties"]["tip"]
+    # the legend lists the classes on the map, in the catalogue's language
+    assert "Emerging hot spot analysis" in leg.html and "Persistent hot spot" in leg.html
+    assert "New cold spot" in leg.html and "No pattern" in leg.html and "Sporadic hot spot" not in leg.html
+    zh = render.legend_html("emerging", lang="zh", classes=["intensifying hot spot"])
+    assert "新兴热点分析" in zh and "加强热点" in zh and render.EMERGING_COLOURS["intensifying hot spot"] in zh
+    assert render.legend("emerging", lang="zh").html.count("<i ") == len(CLASSES)  # all when not told
+    # beyond the folium limit only cells with a pattern are drawn
+    assert len(render.drawn_cells(em, "emerging", max_cells=5)) == int((patterns != "no pattern").sum())
+    assert render.emerging_colours(np.array(["nonsense", None], dtype=object)).tolist() == ["", ""]

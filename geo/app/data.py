@@ -240,3 +240,83 @@ def _filtered(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFi
 def filtered(ws: Workspace, ev: pd.DataFrame, flt: EventFilter) -> pd.DataFrame:
     """:func:`geo.filters.apply_filter` (cached; read-only)."""
     return _filtered(ws, ev, key(ws), flt)
+
+
+# --- trends and look-back -------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _emerging(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> Any:
+    from geo.trends import emerging_hotspots
+
+    return emerging_hotspots(_ws, _events, flt, tier=tier)
+
+
+def emerging(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> Any:
+    """:func:`geo.trends.emerging_hotspots` (weekly slices; cached by filter and tier)."""
+    return _emerging(ws, ev, key(ws), flt, tier)
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _forecast(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str, folds: int) -> Any:
+    import warnings
+
+    from geo.forecast import forecast as run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter of the learned models; the backtest judges them
+        return run(_ws, _events, flt, tier=tier, folds=folds, run_backtest=True)
+
+
+def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> Any:
+    """:func:`geo.forecast.forecast` with a ``folds``-week backtest (cached)."""
+    return _forecast(ws, ev, key(ws), flt, tier, int(folds))
+
+
+def forecast_grids(ws: Workspace, result: Any, n: int = 10) -> pd.DataFrame | None:
+    """The forecast summed over official grids (``grid_id``, ``name``, ``expected``, ``last_week``, ``cells``).
+
+    ``None`` when the workspace has no official grids.
+    """
+    cells = result.cells
+    if ws.grids is None or cells["grid_id"].isna().all():
+        return None
+    by = (cells.groupby("grid_id")
+          .agg(expected=("expected", "sum"), last_week=("last_week", "sum"), cells=("cell", "size"))
+          .sort_values("expected", ascending=False).head(n).reset_index())
+    names = ws.grids.drop_duplicates("grid_id").set_index("grid_id")["name"]
+    by.insert(1, "name", names.reindex(by["grid_id"]).to_numpy())
+    by.insert(0, "rank", range(1, len(by) + 1))
+    return by
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _gaps(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> Any:
+    from geo.gaps import coverage_gaps
+
+    return coverage_gaps(_ws, _events, flt, tier=tier)
+
+
+def gaps(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> Any:
+    """:func:`geo.gaps.coverage_gaps` (cached)."""
+    return _gaps(ws, ev, key(ws), flt, tier)
+
+
+def grid_names(ws: Workspace, tier: str) -> dict[str, str]:
+    """Official grid id -> name of one tier (empty without grids), ordered by id."""
+    if ws.grids is None:
+        return {}
+    g = ws.grids[ws.grids["tier"] == tier].sort_values("grid_id")
+    return dict(zip(g["grid_id"].astype(str), g["name"].astype(str), strict=True))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _review(_ws: Workspace, _events: pd.DataFrame, data_key: Any, start: Any, end: Any, grid_ids: tuple[str, ...],
+            n_boot: int) -> Any:
+    from geo.review import campaign_review
+
+    return campaign_review(_ws, _events, start, end, grid_ids=grid_ids, n_boot=n_boot)
+
+
+def review(ws: Workspace, ev: pd.DataFrame, start: Any, end: Any, grid_ids: tuple[str, ...], n_boot: int = 500) -> Any:
+    """:func:`geo.review.campaign_review` of official grids (cached)."""
+    return _review(ws, ev, key(ws), start, end, tuple(sorted(grid_ids)), int(n_boot))
