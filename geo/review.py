@@ -278,6 +278,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         target = args.problems or (args.out if not args.campaign else None)
         if target:
             doc["problems_out"] = str(write_table(plist, target))
+            doc.setdefault("out", doc["problems_out"])
     if args.json:
         _print_json(doc)
         return 0

@@ -175,3 +175,30 @@ def test_posts_land_at_the_planted_intersections(small_sample):
         if h.get("window") == "morning_peak" and h.get("intersection_name"):
             d = np.hypot((plan.posts["lon"] - h["lon"]) * 85_200, (plan.posts["lat"] - h["lat"]) * 111_000)
             assert d.min() < 300, f"no post near {h['intersection_name']}"
+
+
+@pytest.mark.parametrize("args", [
+    ["trends", "--tier", "middle", "--out", "{tmp}/trends.geojson"],
+    ["gaps", "--tier", "middle", "--out", "{tmp}/gaps.csv"],
+    ["forecast", "--tier", "middle", "--backtest", "--folds", "2", "--out", "{tmp}/forecast.csv"],
+    ["review", "--out", "{tmp}/problems.csv"],
+])
+def test_trend_commands_run_on_the_sample(small_sample, tmp_path, args):
+    ws, _ = small_sample
+    res = _cli(*[a.format(tmp=tmp_path) for a in args], "--workspace", str(ws.root), "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    doc = json.loads(res.stdout)
+    assert Path(doc["out"]).exists() and Path(doc["out"]).stat().st_size > 100
+
+
+def test_review_estimates_the_planted_campaign_from_the_cli(small_sample, tmp_path):
+    ws, _ = small_sample
+    campaign = json.loads((ws.root / "raw" / "truth.json").read_text(encoding="utf-8"))["campaign"]
+    last = read_events(ws.store_path)["occurred_at"].max().tz_convert("Asia/Shanghai").date().isoformat()
+    res = _cli("review", "--area", ",".join(campaign["grid_ids"]), "--campaign", f"{campaign['date']}:{last}",
+               "--workspace", str(ws.root), "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    review = json.loads(res.stdout)["review"]
+    # planted: -40 % in these grids from the campaign date (small sample: few weeks, so a wide interval)
+    assert review["ci_low"] <= -0.4 <= review["ci_high"] or review["change"] < -0.2
+    assert review["change"] < 0
