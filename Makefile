@@ -33,6 +33,7 @@ run: sample-data
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 --server.headless true
 
 test: setup browser sample-data
+	$(PY) -m ruff check geo tests app.py app_pages benchmarks
 	$(PY) -m pytest -q
 
 bench: setup

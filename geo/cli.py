@@ -367,8 +367,8 @@ def _events_for_filter(args: argparse.Namespace) -> tuple[None, Any]:
 
 def cmd_zones(args: argparse.Namespace) -> int:
     from geo.analysis import hotspot_cells, hotspot_zones, zone_min_samples
-    from geo.filters import apply_filter
     from geo.export import write_table
+    from geo.filters import apply_filter
     from geo.store import read_events
 
     ws = _workspace(args)
@@ -646,10 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_segments)
 
     # Trends and accountability (emerging hot spots, patrol gaps, forecast, problem list / 回头看)
-    from geo import forecast, gaps, review, trends
+    from geo.cli_trends import add_commands
 
-    for module in (trends, gaps, forecast, review):
-        module.add_cli(sub)
+    add_commands(sub)
 
     p = sub.add_parser("setup-sample", help="generate and ingest the Xicheng sample (idempotent)",
                        description="Make the sample workspace ready: write its raw exports (seed 1) if missing "

@@ -39,7 +39,6 @@ default.
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -322,61 +321,3 @@ def forecast(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
 
 
 # --------------------------------------------------------------------------- CLI
-
-def cmd_forecast(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
-    from geo.export import write_table
-    from geo.store import read_events
-
-    ws = _workspace(args)
-    _, flt = _events_for_filter(args)
-    res = forecast(ws, read_events(ws.store_path), flt, tier=args.tier, model=args.model,
-                   run_backtest=args.backtest, folds=args.folds, seed=args.seed)
-    doc: dict[str, Any] = dict(res.summary)
-    if args.out:
-        doc["out"] = str(write_table(res.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"}), args.out))
-    if args.backtest_out and res.backtest is not None:
-        doc["backtest_out"] = str(write_table(res.backtest.folds, args.backtest_out))
-    if args.json:
-        _print_json(doc)
-        return 0
-    s = res.summary
-    print(f"forecast of week {s['forecast_week']} for {s['cells']} {args.tier} cells from {s['weeks']} weeks: "
-          f"model {s['model']}, expected {s['expected_total']:.0f} events (last week {s['last_week_total']:.0f})")
-    if res.backtest is not None:
-        print(f"backtest ({args.folds} rolling origins), mean over folds:")
-        print(f"    {'model':<14}{'hit 1%':>8}{'hit 5%':>8}{'hit 10%':>9}{'PAI 1%':>8}{'PAI 5%':>8}{'PAI 10%':>9}"
-              f"{'MAE':>7}")
-        for r in res.backtest.table.itertuples(index=False):
-            d = r._asdict()
-            print(f"    {d['model']:<14}{d['hit_1%']:>8.3f}{d['hit_5%']:>8.3f}{d['hit_10%']:>9.3f}"
-                  f"{d['pai_1%']:>8.2f}{d['pai_5%']:>8.2f}{d['pai_10%']:>9.2f}{d['mae']:>7.3f}"
-                  + ("  ← default" if d["default"] else ""))
-    for note in s.get("notes", []):
-        print(f"note: {note}")
-    if args.out:
-        print(f"→ {doc['out']}")
-    return 0
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register ``gridwatch forecast`` on an argparse subparsers object."""
-    from geo.cli import _add_filter_flags, _add_workspace
-    from geo.settings import TIERS
-
-    p = subparsers.add_parser("forecast", help="next-week expected events per cell (+ backtest)",
-                              description="Expected events per cell next week from baselines and learned "
-                                          "Poisson models; --backtest reports hit rate and PAI at 1/5/10 %% of "
-                                          "the area for every model over rolling origins.")
-    p.add_argument("--tier", choices=TIERS, default="small")
-    _add_filter_flags(p)
-    p.add_argument("--model", default="auto", choices=("auto",) + BASELINES + LEARNED,
-                   help="model (default: the backtest's winner; a learned model only if it beats the baselines)")
-    p.add_argument("--backtest", action="store_true", help="print the rolling-origin backtest table")
-    p.add_argument("--folds", type=int, default=8, help="rolling origins (weeks) in the backtest")
-    p.add_argument("--backtest-out", metavar="FILE", help="write the per-fold backtest metrics")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", "-o", metavar="FILE", help="write the per-cell forecast")
-    p.add_argument("--json", action="store_true")
-    _add_workspace(p)
-    p.set_defaults(handler=cmd_forecast)

@@ -19,7 +19,6 @@ gap is largest and the windows with a positive shortfall.  The same is done for 
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,59 +161,3 @@ def coverage_gaps(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFilter(
                "track_points": int(len(tr)), "cells_with_shortfall": int((ranked["max_shortfall"] > 0).sum()),
                "demand_sources": list(demand_sources), "patrol_sources": list(patrol_sources), **flt.describe()}
     return GapResult(cells=ranked, by_window=by_cell, grids=grids, summary=summary)
-
-
-def cmd_gaps(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
-    from geo.export import write_table
-    from geo.store import read_events
-
-    ws = _workspace(args)
-    _, flt = _events_for_filter(args)
-    tracks = None
-    if args.tracks:
-        tracks = pd.read_parquet(args.tracks) if args.tracks.endswith(".parquet") else pd.read_csv(args.tracks)
-    windows = tuple(args.window_list.split(",")) if args.window_list else None
-    res = coverage_gaps(ws, read_events(ws.store_path), flt, tier=args.tier, windows=windows, tracks=tracks,
-                        track_weight=args.track_weight)
-    table = res.grids if args.by == "grid" else res.cells.drop(columns=["cell"])
-    if table is None:
-        raise GapError(f"workspace {ws.root} has no official grids; use --by cell")
-    doc: dict[str, Any] = dict(res.summary)
-    if args.out:
-        doc["out"] = str(write_table(table, args.out))
-    if args.json:
-        _print_json(doc)
-        return 0
-    print(f"{res.summary['cells']} {args.tier} cells, windows {', '.join(res.summary['windows'])}: demand "
-          f"{res.summary['demand']}, patrol {res.summary['patrol']:.0f}; "
-          f"{res.summary['cells_with_shortfall']} cells under-patrolled somewhere")
-    key = "grid_id" if args.by == "grid" else "h3"
-    for r in table.head(10).itertuples(index=False):
-        d = r._asdict()
-        print(f"    {d['rank']:>3}. {d[key]:<16} shortfall {d['max_shortfall']:6.1f} in {d['worst_window']:<13} "
-              f"(demand {d['worst_window_demand']:.0f}, patrol {d['worst_window_patrol']:.0f})")
-    if args.out:
-        print(f"→ {doc['out']}")
-    return 0
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register ``gridwatch gaps`` on an argparse subparsers object."""
-    from geo.cli import _add_filter_flags, _add_workspace
-    from geo.settings import TIERS
-
-    p = subparsers.add_parser("gaps", help="patrol coverage gaps (high demand, little patrol)",
-                              description="Per cell and time window: demand (hotline + violation + snapshot) "
-                                          "against patrol reports (and track points); cells and official grids "
-                                          "ranked by patrol shortfall, with the window where it is largest.")
-    p.add_argument("--tier", choices=TIERS, default="small")
-    _add_filter_flags(p)
-    p.add_argument("--windows", dest="window_list", metavar="W1,W2", help="windows compared (default: all named)")
-    p.add_argument("--tracks", metavar="FILE", help="patrol track points (CSV/Parquet with lon, lat, occurred_at)")
-    p.add_argument("--track-weight", type=float, default=0.1, help="patrol reports one track point is worth")
-    p.add_argument("--by", choices=("cell", "grid"), default="cell")
-    p.add_argument("--out", "-o", metavar="FILE")
-    p.add_argument("--json", action="store_true")
-    _add_workspace(p)
-    p.set_defaults(handler=cmd_gaps)

@@ -10,7 +10,6 @@ which releases the GIL; single values through h3-py.
 
 from __future__ import annotations
 
-import h3
 import numpy as np
 import pyarrow as pa
 import shapely

@@ -27,8 +27,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -479,7 +479,6 @@ def prepare_events(
     watch.lap("categories", 0.25)
 
     # -- location --------------------------------------------------------------
-    n = len(frame)
     address = _col(frame, cmap, "address")
     loc = locate_rows(ws, _col(frame, cmap, "lon"), _col(frame, cmap, "lat"), address, crs_name, alive)
     lon, lat, method = loc.lon, loc.lat, loc.method
@@ -638,7 +637,7 @@ def _join_flags(flags: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
 
 def _geocode(ws: Workspace, addresses: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
     """Geocode addresses; returns the match table and a message per row."""
-    from geo.geocode import Gazetteer, geocode
+    from geo.geocode import geocode
 
     path = ws.path("gazetteer")
     if path is None or not path.exists():

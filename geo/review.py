@@ -18,7 +18,7 @@ newest event):
 rest of the study area, before the campaign start and during ``[start, end]``.  Weeks are counted
 from ``start`` (complete 7-day weeks only).  The effect is the ratio of ratios
 
-.. math:: R = \frac{I_{after}/I_{before}}{C_{after}/C_{before}},\qquad \text{change} = R - 1,
+.. math:: R = \frac{I_{after}/I_{before}}{C_{after}/C_{before}},\\qquad \text{change} = R - 1,
 
 (a difference-in-differences on the log scale; common shocks cancel).  Its 95 % interval comes from
 a bootstrap that resamples whole weeks — (inside, comparison) pairs — with replacement within each
@@ -32,7 +32,6 @@ before, not hot during the campaign, and hot again after ``end`` (needs data aft
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -246,80 +245,3 @@ def _parse_campaign(text: str) -> tuple[date, date]:
         return date.fromisoformat(a), date.fromisoformat(b)
     except ValueError:
         raise ReviewError(f"--campaign {text!r} must be START:END as YYYY-MM-DD:YYYY-MM-DD") from None
-
-
-def cmd_review(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
-    from geo.export import write_table
-    from geo.store import read_events
-
-    ws = _workspace(args)
-    _, flt = _events_for_filter(args)
-    events = read_events(ws.store_path)
-    doc: dict[str, Any] = {}
-    if args.campaign:
-        if not args.area:
-            raise ReviewError("--campaign needs --area (comma-separated official grid ids or a polygon file)")
-        start, end = _parse_campaign(args.campaign)
-        from pathlib import Path
-
-        is_file = Path(args.area).exists()
-        res = campaign_review(ws, events, start, end, grid_ids=None if is_file else tuple(args.area.split(",")),
-                              polygon=args.area if is_file else None, flt=flt, seed=args.seed)
-        doc["review"] = res.summary
-        if args.out:
-            doc["out"] = str(write_table(res.weekly, args.out))
-    if args.problems or not args.campaign:
-        plist = problem_list(ws, events, flt, tier=args.tier, cool_weeks=args.cool_weeks)
-        doc["problems"] = {"work_orders": int((plist["kind"] == "work_order").sum()),
-                           "overdue": int(plist["overdue"].fillna(False).astype(bool).sum()),
-                           "hot_cells": int((plist["kind"] == "hot_cell").sum()),
-                           "hot_cells_cleared": int(((plist["kind"] == "hot_cell") & plist["cleared"]).sum())}
-        target = args.problems or (args.out if not args.campaign else None)
-        if target:
-            doc["problems_out"] = str(write_table(plist, target))
-            doc.setdefault("out", doc["problems_out"])
-    if args.json:
-        _print_json(doc)
-        return 0
-    if "review" in doc:
-        s = doc["review"]
-        print(f"campaign {s['start']} … {s['end']} in {s['area']}: inside {s['inside_before']} → "
-              f"{s['inside_campaign']} events, comparison {s['comparison_before']} → {s['comparison_campaign']} "
-              f"({s['weeks_before']} weeks before, {s['weeks_after']} during)")
-        print(f"    difference-in-differences change {s['change']:+.1%} (95% CI {s['ci_low']:+.1%} … "
-              f"{s['ci_high']:+.1%}; Welch log-ratio {s['welch_change']:+.1%}, {s['welch_ci_low']:+.1%} … "
-              f"{s['welch_ci_high']:+.1%})")
-        print(f"    hot cells in the area: {s['hot_before']} before, {s['hot_during']} during, "
-              f"{s['came_back']} came back")
-        for note in s["notes"]:
-            print(f"    note: {note}")
-    if "problems" in doc:
-        p = doc["problems"]
-        print(f"problem list: {p['work_orders']} work orders ({p['overdue']} overdue), {p['hot_cells']} hot cells "
-              f"({p['hot_cells_cleared']} 销号)")
-    return 0
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register ``gridwatch review`` on an argparse subparsers object."""
-    from geo.cli import _add_filter_flags, _add_workspace
-    from geo.settings import TIERS
-
-    p = subparsers.add_parser("review", help="problem list and 回头看 campaign evaluation",
-                              description="Without --campaign: the problem list (work orders with age/overdue, "
-                                          "hot cells with 销号). With --area and --campaign START:END: the "
-                                          "before/after difference-in-differences inside the area against the rest "
-                                          "of the study area, with a bootstrap interval, and the hot cells that "
-                                          "came back.")
-    p.add_argument("--area", help="official grid ids (comma-separated) or a polygon file")
-    p.add_argument("--campaign", metavar="START:END", help="campaign dates YYYY-MM-DD:YYYY-MM-DD")
-    p.add_argument("--tier", choices=TIERS, default="small")
-    _add_filter_flags(p)
-    p.add_argument("--cool-weeks", type=int, default=4, help="weeks a hot cell must stay cool for 销号")
-    p.add_argument("--problems", metavar="FILE", help="write the problem list")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", "-o", metavar="FILE", help="weekly before/after table (or the problem list)")
-    p.add_argument("--json", action="store_true")
-    _add_workspace(p)
-    p.set_defaults(handler=cmd_review)

@@ -174,7 +174,7 @@ class Tiers(_Model):
     small: int = Field(default=9, ge=0, le=15)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Tiers":
+    def _ordered(self) -> Tiers:
         if not self.big <= self.middle <= self.small:
             raise ValueError(
                 f"tier resolutions must satisfy big <= middle <= small, got "

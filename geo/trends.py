@@ -58,7 +58,6 @@ so the classes are a partition.)  Series with fewer than ``min_slices`` finite s
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -391,54 +390,3 @@ def emerging_hotspots(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFil
 
 
 # --------------------------------------------------------------------------- CLI
-
-def cmd_trends(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
-    from geo.export import write_table
-    from geo.store import read_events
-
-    ws = _workspace(args)
-    _, flt = _events_for_filter(args)
-    period: str | int = int(args.period) if str(args.period).isdigit() else args.period
-    result = emerging_hotspots(ws, read_events(ws.store_path), flt, tier=args.tier, period=period, k=args.k,
-                               time_step=args.time_step, alpha=args.alpha, trend_alpha=args.trend_alpha,
-                               min_slices=args.min_slices)
-    table = result.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"})
-    doc = {"out": str(write_table(table, args.out)), **result.summary}
-    if args.json:
-        _print_json(doc)
-    else:
-        s = result.summary
-        print(f"{s['cells']} {args.tier} cells × {s['slices']} slices of {s['period_days']} days "
-              f"({s['first_slice']} … {s['last_slice']}), {s['events']} events")
-        for name, count in s["classes"].items():
-            print(f"    {name:<26} {count}")
-        for note in s["notes"]:
-            print(f"note: {note}")
-        print(f"→ {doc['out']}")
-    return 0
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register ``gridwatch trends`` on an argparse subparsers object."""
-    from geo.cli import _add_filter_flags, _add_workspace
-    from geo.settings import TIERS
-
-    p = subparsers.add_parser("trends", help="emerging hot spots (space-time Gi* + Mann-Kendall)",
-                              description="Space-time cube of events per cell and period, Gi* per bin with "
-                                          "space-time neighbours, Mann-Kendall trend of each cell's z-scores and "
-                                          "the ArcGIS emerging hot-spot classes (new, consecutive, intensifying, "
-                                          "persistent, diminishing, sporadic, oscillating, historical; hot and "
-                                          "cold).")
-    p.add_argument("--tier", choices=TIERS, default="small")
-    p.add_argument("--period", default="week", help="slice length: day, week, fortnight, 4weeks or N days")
-    _add_filter_flags(p)
-    p.add_argument("--k", type=int, help="k-ring spatial neighbourhood (default from the workspace)")
-    p.add_argument("--time-step", type=int, default=1, help="previous slices in a bin's neighbourhood")
-    p.add_argument("--alpha", type=float, default=0.10, help="FDR level of a significant bin (default 0.10)")
-    p.add_argument("--trend-alpha", type=float, default=0.05, help="Mann-Kendall level (default 0.05)")
-    p.add_argument("--min-slices", type=int, default=10)
-    p.add_argument("--out", "-o", required=True, metavar="FILE")
-    p.add_argument("--json", action="store_true")
-    _add_workspace(p)
-    p.set_defaults(handler=cmd_trends)

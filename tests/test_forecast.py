@@ -6,7 +6,7 @@ import h3.api.basic_int as h3
 import numpy as np
 import pytest
 
-from geo.forecast import (BASELINES, LEARNED, History, backtest, features_at, hit_rate_pai, predict)
+from geo.forecast import BASELINES, LEARNED, History, backtest, features_at, hit_rate_pai, predict
 from geo.hotspot import kring_weights
 
 

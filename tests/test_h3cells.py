@@ -14,7 +14,7 @@ def test_cells_match_h3_py_and_missing_points_give_zero():
     assert cells.dtype == np.int64
     assert cells[3] == 0
     ok = np.isfinite(lon)
-    expected = [h3.latlng_to_cell(a, o, 9) for o, a in zip(lon[ok], lat[ok])]
+    expected = [h3.latlng_to_cell(a, o, 9) for o, a in zip(lon[ok], lat[ok], strict=True)]
     assert [format(int(c), "x") for c in cells[ok]] == expected
 
 
@@ -46,7 +46,7 @@ def test_neighbour_pairs_are_closed_over_the_set():
     centre = h3.latlng_to_cell(39.9, 116.4, 9)
     disk = np.array([int(c, 16) for c in h3.grid_disk(centre, 1)], dtype=np.int64)
     i, j = h3cells.neighbour_pairs(disk, k=1)
-    pairs = set(zip(i.tolist(), j.tolist()))
+    pairs = set(zip(i.tolist(), j.tolist(), strict=True))
     centre_idx = int(np.flatnonzero(disk == int(centre, 16))[0])
     # the centre touches all 7 (itself included); every ring cell touches itself, the centre, 2 ring cells
     assert sum(1 for a, _ in pairs if a == centre_idx) == 7

@@ -1,7 +1,5 @@
 """Ingestion: every row stored, counted as a duplicate or quarantined with its reason."""
 
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -128,9 +126,10 @@ def test_personal_data_is_hashed_and_masked_never_raw(xicheng_ws):
 
 
 def test_gcj02_declared_as_wgs84_gets_a_warning(xicheng_ws, tmp_path):
+    import shapely
+
     from geo.crs import from_wgs84
     from geo.roads import read_roads
-    import shapely
     roads = read_roads(xicheng_ws.paths["roads"])
     pts = shapely.line_interpolate_point(roads.geometry.values[:200], 0.5, normalized=True)
     glon, glat = from_wgs84(shapely.get_x(pts), shapely.get_y(pts), "GCJ02")

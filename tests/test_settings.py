@@ -1,6 +1,6 @@
 import pytest
 
-from geo.settings import DEFAULT_CATEGORIES, Settings, TimeWindow, Tiers
+from geo.settings import DEFAULT_CATEGORIES, Settings, Tiers, TimeWindow
 
 
 def test_defaults_are_the_documented_ones():

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from geo.settings import Settings
-from geo.trends import (CLASSES, build_cube, classify_emerging, mann_kendall, spacetime_weights)
+from geo.trends import CLASSES, build_cube, classify_emerging, mann_kendall, spacetime_weights
 
 T = 20
 UP = np.linspace(-1, 1, T) + 3.0  # increasing z: a significant upward trend
@@ -73,7 +73,7 @@ def test_mann_kendall_matches_kendall_tau_b_with_ties():
     x[:5] += np.arange(15)  # some trending rows
     s, var, z, p = mann_kendall(x, continuity=False)
     t = np.arange(15)
-    for row, zi, pi, si in zip(x, z, p, s):
+    for row, _zi, pi, si in zip(x, z, p, s, strict=True):
         ref = stats.kendalltau(t, row, method="asymptotic")
         assert pi == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-12)
         assert si == sum(np.sign(row[j] - row[i]) for i in range(15) for j in range(i + 1, 15))
