@@ -26,8 +26,8 @@ with ui.guard():
         bar.empty()
 
 pages = [
-    st.Page("app_pages/overview.py", title=c.t("page.overview"), icon=":material/dashboard:", url_path="overview",
-            default=True),
+    # the default page is served at "/" (Streamlit ignores a url_path there)
+    st.Page("app_pages/overview.py", title=c.t("page.overview"), icon=":material/dashboard:", default=True),
     st.Page("app_pages/hotspots.py", title=c.t("page.hotspots"), icon=":material/map:", url_path="hotspots"),
     st.Page("app_pages/planner.py", title=c.t("page.planner"), icon=":material/place:", url_path="planner"),
     st.Page("app_pages/intake.py", title=c.t("page.intake"), icon=":material/upload_file:", url_path="intake"),
