@@ -224,7 +224,10 @@ def near_duplicate_mask(source: pd.Series, category: pd.Series, t: pd.Series, x:
     n = len(t)
     if n < 2:
         return np.zeros(n, dtype=bool)
-    key = pd.factorize(source.astype(str) + "|" + category.astype(str))[0]
+    # one integer per (source, category) pair, without building strings
+    src_codes, _ = pd.factorize(source)
+    cat_codes, cat_uniques = pd.factorize(category)
+    key = src_codes.astype(np.int64) * (len(cat_uniques) + 1) + cat_codes
     ts = t.astype("int64").to_numpy() / 1e6  # µs → s
     order = np.lexsort((ts, key))
     k, s, xs, ys = key[order], ts[order], x[order], y[order]
@@ -592,10 +595,15 @@ def prepare_events(
 
     # -- duplicates inside the file ----------------------------------------------------
     first = ~events["event_id"].duplicated(keep="first")
-    same_as_first = events["content_hash"] == events["event_id"].map(
-        events.loc[first, ["event_id", "content_hash"]].set_index("event_id")["content_hash"])
-    dup_in_file = (~first & same_as_first).to_numpy()
-    conflict = (~first & ~same_as_first).to_numpy()
+    repeated = ~first.to_numpy()
+    dup_in_file = np.zeros(len(events), dtype=bool)
+    conflict = np.zeros(len(events), dtype=bool)
+    if repeated.any():  # compare contents only for the (few) repeated ids
+        first_hash = events.loc[first, ["event_id", "content_hash"]].set_index("event_id")["content_hash"]
+        rep = events.loc[repeated]
+        same = (rep["content_hash"] == rep["event_id"].map(first_hash)).to_numpy()
+        dup_in_file[repeated] = same
+        conflict[repeated] = ~same
     if conflict.any():
         rows = f.index[conflict]
         mask = frame.index.isin(rows)
