@@ -158,10 +158,10 @@ def zone_min_samples(ws: Workspace, n_events: int, eps_m: float) -> int:
     """Core-point size: the configured minimum, raised to ``min_density_ratio`` × the average disc count."""
     import math
 
-    from geo.workspace import _metric_area
+    from geo.workspace import metric_study_area
 
     zs = ws.settings.zones
-    area_m2 = _metric_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, 0.0).area
+    area_m2 = metric_study_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, 0.0).area
     expected = n_events * math.pi * eps_m**2 / area_m2 if area_m2 > 0 else 0.0
     return max(zs.min_samples, math.ceil(zs.min_density_ratio * expected))
 

@@ -12,7 +12,8 @@ import argparse
 import json
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,18 @@ def _stderr_progress(label: str) -> Callable[[str, float], None]:
     def progress(stage: str, fraction: float) -> None:
         print(f"[{label}] {stage:<12} {fraction:6.0%}", file=sys.stderr, flush=True)
     return progress
+
+
+@contextmanager
+def _collected_warnings() -> Iterator[list[str]]:
+    """Collect library warnings; print them on stderr when the block ends (and let --json carry them)."""
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield messages
+        messages.extend(str(w.message) for w in caught)
+    for m in messages:
+        print(f"warning: {m}", file=sys.stderr)
 
 
 def _workspace(args: argparse.Namespace) -> Any:
@@ -116,20 +129,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from geo.export import write_table
-    from geo.store import read_events
 
     ws = _workspace(args)
-    where, params = [], []
-    if args.source:
-        where.append(f"source IN ({', '.join('?' for _ in args.source)})")
-        params += args.source
-    if args.since:
-        where.append("occurred_at >= ?::TIMESTAMPTZ")
-        params.append(f"{args.since} 00:00:00{_tz_suffix(ws)}")
-    if args.until:
-        where.append("occurred_at < ?::TIMESTAMPTZ + INTERVAL 1 DAY")
-        params.append(f"{args.until} 00:00:00{_tz_suffix(ws)}")
-    events = read_events(ws.store_path, where=" AND ".join(where) or None, params=params)
+    events, _ = _events_for(ws, args)
     events = events.drop(columns=[c for c in events.columns if c.endswith("_hash")])
     path = write_table(events, args.out)
     doc = {"out": str(path), "events": len(events)}
@@ -138,12 +140,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         print(f"wrote {len(events)} events to {path}")
     return 0
-
-
-def _tz_suffix(ws: Any) -> str:
-    import pandas as pd
-
-    return pd.Timestamp("2024-01-01", tz=ws.settings.timezone).strftime("%z")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -185,7 +181,7 @@ def _events_for(ws: Any, args: argparse.Namespace) -> Any:
     from geo.filters import apply_filter
     from geo.store import read_events
 
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     return apply_filter(read_events(ws.store_path), flt, ws.settings), flt
 
 
@@ -329,20 +325,17 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 
     ws = _workspace(args)
     events = read_events(ws.store_path)
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     inference = args.inference
     if args.permutations:
         inference = "permutation"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _collected_warnings() as caught:
         result = hotspot_cells(ws, events, flt, tier=args.tier, k=args.k, alpha=args.alpha,
                                fdr=False if args.no_fdr else None, inference=inference,
                                permutations=args.permutations or None, seed=args.seed)
     table = result.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"})
     out = write_table(table, args.out)
-    doc = {"out": str(out), **result.summary, "warnings": [str(w.message) for w in caught]}
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+    doc = {"out": str(out), **result.summary, "warnings": caught}
     if args.json:
         _print_json(doc)
     else:
@@ -356,10 +349,11 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
-def _events_for_filter(args: argparse.Namespace) -> tuple[None, Any]:
+def _filter_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~geo.filters.EventFilter` given by the shared filter flags."""
     from geo.filters import EventFilter
 
-    return None, EventFilter(window=getattr(args, "window", None) or "all",
+    return EventFilter(window=getattr(args, "window", None) or "all",
                              sources=tuple(getattr(args, "source", None) or ()),
                              categories=tuple(getattr(args, "category", None) or ()),
                              since=_date(getattr(args, "since", None)), until=_date(getattr(args, "until", None)))
@@ -373,7 +367,7 @@ def cmd_zones(args: argparse.Namespace) -> int:
 
     ws = _workspace(args)
     events = read_events(ws.store_path)
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     hot = hotspot_cells(ws, events, flt, tier="small")
     zones = hotspot_zones(ws, events, flt, algorithm=args.algorithm, eps_m=args.eps, min_samples=args.min_samples,
                           hotspots=hot)
@@ -400,9 +394,8 @@ def cmd_posts(args: argparse.Namespace) -> int:
     from geo.store import read_events
 
     ws = _workspace(args)
-    _, flt = _events_for_filter(args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    flt = _filter_from_args(args)
+    with _collected_warnings():
         plan = plan_posts(ws, read_events(ws.store_path), flt, p=args.p, radius_m=args.radius,
                           candidates=args.candidates, candidates_crs=args.candidates_crs, existing=args.existing,
                           network=args.network, solver=args.solver, aggregate=args.aggregate,
@@ -430,8 +423,6 @@ def cmd_posts(args: argparse.Namespace) -> int:
         if s.get("posts_for_80pct"):
             print(f"80% coverage needs {s['posts_for_80pct']} posts (greedy curve)")
         print(f"→ {out}")
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
     return 0
 
 
@@ -441,7 +432,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
     from geo.store import read_events
 
     ws = _workspace(args)
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     windows = tuple(args.window_list.split(",")) if args.window_list else None
     table = segment_staffing(ws, read_events(ws.store_path), flt, args.staff, windows=windows,
                              segment_length_m=args.length, snap_m=args.snap)
@@ -521,9 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export events to GeoParquet/GeoJSON/CSV/XLSX",
                        description="Export stored events (personal data masked; hashes omitted).")
     p.add_argument("--out", "-o", required=True, metavar="FILE", help="output file; format by extension")
-    p.add_argument("--source", action="append", choices=SOURCES, help="only these sources (repeatable)")
-    p.add_argument("--since", metavar="YYYY-MM-DD")
-    p.add_argument("--until", metavar="YYYY-MM-DD", help="inclusive")
+    _add_filter_flags(p)
     p.add_argument("--json", action="store_true")
     _add_workspace(p)
     p.set_defaults(handler=cmd_export)

@@ -20,12 +20,12 @@ from geo.trends import emerging_hotspots
 # --- trends ------------------------------------------------------------------------------------
 
 def cmd_trends(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
+    from geo.cli import _filter_from_args, _print_json, _workspace
     from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     period: str | int = int(args.period) if str(args.period).isdigit() else args.period
     result = emerging_hotspots(ws, read_events(ws.store_path), flt, tier=args.tier, period=period, k=args.k,
                                time_step=args.time_step, alpha=args.alpha, trend_alpha=args.trend_alpha,
@@ -74,12 +74,12 @@ def add_trends_command(subparsers: Any) -> None:
 # --- gaps --------------------------------------------------------------------------------------
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
+    from geo.cli import _filter_from_args, _print_json, _workspace
     from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     tracks = None
     if args.tracks:
         tracks = pd.read_parquet(args.tracks) if args.tracks.endswith(".parquet") else pd.read_csv(args.tracks)
@@ -132,12 +132,12 @@ def add_gaps_command(subparsers: Any) -> None:
 # --- forecast ----------------------------------------------------------------------------------
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
+    from geo.cli import _filter_from_args, _print_json, _workspace
     from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     res = forecast(ws, read_events(ws.store_path), flt, tier=args.tier, model=args.model,
                    run_backtest=args.backtest, folds=args.folds, seed=args.seed)
     doc: dict[str, Any] = dict(res.summary)
@@ -193,12 +193,12 @@ def add_forecast_command(subparsers: Any) -> None:
 # --- review ------------------------------------------------------------------------------------
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from geo.cli import _events_for_filter, _print_json, _workspace
+    from geo.cli import _filter_from_args, _print_json, _workspace
     from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
-    _, flt = _events_for_filter(args)
+    flt = _filter_from_args(args)
     events = read_events(ws.store_path)
     doc: dict[str, Any] = {}
     if args.campaign:

@@ -40,8 +40,7 @@ CALIBRATION_RESOLUTIONS = tuple(range(4, 13))
 # --- cells of the study area ---------------------------------------------------
 
 def _to_metric(geoms: np.ndarray | shapely.Geometry, crs: str) -> np.ndarray:
-    series = gpd.GeoSeries(np.atleast_1d(geoms), crs="EPSG:4326").to_crs(crs)
-    return series.values._data if hasattr(series.values, "_data") else np.asarray(series.values)
+    return gpd.GeoSeries(np.atleast_1d(geoms), crs="EPSG:4326").to_crs(crs).to_numpy()
 
 
 def study_area_cells(area: shapely.Geometry, res: int, metric_crs: str = "EPSG:4548") -> pd.DataFrame:

@@ -281,7 +281,7 @@ def area_contains(ws: Workspace, lon: np.ndarray, lat: np.ndarray, buffer_m: flo
     from geo.crs import to_metric
 
     x, y = to_metric(np.asarray(lon, float), np.asarray(lat, float), crs=ws.settings.metric_crs)
-    area_m = _metric_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, float(buffer_m))
+    area_m = metric_study_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, float(buffer_m))
     ok = np.isfinite(x) & np.isfinite(y)
     out = np.zeros(len(x), dtype=bool)
     out[ok] = shapely.contains_xy(area_m, x[ok], y[ok])
@@ -289,7 +289,7 @@ def area_contains(ws: Workspace, lon: np.ndarray, lat: np.ndarray, buffer_m: flo
 
 
 @lru_cache(maxsize=16)
-def _metric_area(area_wkb: bytes, metric_crs: str, buffer_m: float) -> shapely.Geometry:
+def metric_study_area(area_wkb: bytes, metric_crs: str, buffer_m: float) -> shapely.Geometry:
     """The study area in the metric CRS, grown by ``buffer_m`` and prepared (cached)."""
     geom = gpd.GeoSeries([shapely.from_wkb(area_wkb)], crs="EPSG:4326").to_crs(metric_crs).iloc[0]
     if buffer_m > 0:

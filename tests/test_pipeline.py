@@ -202,3 +202,18 @@ def test_review_estimates_the_planted_campaign_from_the_cli(small_sample, tmp_pa
     # planted: -40 % in these grids from the campaign date (small sample: few weeks, so a wide interval)
     assert review["ci_low"] <= -0.4 <= review["ci_high"] or review["change"] < -0.2
     assert review["change"] < 0
+
+
+def test_export_uses_the_shared_filters_in_local_dates(small_sample, tmp_path):
+    import pandas as pd
+    ws, _ = small_sample
+    events = read_events(ws.store_path)
+    local = events["occurred_at"].dt.tz_convert("Asia/Shanghai").dt.date.astype(str)
+    expected = int(((events["source"] == "hotline") & (local >= "2024-03-10") & (local <= "2024-03-20")).sum())
+    out = tmp_path / "e.csv"
+    res = _cli("export", "--out", str(out), "--source", "hotline", "--since", "2024-03-10", "--until", "2024-03-20",
+               "--workspace", str(ws.root), "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout)["events"] == expected > 0
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert len(table) == expected and not any(c.endswith("_hash") for c in table.columns)
