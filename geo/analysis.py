@@ -8,6 +8,7 @@ workspace, an events frame (from :func:`geo.store.read_events`) and an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -90,6 +91,29 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
         ``unit``, ``street_name``) and the cell polygon.  ``summary``: cells,
         events counted, hot/cold cells per bin, parameters.
     """
+    selected = apply_filter(events, flt, ws.settings)
+    counts = selected.groupby(f"h3_{tier}").size()
+    since, until = date_span(events, flt, ws.settings)
+    return hotspot_table(ws, counts, flt, tier=tier, since=since, until=until, k=k, alpha=alpha, fdr=fdr,
+                         inference=inference, permutations=permutations, seed=seed)
+
+
+def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilter(), *, tier: str = "small",
+                  since: date, until: date, k: int | None = None, alpha: float | None = None,
+                  fdr: bool | None = None, inference: str | None = None, permutations: int | None = None,
+                  seed: int | None = None) -> HotspotResult:
+    """Gi* hot spots from events already counted per cell (the aggregated input of the Dask path).
+
+    Parameters
+    ----------
+    counts : Series
+        Events per int64 H3 cell of ``tier`` that passed ``flt`` (cells outside
+        the study area are reported as ``events_outside_cells``).
+    since, until : date
+        The local dates the counts cover (per-day rates).
+
+    See :func:`hotspot_cells` for the rest and for the result.
+    """
     hs = ws.settings.hotspots
     k = hs.k if k is None else k
     alpha = hs.alpha if alpha is None else alpha
@@ -102,13 +126,11 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
 
-    selected = apply_filter(events, flt, ws.settings)
     cells = area_cells(ws, tier)
     res = ws.settings.tiers.resolution(tier)
-    counts = selected.groupby(f"h3_{tier}").size()
     cell_ids = cells["cell"].to_numpy()
     count = counts.reindex(cell_ids, fill_value=0).to_numpy().astype(np.int64)
-    outside = int(len(selected) - count.sum())
+    outside = int(counts.sum() - count.sum())
     weights = kring_weights(cell_ids, k=k)
     share = cells["area_share"].to_numpy()
     notes = []
@@ -119,7 +141,6 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
     result = getis_ord_star(count, weights, area_share=share, inference=inference,  # type: ignore[arg-type]
                             simulations=hs.simulations, permutations=permutations, seed=seed, alpha=alpha)
     binned = gi_bins(result.z, result.p_value, alpha_levels=BIN_LEVELS, fdr=fdr)
-    since, until = date_span(events, flt, ws.settings)
     days = max(window_days(ws.settings.window(flt.window), since, until), 1)
 
     table = pd.DataFrame({

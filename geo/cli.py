@@ -128,12 +128,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from geo.audit import record_export
     from geo.export import write_table
 
     ws = _workspace(args)
-    events, _ = _events_for(ws, args)
+    events, flt = _events_for(ws, args)
     events = events.drop(columns=[c for c in events.columns if c.endswith("_hash")])
     path = write_table(events, args.out)
+    record_export(ws, path, rows=len(events), command="export", filters=flt.describe())
     doc = {"out": str(path), "events": len(events)}
     if args.json:
         _print_json(doc)
@@ -234,6 +236,7 @@ def cmd_grid_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_grid_crosswalk(args: argparse.Namespace) -> int:
     from geo import h3cells
+    from geo.audit import record_export
     from geo.export import write_table
     from geo.grid import crosswalk_for
 
@@ -247,10 +250,14 @@ def cmd_grid_crosswalk(args: argparse.Namespace) -> int:
     table.insert(0, "h3", h3cells.cells_to_hex(table["cell"].to_numpy()))
     table["res"] = cw.res
     out = write_table(table.drop(columns=["cell"]), args.out)
+    record_export(ws, out, rows=len(table), command="grid crosswalk", tier=args.tier, res=cw.res)
     doc = {"out": str(out), "tier": args.tier, "res": cw.res, "cells": len(table),
            "grids": int(cw.pairs["grid_id"].nunique()), "cells_on_borders": int((table["n_grids"] > 1).sum())}
     if args.grids_out:
-        doc["grids_out"] = str(write_table(cw.grid_cells(), args.grids_out))
+        grid_cells = cw.grid_cells()
+        doc["grids_out"] = str(write_table(grid_cells, args.grids_out))
+        record_export(ws, doc["grids_out"], rows=len(grid_cells), command="grid crosswalk --grids-out",
+                      tier=args.tier, res=cw.res)
     if args.json:
         _print_json(doc)
     else:
@@ -260,18 +267,21 @@ def cmd_grid_crosswalk(args: argparse.Namespace) -> int:
 
 
 def cmd_grid_reconcile(args: argparse.Namespace) -> int:
+    from geo.audit import record_export
     from geo.export import write_table
     from geo.grid import crosswalk_for, reconcile
 
     ws = _workspace(args)
     grids = _require_grids(ws)
-    events, _ = _events_for(ws, args)
+    events, flt = _events_for(ws, args)
     _, cw = crosswalk_for(ws.area, grids, ws.settings, args.tier)
     table, totals = reconcile(events, cw)
     preserved = abs(totals["estimated_total"] - totals["cell_total"]) < 1e-6
     doc = {"tier": args.tier, **totals, "totals_preserved": preserved}
     if args.out:
         doc["out"] = str(write_table(table, args.out))
+        record_export(ws, doc["out"], rows=len(table), command="grid reconcile", filters=flt.describe(),
+                      tier=args.tier)
     if args.json:
         _print_json(doc)
     else:
@@ -288,12 +298,13 @@ def cmd_grid_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_grid_profile(args: argparse.Namespace) -> int:
+    from geo.audit import record_export
     from geo.export import write_table
     from geo.grid import crosswalk_for, study_area_cells
     from geo.profile import cell_profile, monthly_ranking, official_grid_profile
 
     ws = _workspace(args)
-    events, _ = _events_for(ws, args)
+    events, flt = _events_for(ws, args)
     if args.by == "cell":
         if ws.grids is not None:
             cells, cw = crosswalk_for(ws.area, ws.grids, ws.settings, args.tier)
@@ -310,6 +321,8 @@ def cmd_grid_profile(args: argparse.Namespace) -> int:
     else:
         table = monthly_ranking(events, _require_grids(ws), args.tier, ws.settings, args.month)
     out = write_table(table, args.out)
+    record_export(ws, out, rows=len(table), command="grid profile", filters=flt.describe(), by=args.by,
+                  tier=args.tier, month=args.month)
     if args.json:
         _print_json({"out": str(out), "rows": len(table), "by": args.by, "tier": args.tier})
     else:
@@ -320,6 +333,7 @@ def cmd_grid_profile(args: argparse.Namespace) -> int:
 
 def cmd_hotspots(args: argparse.Namespace) -> int:
     from geo.analysis import hotspot_cells
+    from geo.audit import record_export
     from geo.export import write_table
     from geo.store import read_events
 
@@ -335,6 +349,9 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
                                permutations=args.permutations or None, seed=args.seed)
     table = result.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"})
     out = write_table(table, args.out)
+    record_export(ws, out, rows=len(table), command="hotspots", filters=flt.describe(), tier=args.tier,
+                  k=args.k, alpha=args.alpha, inference=inference, permutations=args.permutations,
+                  fdr=not args.no_fdr, seed=args.seed)
     doc = {"out": str(out), **result.summary, "warnings": caught}
     if args.json:
         _print_json(doc)
@@ -361,6 +378,7 @@ def _filter_from_args(args: argparse.Namespace) -> Any:
 
 def cmd_zones(args: argparse.Namespace) -> int:
     from geo.analysis import hotspot_cells, hotspot_zones, zone_min_samples
+    from geo.audit import record_export
     from geo.export import write_table
     from geo.filters import apply_filter
     from geo.store import read_events
@@ -372,6 +390,8 @@ def cmd_zones(args: argparse.Namespace) -> int:
     zones = hotspot_zones(ws, events, flt, algorithm=args.algorithm, eps_m=args.eps, min_samples=args.min_samples,
                           hotspots=hot)
     out = write_table(zones, args.out)
+    record_export(ws, out, rows=len(zones), command="zones", filters=flt.describe(), algorithm=args.algorithm,
+                  eps_m=args.eps, min_samples=args.min_samples)
     doc = {"out": str(out), "zones": len(zones), "events_in_zones": int(zones["events"].sum()) if len(zones) else 0,
            "algorithm": args.algorithm or ws.settings.zones.algorithm,
            "eps_m": args.eps or ws.settings.zones.eps_m,
@@ -389,6 +409,7 @@ def cmd_zones(args: argparse.Namespace) -> int:
 
 
 def cmd_posts(args: argparse.Namespace) -> int:
+    from geo.audit import record_export
     from geo.export import write_table
     from geo.planning import deployment_table, plan_posts
     from geo.store import read_events
@@ -405,11 +426,16 @@ def cmd_posts(args: argparse.Namespace) -> int:
         write_table(deployment_table(plan, args.lang), out, sheet_name="岗位部署表" if args.lang == "zh" else "posts")
     else:
         write_table(plan.posts, out)
+    record_export(ws, out, rows=len(plan.posts), command="posts", filters=flt.describe(), p=args.p,
+                  radius_m=args.radius, network=bool(args.network), solver=args.solver,
+                  candidates=args.candidates, existing=args.existing)
     doc = {k: plan.summary[k] for k in ("p", "solver", "objective", "total_demand", "coverage", "gap", "seconds")}
     doc.update({k: v for k, v in plan.summary.items() if k not in doc})
     doc["out"] = str(out)
     if args.curve:
         doc["curve"] = str(write_table(plan.curve, args.curve))
+        record_export(ws, doc["curve"], rows=len(plan.curve), command="posts --curve", filters=flt.describe(),
+                      p=args.p, curve_max=args.curve_max)
     if args.json:
         _print_json(doc)
     else:
@@ -427,6 +453,7 @@ def cmd_posts(args: argparse.Namespace) -> int:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
+    from geo.audit import record_export
     from geo.export import write_table
     from geo.planning import segment_staffing
     from geo.store import read_events
@@ -437,6 +464,8 @@ def cmd_segments(args: argparse.Namespace) -> int:
     table = segment_staffing(ws, read_events(ws.store_path), flt, args.staff, windows=windows,
                              segment_length_m=args.length, snap_m=args.snap)
     out = write_table(table, args.out)
+    record_export(ws, out, rows=len(table), command="segments", filters=flt.describe(), staff=args.staff,
+                  windows=list(windows) if windows else None, length_m=args.length, snap_m=args.snap)
     staffed = table[table["staff"] > 0]
     doc = {"out": str(out), "segments": int(table.groupby("window").size().iloc[0]),
            "windows": sorted(table["window"].unique().tolist()), "staff": args.staff,
@@ -638,6 +667,13 @@ def build_parser() -> argparse.ArgumentParser:
     from geo.cli_trends import add_commands
 
     add_commands(sub)
+
+    # City scale on Dask (issue 11) and access/audit administration (issue 12)
+    from geo.cli_admin import add_commands as add_admin_commands
+    from geo.cli_scale import add_commands as add_scale_commands
+
+    add_scale_commands(sub)
+    add_admin_commands(sub)
 
     p = sub.add_parser("setup-sample", help="generate and ingest the Xicheng sample (idempotent)",
                        description="Make the sample workspace ready: write its raw exports (seed 1) if missing "

@@ -260,6 +260,54 @@ class PostSettings(_Model):
     """``auto`` uses the exact MILP while the coverage matrix has at most this many non-zeros."""
 
 
+class AccessSettings(_Model):
+    """Login, sessions and upload limits of the app (issue 12).
+
+    The offline default is a local password file (``users_file`` in the
+    workspace, argon2id hashes); an OpenID Connect provider configured in
+    Streamlit's ``secrets.toml`` can be used instead (``mode = "oidc"``).
+    """
+
+    mode: Literal["password", "oidc"] = "password"
+    users_file: str = "users.toml"
+    """Password file, relative to the workspace folder."""
+    session_timeout_minutes: float = Field(default=30.0, gt=0)
+    """An idle session is logged out after this long (a street office PC is shared)."""
+    max_failed_logins: int = Field(default=5, ge=1)
+    """This many wrong passwords in a row lock the account for ``lockout_minutes``."""
+    lockout_minutes: float = Field(default=15.0, gt=0)
+    min_password_length: int = Field(default=10, ge=8)
+    upload_max_mb: float = Field(default=50.0, gt=0)
+    """Largest upload accepted by the app (a month of a district's exports is ~10 MB)."""
+    upload_types: tuple[str, ...] = (".csv", ".txt", ".xlsx", ".geojson", ".json", ".parquet")
+    xlsx_max_uncompressed_mb: float = Field(default=400.0, gt=0)
+    """An XLSX whose parts inflate beyond this is refused (zip bomb guard)."""
+    xlsx_max_ratio: float = Field(default=200.0, gt=1)
+    """… as is one whose parts inflate more than this many times their compressed size."""
+
+
+class ScaleSettings(_Model):
+    """The Dask engine for city-wide volumes (issue 11).
+
+    ``scheduler`` empty means a ``LocalCluster`` on this machine; otherwise the
+    address of a running scheduler (``tcp://host:8786``; ``GRIDWATCH_SCHEDULER``
+    overrides).  h3ronpy and most of pandas release the GIL, but the text and
+    category steps do not, so the local default is one process per core with
+    one thread each.
+    """
+
+    scheduler: str = ""
+    workers: int = Field(default=0, ge=0)
+    """Local worker processes (0 = one per core)."""
+    threads_per_worker: int = Field(default=1, ge=1)
+    chunk_mb: float = Field(default=64.0, gt=0)
+    """Raw bytes per ingest task: a large CSV is read in byte ranges of this size."""
+    buckets: int = Field(default=32, ge=1)
+    """Hash buckets of the de-duplication shuffle (each holds ~1/buckets of the events)."""
+    store_dir: str = "events_parquet"
+    """The partitioned GeoParquet event store, relative to the workspace folder."""
+
+
 class Settings(_Model):
     """Everything configurable about one workspace."""
 
@@ -275,6 +323,8 @@ class Settings(_Model):
     zones: ZoneSettings = ZoneSettings()
     posts: PostSettings = PostSettings()
     basemap: BasemapSettings = BasemapSettings()
+    access: AccessSettings = AccessSettings()
+    scale: ScaleSettings = ScaleSettings()
 
     @field_validator("source_crs")
     @classmethod
