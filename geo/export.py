@@ -1,9 +1,12 @@
 """Writing tables out: GeoParquet, GeoJSON, CSV and XLSX chosen by file extension.
 
 Spreadsheet outputs (CSV, XLSX) escape text cells that start with ``=``,
-``+``, ``-`` or ``@`` by prefixing a single quote, so a value exported from a
-complaint can never run as a formula when a user opens the file (CSV
-injection).  Numbers are left alone.
+``+``, ``-``, ``@``, a tab, a carriage return or a line feed (the OWASP CSV
+injection list) by prefixing a single quote, so a value exported from a
+complaint can never run as a formula when a user opens the file; column
+headers are escaped the same way (a pivot by category takes its headers from
+the data).  Numbers are left alone.  openpyxl would otherwise store any string
+starting with ``=`` as a live formula in an XLSX.
 """
 
 from __future__ import annotations
@@ -17,20 +20,52 @@ import shapely
 
 from geo.errors import InputFileError
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 SUPPORTED = (".parquet", ".geoparquet", ".geojson", ".json", ".csv", ".xlsx")
 
 
+def _escape_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with risky cells quoted, and the mask of those cells."""
+    risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+    return text.where(~risky, "'" + text), risky
+
+
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``df`` whose text cells cannot be read as spreadsheet formulas."""
+    """Copy of ``df`` whose text cells and headers cannot be read as spreadsheet formulas.
+
+    Text cells (``object``, ``string`` and categorical columns) starting with
+    one of :data:`FORMULA_PREFIXES` get a leading ``'``; numbers, dates and
+    other non-text values keep their type, also inside ``object`` columns.
+
+    Examples
+    --------
+    >>> escape_formulas(pd.DataFrame({"a": ["=1+1", "ok", "@SUM(A1)", "-2"]}))["a"].tolist()
+    ["'=1+1", 'ok', "'@SUM(A1)", "'-2"]
+    """
     out = df.copy()
     for col in out.columns:
         s = out[col]
-        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-            text = s.astype("string")
-            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
-            if risky.any():
-                out[col] = text.where(~risky, "'" + text)
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            if s.cat.categories.dtype == object or isinstance(s.cat.categories.dtype, pd.StringDtype):
+                cats, risky = _escape_text(pd.Series(s.cat.categories).astype("string"))
+                if risky.any():
+                    out[col] = s.cat.rename_categories(cats.tolist())
+            continue
+        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+            continue
+        escaped, risky = _escape_text(s.astype("string"))
+        if s.dtype == object and risky.any():
+            # a number in an object column (-5) is not text: leave it a number
+            is_text = np.fromiter((isinstance(v, str) for v in s.to_numpy()[risky]), bool, int(risky.sum()))
+            risky[np.flatnonzero(risky)[~is_text]] = False
+        if risky.any():
+            fixed = s.astype(object) if s.dtype == object else s.copy()
+            fixed[risky] = escaped[risky].to_numpy()
+            out[col] = fixed
+    names = pd.Series([str(c) for c in out.columns], dtype="string")
+    escaped_names, risky_names = _escape_text(names)
+    if risky_names.any():
+        out.columns = [e if r else c for c, e, r in zip(out.columns, escaped_names, risky_names, strict=True)]
     return out
 
 
@@ -93,11 +128,15 @@ def write_table(df: pd.DataFrame, path: str | Path, *, sheet_name: str = "data",
         else:
             gdf.to_parquet(path, index=False)
         return path
-    plain = escape_formulas(_plain(df))
+    plain = _plain(df)
     if headers:
         plain = plain.rename(columns=headers)
+    plain = escape_formulas(plain)  # after the renames: headers are escaped too
     if ext == ".csv":
-        plain.to_csv(path, index=False, encoding="utf-8-sig")
+        # CRLF rows (RFC 4180): Python's csv module quotes a field holding the line
+        # terminator's characters only, so with '\n' rows a bare '\r' inside a cell went out
+        # unquoted and started a new spreadsheet row — '\r=cmd|…' became a live formula.
+        plain.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     else:
         with pd.ExcelWriter(path, engine="openpyxl") as xl:
             plain.replace({np.nan: None}).to_excel(xl, index=False, sheet_name=sheet_name[:31])

@@ -5,7 +5,12 @@ Chinese correctly) holding, for every rejected row: ``source_file``,
 ``source_row`` (the row number the user sees in their spreadsheet),
 ``reason`` (a stable code, see :data:`REASONS`), ``message`` (what to fix),
 ``column`` (the offending column, if one) and the row's original values,
-column by column, exactly as they were read.
+column by column, as they were read — except that personal data is masked
+(phone numbers, ID numbers and plates inside any value, with
+:func:`geo.privacy.scrub_text`, as in the stored events) and cells that a
+spreadsheet would run as formulas get a leading ``'`` (see
+:func:`geo.export.escape_formulas`): the file is opened in Excel and sent
+back to whoever fixes the source data.
 """
 
 from __future__ import annotations
@@ -57,14 +62,32 @@ def quarantine_frame(raw: pd.DataFrame, rows: pd.Index | list[int], reason: str 
     return pd.concat([meta, values], axis=1)
 
 
+def _safe_for_spreadsheet(records: pd.DataFrame) -> pd.DataFrame:
+    """Raw values with personal data masked and formula cells escaped (text columns only)."""
+    from geo.export import escape_formulas
+    from geo.privacy import scrub_text
+
+    out = records.copy()
+    cols = [c for c in out.columns if c not in ("source_row", "reason") and (
+        out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype))]
+    if cols and len(out):
+        # one scrub over all cells stacked: the regex passes cost per call, not per value
+        stacked = pd.concat([out[c].astype("string") for c in cols], ignore_index=True)
+        scrubbed = scrub_text(stacked).where(stacked.notna()).to_numpy(dtype=object)
+        for i, c in enumerate(cols):
+            out[c] = scrubbed[i * len(out):(i + 1) * len(out)]
+    return escape_formulas(out)
+
+
 def write_quarantine(records: pd.DataFrame, path: Path) -> Path | None:
     """Write quarantine records atomically (temp file + rename); ``None`` if there are none."""
     if records.empty:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    out = records.sort_values(["source_row", "reason"], kind="stable")
-    out.to_csv(tmp, index=False, encoding="utf-8-sig")
+    out = _safe_for_spreadsheet(records.sort_values(["source_row", "reason"], kind="stable"))
+    # CRLF rows: a bare CR inside a raw value is then quoted (see geo.export.write_table)
+    out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     os.replace(tmp, path)
     return path
 

@@ -6,7 +6,7 @@ SAME per-file unit, :func:`geo.ingest.prepare_events`, on chunks of the inputs
 as Dask tasks and writes a GeoParquet store partitioned by source and month::
 
     <workspace>/events_parquet/
-        source=hotline/month=2024-03/<ingest_id>-c00012.parquet   events (GeoParquet, WKB points)
+        source=hotline/month=2024-03/<ingest_id>--f0000-c00012.parquet   events (GeoParquet, WKB points)
         _ids/b007/<ingest_id>.parquet                              event_id/content_hash index, by hash bucket
         _commits/<ingest_id>.json                                  the ingest's report: it is committed
 
@@ -169,7 +169,7 @@ def committed_files(root: str | Path, *, sources: Sequence[str] | None = None,
     ids = {d["ingest_id"] for d in committed_ingests(root)}
     out = []
     for p in sorted(root.glob("source=*/month=*/*.parquet")):
-        if p.name.split("-c")[0] not in ids:
+        if p.name.split("--")[0] not in ids:
             continue
         source = p.parent.parent.name.split("=", 1)[1]
         month = p.parent.name.split("=", 1)[1]
@@ -210,7 +210,7 @@ def _clear_leftovers(root: Path) -> None:
     for p in root.glob(STAGING_PREFIX + "*"):
         shutil.rmtree(p, ignore_errors=True)
     for p in list(root.glob("source=*/month=*/*.parquet")) + list(root.glob(f"{IDS}/*/*.parquet")):
-        ingest = p.name.split("-c")[0] if p.parent.name.startswith("month=") else p.stem
+        ingest = p.name.split("--")[0] if p.parent.name.startswith("month=") else p.stem
         if ingest not in ids:
             p.unlink()
 
@@ -593,7 +593,7 @@ def _write_chunk(item: tuple[str, int, int, str], *, staging: str, root: str, dr
     for month, part in ev.groupby("_month", sort=True):
         events = part[list(EVENT_COLUMNS)]
         gdf = gpd.GeoDataFrame(events, geometry=gpd.points_from_xy(events["lon"], events["lat"]), crs="EPSG:4326")
-        path = out / f"source={source}" / f"month={month}" / f"{ingest_id}-c{tag}.parquet"
+        path = out / f"source={source}" / f"month={month}" / f"{ingest_id}--{tag}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         gdf.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False,
                        schema_version="1.1.0")

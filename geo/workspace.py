@@ -107,7 +107,16 @@ def _resolve(root: Path, value: str | None) -> Path | None:
     if not value:
         return None
     p = Path(value)
-    return p if p.is_absolute() else (root / p)
+    if p.is_absolute():
+        return p  # an absolute path is the administrator's explicit choice
+    # A relative path must stay in the workspace: '../../etc/passwd' is refused.  Checked
+    # on the normalised text, so a folder the administrator symlinked in still works.
+    full = Path(os.path.normpath(root / p))
+    if "\x00" in value or not full.is_relative_to(os.path.normpath(root)):
+        raise WorkspaceError(
+            f"{root / CONFIG_NAME}: path {value!r} leads outside the workspace folder {root}; "
+            "give a path inside the workspace (e.g. raw/standard_addresses.csv) or an absolute path")
+    return root / p
 
 
 def resolve_workspace_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -264,8 +273,15 @@ def write_config(root: Path, ws_table: dict[str, Any], settings: Settings) -> No
     (root / CONFIG_NAME).write_text(header + tomli_w.dumps(doc), encoding="utf-8")
 
 
-def update_settings(ws: Workspace, **changes: Any) -> Workspace:
-    """Write changed settings (e.g. ``tiers=Tiers(...)``) back to ``gridwatch.toml``."""
+def update_settings(ws: Workspace, *, actor: str = "cli", **changes: Any) -> Workspace:
+    """Write changed settings (e.g. ``tiers=Tiers(...)``) back to ``gridwatch.toml``.
+
+    The change is audited (``settings_change``, the changed keys with their
+    new values) with ``actor``: a user name from the app, or ``"cli"`` for
+    the command line (recorded as :func:`geo.audit.cli_actor`).
+    """
+    from geo import audit
+
     config = ws.root / CONFIG_NAME
     doc = tomllib.loads(config.read_text(encoding="utf-8"))
     try:
@@ -273,6 +289,10 @@ def update_settings(ws: Workspace, **changes: Any) -> Workspace:
     except ValidationError as exc:
         raise SettingsError(f"invalid settings:\n{_format_validation(exc)}") from None
     write_config(ws.root, doc.get("workspace", {}), settings)
+    old, new = ws.settings.model_dump(mode="json"), settings.model_dump(mode="json")
+    changed = {k: new[k] for k in new if old.get(k) != new[k]}
+    audit.record(ws, "settings_change", actor=audit.cli_actor() if actor == "cli" else actor, role="admin",
+                 target=CONFIG_NAME, details={"changed": changed})
     return load_workspace(ws.root)
 
 

@@ -1,0 +1,262 @@
+"""No output of the sample pipeline holds a raw phone number, ID number or plate (issue 12).
+
+The sample generator plants raw mobiles and ID numbers in 12345 texts, caller
+numbers in their own column and plates in the violation export.  The small
+sample is ingested, every output format the CLI offers is written (events as
+CSV/XLSX/GeoJSON/GeoParquet, hotspots, zones, posts, segments, trends, gaps,
+forecast, review, grid tables), and the text of each — plus the quarantine
+files, the CLI's printed output and the text of the app pages an analyst and
+an administrator see — is scanned with :func:`geo.privacy.find_personal_data`.
+The raw inputs are scanned too: they must be full of hits, or the scan proves
+nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from geo.cli import main
+from geo.ingest import ingest_file
+from geo.pipeline import SAMPLE_FILES, ensure_sample_workspace
+from geo.privacy import count_personal_data, find_personal_data
+from geo.sample import write_sample
+from geo.workspace import SAMPLE_WORKSPACE, load_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PASSWORD = "gw-test-pass-1"
+
+
+# --- reading any output as text -----------------------------------------------------------------
+def _strings(obj: object) -> Iterator[str]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+    elif obj is not None:
+        yield str(obj)
+
+
+def texts_of(path: Path) -> pd.Series:
+    """Every text a user could see in an output file, one string per line / cell / value."""
+    ext = path.suffix.lower()
+    if ext in (".csv", ".txt", ".tsv"):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030")
+        return pd.Series(text.splitlines(), dtype="string")
+    if ext in (".xlsx",):
+        wb = openpyxl.load_workbook(path, read_only=True)
+        cells = [ws.title for ws in wb.worksheets]
+        cells += [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                  if v is not None]
+        wb.close()
+        return pd.Series(cells, dtype="string")
+    if ext in (".geojson", ".json"):
+        return pd.Series(list(_strings(json.loads(path.read_text(encoding="utf-8")))), dtype="string")
+    if ext in (".parquet", ".geoparquet"):
+        df = pd.read_parquet(path)
+        df = df.drop(columns=[c for c in df.columns if c == "geometry"])
+        cols = [df[c].astype("string") for c in df.columns] + [pd.Series(list(map(str, df.columns)))]
+        return pd.concat(cols, ignore_index=True).astype("string")
+    raise AssertionError(f"no reader for {path}")
+
+
+def leaks(texts: pd.Series) -> list[str]:
+    """Texts holding an unmasked phone, ID number or plate (first five).
+
+    Fractional digits of decimals are dropped first: the 15 decimals of a
+    coordinate (39.949536100625295) can look like an old 15-digit ID number
+    to the text patterns.  A phone number written as a float (13812345678.0)
+    keeps its integer part and is still found.
+    """
+    texts = texts.dropna()
+    plain = texts.str.replace(r"(?<=[0-9])\.[0-9]+", "", regex=True)
+    return texts[find_personal_data(plain).to_numpy()].head(5).tolist()
+
+
+EXTRA_HOTLINE = """工单编号,受理时间,诉求类别,诉求内容,诉求地址,经度,纬度,来电号码,办结时间,办理状态
+GDX001,2024-03-05 09:00:00,违法停放,来电人身份证号110105194912310021，车牌京N·8A8F8长期占道,西城区德胜门外大街1号,116.3790,39.9450,+86 139-1234-5678,,处理中
+GDX002,2024-03-06 10:00:00,违法停放,"电话13612345678，身份证11010519850307123X，车辆京AD12345",,116.3750,39.9300,010-62345678,,处理中
+GDX003,2024-03-07 11:00:00,违法停放,老身份证110105491231002 座机电话 8234 5678,,116.3700,39.9200,13712345678,,处理中
+GDX004,,违法停放,来电人身份证号110105194912310021 电话13812345678 车牌京B67890,,116.3700,39.9200,13812345678,,处理中
+"""
+SECRETS = ("110105194912310021", "1234-5678", "13612345678", "11010519850307123X", "京AD12345",
+           "110105491231002", "8234 5678", "13712345678", "13812345678", "京B67890", "62345678")
+
+
+# --- the sample and its outputs --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """(workspace root, output folder, CLI stdout per command) for a small ingested sample."""
+    root = tmp_path_factory.mktemp("privacy") / "ws"
+    root.mkdir()
+    for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
+                 "intersections.geojson"):
+        shutil.copy(SAMPLE_WORKSPACE / name, root / name)
+    write_sample(root / "raw", seed=7, months=2, scale=0.05)
+    ensure_sample_workspace(root)
+    # every kind in every place, also in a row that goes to quarantine (no time)
+    extra = root / "raw" / "extra_hotline.csv"
+    extra.write_text(EXTRA_HOTLINE, encoding="utf-8")
+    report = ingest_file(extra, "hotline", load_workspace(root), crs="WGS84")
+    assert (report.stored, report.quarantined) == (3, 1)
+    out = root.parent / "out"
+    w = ["--workspace", str(root)]
+    commands = {
+        "export_csv": ["export", "--out", str(out / "events.csv")],
+        "export_xlsx": ["export", "--out", str(out / "events.xlsx")],
+        "export_geojson": ["export", "--out", str(out / "events.geojson")],
+        "export_parquet": ["export", "--out", str(out / "events.parquet")],
+        "hotspots": ["hotspots", "--inference", "analytic", "--out", str(out / "hotspots.geojson")],
+        "hotspots_csv": ["hotspots", "--inference", "analytic", "--tier", "middle", "--out", str(out / "hot.csv")],
+        "zones": ["zones", "--out", str(out / "zones.geojson")],
+        "posts": ["posts", "--p", "5", "--solver", "greedy", "--out", str(out / "posts.xlsx")],
+        "posts_geojson": ["posts", "--p", "5", "--solver", "greedy", "--out", str(out / "posts.geojson")],
+        "segments": ["segments", "--staff", "10", "--out", str(out / "segments.csv")],
+        "trends": ["trends", "--tier", "middle", "--min-slices", "4", "--out", str(out / "trends.csv")],
+        "gaps": ["gaps", "--out", str(out / "gaps.csv")],
+        "forecast": ["forecast", "--tier", "middle", "--model", "last_week", "--out", str(out / "forecast.csv")],
+        "review": ["review", "--problems", str(out / "problems.xlsx")],
+        "review_csv": ["review", "--problems", str(out / "problems.csv")],
+        "profile": ["grid", "profile", "--by", "ranking", "--out", str(out / "ranking.xlsx")],
+        "crosswalk": ["grid", "crosswalk", "--tier", "middle", "--out", str(out / "crosswalk.csv")],
+        "status": ["status"],
+    }
+    printed = {}
+    for key, argv in commands.items():
+        buf, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
+            code = main(argv + w)
+        assert code == 0, (key, err.getvalue())
+        printed[key] = buf.getvalue() + err.getvalue()
+    return root, out, printed
+
+
+def test_the_raw_inputs_are_full_of_personal_data(sample):
+    # without this the scans below could pass by scanning nothing
+    root, _, _ = sample
+    counts = {name: int(count_personal_data(texts_of(root / "raw" / name)).sum()) for name, _ in SAMPLE_FILES}
+    assert counts["hotline_12345.csv"] > 100  # caller numbers and numbers/IDs inside texts
+    assert counts["violations.xlsx"] > 100  # plates
+    assert leaks(texts_of(root / "raw" / "hotline_12345.csv"))  # the scan used below finds them
+    extra = texts_of(root / "raw" / "extra_hotline.csv")
+    assert len(leaks(extra)) == 4 and int(count_personal_data(extra).sum()) >= len(SECRETS)
+    kinds = texts_of(root / "raw" / "hotline_12345.csv")
+    assert kinds.str.contains(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", regex=True).any()
+    assert texts_of(root / "raw" / "violations.xlsx").str.contains(r"^京[A-Z][0-9A-Z]{5,6}$", regex=True).any()
+
+
+def test_every_cli_output_file_is_free_of_personal_data(sample):
+    _, out, _ = sample
+    files = sorted(p for p in out.iterdir() if p.is_file())
+    suffixes = {p.suffix for p in files}
+    assert {".csv", ".xlsx", ".geojson", ".parquet"} <= suffixes
+    assert len(files) >= 15
+    found = {p.name: leaks(texts_of(p)) for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+    verbatim = {p.name: [x for x in SECRETS if texts_of(p).str.contains(x, regex=False).any()] for p in files}
+    assert {k: v for k, v in verbatim.items() if v} == {}
+    # the event exports really carry the masked forms (the columns were not just dropped)
+    events = pd.read_csv(out / "events.csv", encoding="utf-8-sig", dtype=str)
+    masked = events.filter(like="masked")
+    assert masked.notna().any().any()
+    assert events["text"].str.contains(r"\*\*\*\*", regex=True).any()
+
+
+def test_quarantine_files_are_free_of_personal_data(sample):
+    root, _, _ = sample
+    from geo.workspace import load_workspace
+
+    files = sorted(load_workspace(root).quarantine_dir.glob("*.csv"))
+    assert files, "the sample plants dirt: some rows must be quarantined"
+    assert any("extra_hotline" in p.name for p in files)
+    found = {p.name: leaks(texts_of(p)) for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+    text = "\n".join("\n".join(texts_of(p).dropna()) for p in files)
+    assert [x for x in SECRETS if x in text] == []
+    assert "110105********0021" in text and "138****5678" in text  # masked, not dropped
+
+
+def test_the_cli_prints_no_personal_data(sample):
+    _, _, printed = sample
+    found = {k: leaks(pd.Series(v.splitlines(), dtype="string")) for k, v in printed.items()}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+# --- the app pages ------------------------------------------------------------------------------
+def _page_texts(at) -> pd.Series:  # type: ignore[no-untyped-def]
+    """All text an AppTest run shows: every element's protobuf (as UTF-8 text) and every table's cells."""
+    from google.protobuf import text_format
+
+    texts: list[str] = []
+
+    def walk(node) -> None:  # type: ignore[no-untyped-def]
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "DESCRIPTOR"):
+            texts.extend(text_format.MessageToString(proto, as_utf8=True).splitlines())
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    for df in at.dataframe:
+        value = df.value
+        texts.extend(map(str, value.columns))
+        for col in value.columns:
+            texts.extend(value[col].astype("string").dropna().tolist())
+    return pd.Series(texts, dtype="string")
+
+
+def _app_pages() -> list[tuple[str, str]]:
+    pages = [("app_pages/overview.py", "analyst"), ("app_pages/hotspots.py", "analyst"),
+             ("app_pages/planner.py", "analyst"), ("app_pages/intake.py", "admin")]
+    if (ROOT / "app_pages" / "events.py").exists():
+        pages.append(("app_pages/events.py", "analyst"))
+    return pages
+
+
+@pytest.fixture(scope="module")
+def app_workspace(sample) -> Iterator[Path]:
+    root, _, _ = sample
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRIDWATCH_ARGON2_PROFILE", "test")
+        mp.setenv("GRIDWATCH_WORKSPACE", str(root))
+        from geo import auth
+        from geo.workspace import load_workspace
+
+        ws = load_workspace(root)
+        for role in ("analyst", "admin"):
+            auth.add_user(ws, role, role, PASSWORD, display_name=f"测试{role}", actor="test")
+        yield root
+
+
+@pytest.mark.parametrize(("page", "role"), _app_pages())
+def test_app_pages_show_no_personal_data(app_workspace, page, role):
+    from streamlit.testing.v1 import AppTest
+
+    from geo.app import session
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[session.USER_KEY] = {"username": role, "role": role, "display_name": ""}
+    at.session_state[session.LAST_SEEN_KEY] = time.time()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = _page_texts(at)
+    assert len(texts) > 20  # the page rendered something to scan
+    assert leaks(texts) == []
