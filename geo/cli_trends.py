@@ -17,11 +17,21 @@ from geo.gaps import GapError, coverage_gaps
 from geo.review import ReviewError, _parse_campaign, campaign_review, problem_list
 from geo.trends import emerging_hotspots
 
+
+def _export(ws: Any, table: pd.DataFrame, out: str, command: str, flt: Any, **params: Any) -> str:
+    """Write an export and record it in the audit log (who, what, filters)."""
+    from geo.audit import record_export
+    from geo.export import write_table
+
+    path = write_table(table, out)
+    record_export(ws, path, rows=len(table), command=command, filters=flt.describe(), **params)
+    return str(path)
+
+
 # --- trends ------------------------------------------------------------------------------------
 
 def cmd_trends(args: argparse.Namespace) -> int:
     from geo.cli import _filter_from_args, _print_json, _workspace
-    from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
@@ -31,7 +41,7 @@ def cmd_trends(args: argparse.Namespace) -> int:
                                time_step=args.time_step, alpha=args.alpha, trend_alpha=args.trend_alpha,
                                min_slices=args.min_slices)
     table = result.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"})
-    doc = {"out": str(write_table(table, args.out)), **result.summary}
+    doc = {"out": _export(ws, table, args.out, "trends", flt, tier=args.tier, period=args.period), **result.summary}
     if args.json:
         _print_json(doc)
     else:
@@ -75,7 +85,6 @@ def add_trends_command(subparsers: Any) -> None:
 
 def cmd_gaps(args: argparse.Namespace) -> int:
     from geo.cli import _filter_from_args, _print_json, _workspace
-    from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
@@ -91,7 +100,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
         raise GapError(f"workspace {ws.root} has no official grids; use --by cell")
     doc: dict[str, Any] = dict(res.summary)
     if args.out:
-        doc["out"] = str(write_table(table, args.out))
+        doc["out"] = _export(ws, table, args.out, "gaps", flt, tier=args.tier, by=args.by)
     if args.json:
         _print_json(doc)
         return 0
@@ -133,7 +142,6 @@ def add_gaps_command(subparsers: Any) -> None:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     from geo.cli import _filter_from_args, _print_json, _workspace
-    from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
@@ -142,9 +150,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                    run_backtest=args.backtest, folds=args.folds, seed=args.seed)
     doc: dict[str, Any] = dict(res.summary)
     if args.out:
-        doc["out"] = str(write_table(res.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"}), args.out))
+        doc["out"] = _export(ws, res.cells.drop(columns=["cell"]).rename(columns={"h3": "cell"}), args.out, "forecast",
+                             flt, tier=args.tier, model=args.model)
     if args.backtest_out and res.backtest is not None:
-        doc["backtest_out"] = str(write_table(res.backtest.folds, args.backtest_out))
+        doc["backtest_out"] = _export(ws, res.backtest.folds, args.backtest_out, "forecast backtest", flt)
     if args.json:
         _print_json(doc)
         return 0
@@ -194,7 +203,6 @@ def add_forecast_command(subparsers: Any) -> None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from geo.cli import _filter_from_args, _print_json, _workspace
-    from geo.export import write_table
     from geo.store import read_events
 
     ws = _workspace(args)
@@ -212,7 +220,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                               polygon=args.area if is_file else None, flt=flt, seed=args.seed)
         doc["review"] = res.summary
         if args.out:
-            doc["out"] = str(write_table(res.weekly, args.out))
+            doc["out"] = _export(ws, res.weekly, args.out, "review", flt, campaign=args.campaign)
     if args.problems or not args.campaign:
         plist = problem_list(ws, events, flt, tier=args.tier, cool_weeks=args.cool_weeks)
         doc["problems"] = {"work_orders": int((plist["kind"] == "work_order").sum()),
@@ -221,7 +229,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                            "hot_cells_cleared": int(((plist["kind"] == "hot_cell") & plist["cleared"]).sum())}
         target = args.problems or (args.out if not args.campaign else None)
         if target:
-            doc["problems_out"] = str(write_table(plist, target))
+            doc["problems_out"] = _export(ws, plist, target, "review problems", flt)
             doc.setdefault("out", doc["problems_out"])
     if args.json:
         _print_json(doc)
