@@ -29,7 +29,9 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || \
 	  { echo "could not install chromium: run as root or install the 'chromium' package"; exit 1; }; }
 
+# The app asks for a login: the first run creates the sample's admin and prints its password once.
 run: sample-data
+	$(VENV)/bin/gridwatch users bootstrap
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 --server.headless true
 
 test: setup browser sample-data
@@ -40,7 +42,7 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 lint: setup
-	$(PY) -m ruff check geo tests app.py benchmarks
+	$(PY) -m ruff check geo tests app.py app_pages benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache

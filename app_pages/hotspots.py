@@ -8,9 +8,10 @@ import streamlit as st
 
 from geo import h3cells, render
 from geo import overview as ov
-from geo.app import data, ui
+from geo.app import data, session, ui
 
 c = ui.cat()
+session.require("hotspots")
 ws = data.workspace()
 ev = data.events(ws)
 st.title(c.t("hotspot.title"))
@@ -174,4 +175,6 @@ with st.expander(c.t("hotspot.table")):
     cols_shown = ["h3", "count", "density", "per_day", "gi_z", "p_value", "p_fdr", "bin", "grid_id", "grid_name",
                   "street_name"]
     st.dataframe(ui.localised_frame(table, "cell", cols_shown), hide_index=True, width="stretch")
-    ui.download_buttons(cells, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl")
+    if session.can("export_aggregates"):
+        ui.download_buttons(cells, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl",
+                            what="hotspot_cells", details={"tier": f.tier, "filters": f.flt.describe()})

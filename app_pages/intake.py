@@ -1,28 +1,35 @@
-"""数据导入 Data intake — upload an export, check the detected columns, ingest, reconcile the counts."""
+"""数据导入 Data intake (admin) — upload an export, check the detected columns, ingest, reconcile the counts.
+
+Every upload is checked by :func:`geo.uploads.check_upload` (size, type, macros, zip bombs, content
+against suffix) before a byte is written, and is then kept inside the workspace (``uploads/``) under
+its sanitised name.
+"""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from geo.app import data, ui
+from geo import audit
+from geo.app import data, session, ui
 from geo.settings import SOURCES
 
 c = ui.cat()
+user = session.require("intake")
 ws = data.workspace()
 st.title(c.t("intake.title"))
 st.caption(c.t("intake.intro"))
 
-UPLOADS = Path(tempfile.gettempdir()) / "gridwatch-uploads"
 CRS_CHOICES = ("auto", "WGS84", "GCJ02", "BD09", "CGCS2000", "EPSG")
 
 left, right = st.columns([3, 2])
 with left:
-    upload = st.file_uploader(c.t("intake.file"), type=["csv", "xlsx", "geojson", "json", "parquet"],
-                              key="in_file", help=c.t("intake.file_help"))
+    accepted = [t.lstrip(".") for t in ws.settings.access.upload_types]
+    upload = st.file_uploader(c.t("intake.file"), type=accepted, key="in_file",
+                              help=c.t("intake.file_help", limit=f"{ws.settings.access.upload_max_mb:g}",
+                                       types=", ".join(accepted)))
 with right:
     source = st.selectbox(c.t("intake.source"), SOURCES, format_func=lambda s: c.t(f"source.{s}"), key="in_source")
     default_crs = ws.settings.source_crs[source]
@@ -36,10 +43,19 @@ with right:
 
 crs = None if crs_choice == "auto" else (epsg.strip() or None) if crs_choice == "EPSG" else crs_choice
 
+path = mapping_path = None
 if upload is not None:
-    path = data.upload_to_file(upload.name, upload.getvalue(), UPLOADS)
-    mapping_path = (data.upload_to_file(mapping_upload.name, mapping_upload.getvalue(), UPLOADS)
-                    if mapping_upload is not None else None)
+    # checked before anything is written; a refused file stops here with the reason and the fix
+    with ui.guard(stop=False):
+        content = upload.getvalue()
+        path = data.store_upload(ws, data.check_upload(ws, upload.name, content), content)
+        if mapping_upload is not None:
+            mapping_content = mapping_upload.getvalue()
+            mapping_path = data.store_upload(
+                ws, data.check_upload(ws, mapping_upload.name, mapping_content, types=(".toml",)), mapping_content)
+    if path is None:
+        st.session_state.pop("in_report", None)
+if path is not None:
     with ui.guard(stop=False):
         pv = data.preview(str(path), source, data.file_stamp(path), str(mapping_path) if mapping_path else None,
                           data.file_stamp(mapping_path))
@@ -79,6 +95,10 @@ if upload is not None:
             report = ingest_file(path, source, ws, crs=crs, mapping_file=mapping_path, progress=progress)
             bar.progress(1.0, text=c.t("intake.done"))
             st.session_state["in_report"] = report.to_dict()
+            audit.record(ws, "ingest", actor=user.username, role=user.role, target=path.name,
+                         details={"source": source, "crs": crs, "read": report.read, "stored": report.stored,
+                                  "duplicates": report.duplicates, "quarantined": report.quarantined,
+                                  "stored_as": f"{data.UPLOAD_DIR}/{path.parent.name}/{path.name}"})
 
 report = st.session_state.get("in_report")
 if report:
@@ -100,9 +120,9 @@ if report:
         st.warning(warning, icon=":material/warning:")
     qfile = report.get("quarantine_file")
     if qfile and Path(qfile).exists():
-        st.download_button(c.t("intake.download_quarantine"), data=Path(qfile).read_bytes(),
-                           file_name=Path(qfile).name, mime="text/csv", key="in_dl_quarantine",
-                           on_click="ignore", icon=":material/download:")
+        session.download_button(c.t("intake.download_quarantine"), data=Path(qfile).read_bytes(),
+                                file_name=Path(qfile).name, mime="text/csv", key="in_dl_quarantine",
+                                what="quarantine", details={"rows": int(report["quarantined"])})
 
 with st.expander(c.t("intake.store_status"), expanded=report is None):
     from geo.store import store_counts

@@ -8,13 +8,14 @@ import streamlit as st
 
 from geo import overview as ov
 from geo import render
-from geo.app import data, ui
+from geo.app import data, session, ui
 from geo.filters import EventFilter
 from geo.settings import SOURCES, TIERS
 
 FORECAST_FOLDS = 4  # backtest weeks: enough to rank the models, cheap enough for a page
 
 c = ui.cat()
+session.require("overview")
 ws = data.workspace()
 ev = data.events(ws)
 st.title(c.t("overview.title"))
@@ -122,9 +123,12 @@ display = pd.DataFrame({
 })
 st.dataframe(ui.localised_frame(display, "problem"), hide_index=True, width="stretch", height=360,
              column_config={c.t("problem.since"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-localised = ui.localised_frame(display, "problem")
-ui.download_buttons(localised, f"problems_{period.since}_{period.until}", (".xlsx", ".csv"), key="ov_dl",
-                    sheet_name=c.t("overview.problems"))
+if session.can("export_aggregates"):
+    localised = ui.localised_frame(display, "problem")
+    ui.download_buttons(localised, f"problems_{period.since}_{period.until}", (".xlsx", ".csv"), key="ov_dl",
+                        what="problems", sheet_name=c.t("overview.problems"),
+                        details={"since": str(period.since), "until": str(period.until), "tier": tier,
+                                 "show_closed": bool(show_closed)})
 
 # --- trends and look-back (趋势与回头看) -------------------------------------------------------------------
 st.divider()

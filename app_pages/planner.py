@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from geo import render
-from geo.app import data, ui
+from geo.app import data, session, ui
 from geo.planning import DEPLOYMENT_HEADERS_EN, DEPLOYMENT_HEADERS_ZH, deployment_table
 
 c = ui.cat()
+session.require("planner")
 ws = data.workspace()
 ev = data.events(ws)
 st.title(c.t("planner.title"))
@@ -31,7 +32,11 @@ with st.sidebar.form("planner_form"):
                                      help=c.t("planner.existing_help"))
     st.form_submit_button(c.t("planner.run"), type="primary", icon=":material/play_arrow:")
 
-existing = (existing_file.name, existing_file.getvalue()) if existing_file is not None else None
+existing = None
+if existing_file is not None:
+    with ui.guard():  # the same checks as the intake (size, type, content) before the file is read
+        content = existing_file.getvalue()
+        existing = (data.check_upload(ws, existing_file.name, content, types=(".csv", ".geojson", ".json")), content)
 with st.spinner(c.t("spinner.planner")):
     plan = data.plan(ws, ev, f.flt, p=p, radius_m=radius, network=network, existing=existing)
 s = plan.summary
@@ -81,9 +86,12 @@ window_col = {"zh": DEPLOYMENT_HEADERS_ZH, "en": DEPLOYMENT_HEADERS_EN}[c.lang][
 if window_col in table:
     table[window_col] = c.window(ws.settings, f.flt.window)  # the label, not the code
 st.dataframe(table, hide_index=True, width="stretch")
-ui.download_buttons(table, f"posts_{f.flt.window}_p{s['p']}", (".xlsx", ".csv"), key="pl_dl",
-                    sheet_name=c.t("planner.table"))
-geo_posts = plan.posts.copy()
-st.download_button(c.t("download.geojson"), data=lambda: ui.table_bytes(geo_posts, ".geojson"),
-                   file_name=f"posts_{f.flt.window}_p{s['p']}.geojson", mime=ui.MIME[".geojson"], key="pl_dl_geojson",
-                   on_click="ignore", icon=":material/download:")
+if session.can("export_deployment"):
+    details = {"filters": f.flt.describe(), "p": int(s["p"]), "radius_m": float(s["radius_m"]),
+               "network": bool(s["network"])}
+    ui.download_buttons(table, f"posts_{f.flt.window}_p{s['p']}", (".xlsx", ".csv"), key="pl_dl",
+                        what="deployment", details=details, sheet_name=c.t("planner.table"))
+    geo_posts = plan.posts.copy()
+    session.download_button(c.t("download.geojson"), data=lambda: ui.table_bytes(geo_posts, ".geojson"),
+                            file_name=f"posts_{f.flt.window}_p{s['p']}.geojson", mime=ui.MIME[".geojson"],
+                            key="pl_dl_geojson", what="posts", details={**details, "rows": int(len(geo_posts))})

@@ -3,12 +3,17 @@
 The app runs on a small built workspace (5.7 km² of Xicheng, synthetic grids
 and roads, 2,400 events around two planted hot spots), written straight into
 the store so the test does not depend on the sample's size.
-``build_app_workspace`` is shared with ``tests/test_browser.py``.
+``build_app_workspace`` and ``add_test_users`` are shared with ``tests/test_browser.py``.
+
+Logins: the role tests log in through the form; the page tests start with a
+session of a role already in ``st.session_state`` (what the form leaves there),
+which keeps them from rendering the default page first.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 BBOX = (116.355, 39.900, 116.385, 39.922)
 HOT = np.array([[116.3625, 39.9080], [116.3770, 39.9150]])  # red-light junction, vending street
+PASSWORD = "gw-test-pass-1"  # the test profile of argon2 keeps hashing cheap (GRIDWATCH_ARGON2_PROFILE=test)
+N_CALLERS, N_PLATES = 40, 25  # hotline callers and violation plates of the fixture (repeats by hash)
+
+
+def add_test_users(root: Path) -> dict[str, str]:
+    """One user per role, named after the role, all with :data:`PASSWORD`; returns user -> role."""
+    from geo import auth
+    from geo.workspace import load_workspace
+
+    ws = load_workspace(root)
+    for role in auth.ROLES:
+        auth.add_user(ws, role, role, PASSWORD, display_name=f"测试{role}", actor="test")
+    return {role: role for role in auth.ROLES}
 
 
 def build_app_workspace(root: Path, *, seed: int = 7, n: int = 2400) -> Path:
@@ -50,7 +68,8 @@ def build_app_workspace(root: Path, *, seed: int = 7, n: int = 2400) -> Path:
     roads.to_file(root / "roads.geojson", driver="GeoJSON")
     intersections(roads).to_file(root / "intersections.geojson", driver="GeoJSON")
     ws = init_workspace(root / "ws", bbox=BBOX, grids=root / "grids_in.geojson", name="测试工作区 test",
-                        extra_paths={"roads": "../roads.geojson", "intersections": "../intersections.geojson"})
+                        extra_paths={"roads": str(root / "roads.geojson"),
+                                     "intersections": str(root / "intersections.geojson")})
     # the quick analytic Gi* inference keeps page runs short; the app reads it from the workspace
     config = ws.root / "gridwatch.toml"
     config.write_text(config.read_text(encoding="utf-8") + '\n[settings.hotspots]\ninference = "analytic"\n',
@@ -74,6 +93,11 @@ def build_app_workspace(root: Path, *, seed: int = 7, n: int = 2400) -> Path:
     closed = rng.random(n) < 0.7
     closed_at = pd.Series(occurred + pd.to_timedelta(rng.integers(1, 96, n), "h")).where(closed)
     hotline = sources == "hotline"
+    violation = sources == "violation"
+    # repeat callers and plates: the k-th caller/plate has a fixed (fake) 32-hex hash and masked form
+    caller, plate = np.arange(n) % N_CALLERS, np.arange(n) % N_PLATES
+    phone_hash = np.char.add("c0ffee", np.char.zfill(caller.astype(str), 26))
+    plate_hash = np.char.add("beef00", np.char.zfill(plate.astype(str), 26))
     ids = np.char.add("T", np.arange(n).astype(str))
     frame = pd.DataFrame({
         "event_id": np.char.add(np.char.add(sources.astype(str), ":"), ids), "source": sources, "source_id": ids,
@@ -81,7 +105,10 @@ def build_app_workspace(root: Path, *, seed: int = 7, n: int = 2400) -> Path:
         "crs_in": "WGS84", "location_method": "coordinates", "address": "测试路1号",
         "status": np.where(closed, "已办结", "处理中"), "is_closed": closed, "closed_at": closed_at.to_numpy(),
         "text": np.where(hotline, "市民反映路口秩序问题，电话138****5678", ""),
-        "phone_masked": np.where(hotline, "138****5678", None), "content_hash": ids, "ingest_id": "fixture",
+        "phone_masked": np.where(hotline, np.char.add("138****", np.char.zfill(caller.astype(str), 4)), None),
+        "phone_hash": np.where(hotline, phone_hash, None),
+        "plate_masked": np.where(violation, np.char.add("京A·***", np.char.zfill(plate.astype(str), 2)), None),
+        "plate_hash": np.where(violation, plate_hash, None), "content_hash": ids, "ingest_id": "fixture",
         "source_file": "fixture", "source_row": np.arange(n) + 2,
     })
     for tier in TIERS:
@@ -98,18 +125,26 @@ def build_app_workspace(root: Path, *, seed: int = 7, n: int = 2400) -> Path:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = build_app_workspace(tmp_path_factory.mktemp("appws"))
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRIDWATCH_ARGON2_PROFILE", "test")
+        root = build_app_workspace(tmp_path_factory.mktemp("appws"))
+        add_test_users(root)
         mp.setenv("GRIDWATCH_WORKSPACE", str(root))
         yield root
 
 
-def new_app(page: str | None = None, lang: str | None = None):  # type: ignore[no-untyped-def]
+def new_app(page: str | None = None, lang: str | None = None, user: str | None = "analyst"):  # type: ignore[no-untyped-def]
+    """An AppTest run; ``user`` (named after its role) is logged in already, ``None`` for the login form."""
     from streamlit.testing.v1 import AppTest
+
+    from geo.app import session
 
     at = AppTest.from_file(APP, default_timeout=60)
     if lang:
         at.query_params["lang"] = lang
+    if user:
+        at.session_state[session.USER_KEY] = {"username": user, "role": user, "display_name": ""}
+        at.session_state[session.LAST_SEEN_KEY] = time.time()
     if page:
         # before the first run a page is found by its file name, which is also its url_path here:
         # the page opens directly, without running the overview first
@@ -120,6 +155,11 @@ def new_app(page: str | None = None, lang: str | None = None):  # type: ignore[n
 def ok(at) -> None:  # type: ignore[no-untyped-def]
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+def submit(at, label: str):  # type: ignore[no-untyped-def]
+    """Click the (form submit) button with this label."""
+    return next(b for b in at.button if b.label == label).click()
 
 
 def metrics(at) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -182,7 +222,7 @@ def test_planner_p_changes_the_coverage(workspace: Path) -> None:
     assert number(m["岗位数"]) == 20
     cover20 = number(m["需求覆盖率"])
     at.number_input(key="pl_p").set_value(2)
-    at.sidebar.button[0].click().run()  # the form's submit button
+    submit(at, "计算岗位").run()  # the planner form's submit button
     ok(at)
     m = metrics(at)
     assert number(m["岗位数"]) == 2
@@ -195,7 +235,7 @@ def test_planner_p_changes_the_coverage(workspace: Path) -> None:
 def test_planner_shows_library_errors_without_a_traceback(workspace: Path) -> None:
     at = new_app("app_pages/planner.py")
     at.number_input(key="pl_p").set_value(500)  # more posts than candidate sites
-    at.sidebar.button[0].click().run()
+    submit(at, "计算岗位").run()
     assert not at.exception
     assert len(at.error) == 1
     text = at.error[0].value
@@ -204,7 +244,7 @@ def test_planner_shows_library_errors_without_a_traceback(workspace: Path) -> No
 
 
 def test_intake_ingests_a_small_file_and_reconciles(workspace: Path) -> None:
-    at = new_app("app_pages/intake.py")
+    at = new_app("app_pages/intake.py", user="admin")
     ok(at)
     before = number(metrics(at)["事件总数"])
     lon = np.array([116.360, 116.365, 116.370, 116.375, 0.0, 116.5])
@@ -225,6 +265,25 @@ def test_intake_ingests_a_small_file_and_reconciles(workspace: Path) -> None:
     assert [b.label for b in at.get("download_button")] == ["下载隔离文件"]
     at.run()
     assert number(metrics(at)["事件总数"]) == before + 4
+
+
+def test_intake_refuses_bad_uploads_and_keeps_files_in_the_workspace(workspace: Path) -> None:
+    uploads = workspace / "uploads"
+    before = sorted(uploads.rglob("*")) if uploads.exists() else []
+    at = new_app("app_pages/intake.py", user="admin")
+    zip_as_csv = b"PK\x03\x04" + b"\x00" * 200  # an archive named .csv
+    at.file_uploader(key="in_file").set_value(("patrol.csv", zip_as_csv, "text/csv")).run()
+    assert not at.exception
+    assert "上传的文件被拒绝" in at.error[0].value and "处理办法" in at.error[0].value
+    assert not any(b.key == "in_go" for b in at.button)  # nothing to ingest
+    assert (sorted(uploads.rglob("*")) if uploads.exists() else []) == before  # nothing written
+    # a name with folders is stored under its base name, inside the workspace
+    csv = "巡查编号,巡查时间,问题类型,经度,纬度\nZ1,2024-03-10 08:30:00,闯红灯,116.36,39.91\n".encode()
+    at.file_uploader(key="in_file").set_value(("../../outside.csv", csv, "text/csv")).run()
+    ok(at)
+    stored = [p for p in uploads.rglob("outside.csv")]
+    assert len(stored) == 1 and stored[0].read_bytes() == csv
+    assert not (workspace.parent / "outside.csv").exists() and not (workspace.parent.parent / "outside.csv").exists()
 
 
 def test_language_switch_changes_labels(workspace: Path) -> None:
@@ -265,20 +324,36 @@ def _sample_ready() -> bool:
         return False
 
 
+def sample_users(mp: pytest.MonkeyPatch) -> None:
+    """Run on the shipped sample, whose password file is not the tests' to change.
+
+    The app looks the session's user up on every run (a disabled user is logged
+    out at once); here every role name is a user of that role.
+    """
+    from geo import auth
+
+    mp.delenv("GRIDWATCH_WORKSPACE", raising=False)
+    mp.setattr(auth, "get_user", lambda ws, name: auth.User(name, name, "", False, "") if name in auth.ROLES
+               else None)
+
+
 @pytest.mark.skipif(not _sample_ready(), reason="the sample store is not prepared: run `make sample-data`")
 def test_every_page_renders_on_the_sample() -> None:
     """The shipped Xicheng sample (what `make run` shows): every page, no exception, no error."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("GRIDWATCH_WORKSPACE", raising=False)
+        sample_users(mp)
         at = new_app()
         ok(at)
         assert number(metrics(at)["事件总数"]) > 1000
         titles = {"app_pages/hotspots.py": "热点地图", "app_pages/planner.py": "岗位规划",
-                  "app_pages/intake.py": "数据导入"}
+                  "app_pages/events.py": "事件明细"}
         for page, title in titles.items():
             at.switch_page(page).run()
             ok(at)
             assert at.title[0].value == title
+        at = new_app("app_pages/intake.py", user="admin")
+        ok(at)
+        assert at.title[0].value == "数据导入"
         assert number(metrics(at)["事件总数"]) > 50_000  # the intake page's store status
 
 
@@ -326,7 +401,7 @@ def test_review_form_finds_the_samples_planted_campaign() -> None:
 
     truth = json.loads((ROOT / "data" / "sample" / "raw" / "truth.json").read_text(encoding="utf-8"))["campaign"]
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("GRIDWATCH_WORKSPACE", raising=False)
+        sample_users(mp)
         at = new_app()
         ok(at)
         at.multiselect(key="ov_rv_grids").set_value(truth["grid_ids"])
@@ -337,3 +412,246 @@ def test_review_form_finds_the_samples_planted_campaign() -> None:
     assert change < 0
     assert abs(change / 100 - truth["effect"]) < 0.1  # planted: -40 %
     assert any("95% 区间" in cp.value for cp in at.caption)
+
+
+# --- login, roles, sessions (issue 12) ------------------------------------------------------------------
+
+ALL_PAGES = ("overview", "hotspots", "planner", "events", "intake", "users", "settings", "audit")
+# role -> page -> the download buttons on it (written out here, checked against geo.auth's table)
+ROLE_VIEW: dict[str, dict[str, set[str]]] = {
+    "leader": {"overview": {"ov_dl_xlsx", "ov_dl_csv"}, "hotspots": {"hs_dl_geojson", "hs_dl_csv"}},
+    "brigade": {"hotspots": set(), "planner": {"pl_dl_xlsx", "pl_dl_csv", "pl_dl_geojson"}},
+    "analyst": {"overview": {"ov_dl_xlsx", "ov_dl_csv"}, "hotspots": {"hs_dl_geojson", "hs_dl_csv"},
+                "planner": {"pl_dl_xlsx", "pl_dl_csv", "pl_dl_geojson"}, "events": {"evp_dl_csv"}},
+    "admin": {"intake": set(), "users": set(), "settings": set(), "audit": {"au_dl_csv"}},
+}
+ROLE_ZH = {"leader": "领导", "brigade": "执法队员", "analyst": "分析员", "admin": "管理员"}
+
+
+def login(at, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """Fill in the login form and submit it."""
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    return at.button(key="login_submit").click().run()
+
+
+def on_login_form(at) -> bool:  # type: ignore[no-untyped-def]
+    return any(t.key == "login_username" for t in at.text_input)
+
+
+def audit_rows(root: Path, action: str, actor: str) -> pd.DataFrame:
+    from geo.audit import read_audit
+    from geo.workspace import load_workspace
+
+    return read_audit(load_workspace(root), action=action, actor=actor)
+
+
+def reachable_pages(at) -> set[str]:  # type: ignore[no-untyped-def]
+    """The pages st.navigation registered (AppTest refuses to switch to any other)."""
+    found = set()
+    for page in ALL_PAGES:
+        try:
+            at.switch_page(f"app_pages/{page}.py")
+        except ValueError:
+            continue
+        found.add(page)
+    return found
+
+
+@pytest.mark.parametrize("role", list(ROLE_VIEW))
+def test_each_role_sees_exactly_its_pages_and_downloads(workspace: Path, role: str) -> None:
+    from geo import auth
+
+    assert tuple(ROLE_VIEW[role]) == auth.pages_for(role)  # the table above is geo.auth's
+    at = new_app(user=None)
+    ok(at)
+    assert at.title[0].value == "登录 gridwatch" and not at.get("download_button")
+    login(at, role)
+    ok(at)
+    assert not on_login_form(at)
+    assert f"**测试{role}** · {ROLE_ZH[role]}" in [m.value for m in at.sidebar.markdown]
+    assert len(audit_rows(workspace, "login", role)) >= 1
+    pages = list(ROLE_VIEW[role])
+    assert at.title[0].value == {"overview": "总览", "hotspots": "热点地图", "intake": "数据导入"}[pages[0]]
+    assert reachable_pages(at) == set(pages)
+    for page in pages:
+        at.switch_page(f"app_pages/{page}.py").run()
+        ok(at)
+        assert {b.key for b in at.get("download_button")} == ROLE_VIEW[role][page], page
+
+
+def test_event_page_shows_masked_data_and_repeats_and_audits_downloads(workspace: Path) -> None:
+    from geo.store import read_events
+    from geo.workspace import load_workspace
+
+    at = new_app("app_pages/events.py", user="analyst")
+    ok(at)
+    table = at.dataframe[0].value
+    assert len(table) == 50  # the first page
+    assert {"电话（脱敏）", "车牌（脱敏）", "身份证号（脱敏）"} <= set(table.columns)
+    shown = " ".join(str(d.value.to_dict()) for d in at.dataframe)
+    assert "c0ffee" not in shown and "beef00" not in shown  # the hashes never reach the page
+    assert not any("hash" in str(col) for d in at.dataframe for col in d.value.columns)
+    # repeat callers: counted by hash, shown by mask
+    ev = read_events(load_workspace(workspace).store_path)
+    top = ev["phone_hash"].value_counts()
+    callers = at.dataframe[1].value
+    assert callers["事件数"].tolist() == top.head(len(callers)).tolist()
+    best = ev.loc[ev["phone_hash"] == top.index[0], "phone_masked"].iloc[0]
+    assert callers["脱敏号码"].iloc[0] == best
+    assert at.dataframe[2].value["事件数"].iloc[0] == ev["plate_hash"].value_counts().iloc[0]
+    # paging
+    at.number_input(key="evp_page").set_value(2).run()
+    ok(at)
+    assert at.dataframe[0].value["事件编号"].iloc[0] != table["事件编号"].iloc[0]
+    # a download click is audited with what and the filters
+    before = len(audit_rows(workspace, "download", "analyst"))
+    next(b for b in at.get("download_button") if b.key == "evp_dl_csv").click().run()
+    ok(at)
+    rows = audit_rows(workspace, "download", "analyst")
+    assert len(rows) == before + 1
+    details = rows["details"].iloc[-1]
+    assert '"what": "events"' in details.replace('":"', '": "') and "window" in details
+
+
+def test_wrong_password_unknown_user_and_lockout(workspace: Path) -> None:
+    from geo import auth
+    from geo.workspace import load_workspace
+
+    ws = load_workspace(workspace)
+    auth.add_user(ws, "locky", "brigade", PASSWORD, actor="test")
+    at = new_app(user=None)
+    login(at, "brigade", "not-the-password")
+    assert on_login_form(at) and at.error[0].value == "用户名或密码错误。"
+    login(at, "nobody-here", "not-the-password")
+    assert at.error[0].value == "用户名或密码错误。"  # the same answer: no hint which users exist
+    for _ in range(ws.settings.access.max_failed_logins):
+        login(at, "locky", "not-the-password")
+    login(at, "locky", PASSWORD)  # even the right password is refused while locked
+    assert on_login_form(at) and "已锁定" in at.error[0].value
+    assert len(audit_rows(workspace, "login_locked", "locky")) >= 1
+    assert not any(b.key == "gw_logout" for b in at.button) and not at.dataframe  # still nobody logged in
+
+
+def test_idle_session_times_out_and_logout(workspace: Path) -> None:
+    from geo.app import session
+    from geo.workspace import load_workspace
+
+    timeout_s = load_workspace(workspace).settings.access.session_timeout_minutes * 60
+    at = new_app("app_pages/hotspots.py", user=None)
+    login(at, "brigade")
+    ok(at)
+    assert at.title[0].value == "热点地图"
+    at.session_state[session.LAST_SEEN_KEY] = time.time() - timeout_s + 60  # idle, but not long enough
+    at.run()
+    assert not on_login_form(at)
+    at.session_state[session.LAST_SEEN_KEY] = time.time() - timeout_s - 1
+    at.run()
+    assert on_login_form(at) and "长时间未操作" in at.info[0].value
+    logouts = audit_rows(workspace, "logout", "brigade")
+    assert '"timeout"' in logouts["details"].iloc[-1]
+    login(at, "brigade")
+    at.button(key="gw_logout").click().run()
+    assert on_login_form(at) and at.info[0].value == "已退出登录。"
+    assert '"logout"' in audit_rows(workspace, "logout", "brigade")["details"].iloc[-1]
+
+
+def test_a_page_outside_the_role_is_refused(workspace: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from geo.app import session
+
+    at = new_app(user="brigade")
+    ok(at)
+    with pytest.raises(ValueError, match="navigation page"):
+        at.switch_page("app_pages/events.py")  # not in the brigade's navigation
+    # and the page script itself refuses a role without its permission
+    page = AppTest.from_file(str(ROOT / "app_pages" / "events.py"), default_timeout=60)
+    page.session_state[session.USER_KEY] = {"username": "brigade", "role": "brigade", "display_name": ""}
+    page.run()
+    assert "无权" in page.error[0].value and not page.dataframe and not page.get("download_button")
+
+
+def test_no_users_shows_the_bootstrap_hint(tmp_path: Path) -> None:
+    from geo.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "empty", bbox=BBOX, name="empty")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRIDWATCH_WORKSPACE", str(ws.root))
+        at = new_app(user=None)
+    assert not at.exception
+    assert "gridwatch users bootstrap" in at.warning[0].value and not on_login_form(at)
+
+
+def test_admin_manages_users_and_settings_with_audit(workspace: Path) -> None:
+    from geo import auth
+    from geo.workspace import load_workspace
+
+    at = new_app("app_pages/users.py", user="admin")
+    ok(at)
+    at.text_input(key="us_add_name").input("新队员")
+    at.selectbox(key="us_add_role").set_value("brigade")
+    at.text_input(key="us_add_pw").input("another-pass-9")
+    at.text_input(key="us_add_pw2").input("another-pass-9")
+    at.button(key="us_add_go").click().run()
+    ok(at)
+    ws = load_workspace(workspace)
+    assert auth.get_user(ws, "新队员").role == "brigade"
+    assert "新队员" in at.dataframe[0].value["用户名"].tolist()
+    at.selectbox(key="us_pick").set_value("新队员").run()
+    at.selectbox(key="us_role_新队员").set_value("leader").run()
+    at.button(key="us_role_go").click().run()
+    ok(at)
+    at.button(key="us_state_go").click().run()  # disable
+    ok(at)
+    user = auth.get_user(ws, "新队员")
+    assert user.role == "leader" and user.disabled
+    assert len(audit_rows(workspace, "user_change", "admin")) >= 2
+    # settings: the change is written and audited, then put back
+    at.switch_page("app_pages/settings.py").run()
+    ok(at)
+    radius = ws.settings.posts.radius_m
+    at.number_input(key="st_radius").set_value(radius + 25)
+    at.button(key="st_save").click().run()
+    ok(at)
+    assert load_workspace(workspace).settings.posts.radius_m == radius + 25
+    assert "posts" in audit_rows(workspace, "settings_change", "admin")["details"].iloc[-1]
+    at.number_input(key="st_radius").set_value(radius)
+    at.button(key="st_save").click().run()
+    assert load_workspace(workspace).settings.posts.radius_m == radius
+    # the audit page verifies the chain
+    at.switch_page("app_pages/audit.py").run()
+    ok(at)
+    assert "哈希链校验通过" in at.success[0].value
+    assert len(at.dataframe[0].value) > 5
+
+
+def test_oidc_login_maps_the_e_mail_to_a_local_user(tmp_path: Path) -> None:
+    from geo import auth
+    from geo.workspace import init_workspace, update_settings
+
+    ws = init_workspace(tmp_path / "sso", bbox=BBOX, name="sso")
+    ws = update_settings(ws, actor="test", access={**ws.settings.access.model_dump(), "mode": "oidc"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRIDWATCH_ARGON2_PROFILE", "test")
+        mp.setenv("GRIDWATCH_WORKSPACE", str(ws.root))
+        auth.add_user(ws, "wang", "leader", PASSWORD, email="wang@example.gov.cn", actor="test")
+        secrets = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+                            "client_id": "gridwatch", "client_secret": "s",
+                            "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}}
+        at = new_app(user=None)
+        at.secrets.update(secrets)
+        at.user = {"is_logged_in": False}
+        at.run()
+        assert any(b.key == "login_oidc" for b in at.button) and not on_login_form(at)
+        at.user = {"is_logged_in": True, "email": "wang@example.gov.cn"}
+        at.run()
+        ok(at)
+        assert "**wang** · 领导" in [m.value for m in at.sidebar.markdown]
+        assert reachable_pages(at) == {"overview", "hotspots"}
+        # an identity without a local user gets no session
+        other = new_app(user=None)
+        other.secrets.update(secrets)
+        other.user = {"is_logged_in": True, "email": "stranger@example.com"}
+        other.run()
+        assert "stranger@example.com" in other.error[0].value and not any(b.key == "gw_logout" for b in other.button)

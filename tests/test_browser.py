@@ -5,6 +5,11 @@ the test also proves that the maps work offline (Leaflet is served from
 ``static/``).  Screenshots land in ``tests/output/`` (git-ignored).
 
 Needs ``/usr/bin/chromium`` (``make browser`` installs it); skipped without it.
+
+One browser session per role (leader, brigade, analyst, admin) against one
+server: each logs in through the form, checks its page list and a download,
+moves between pages through the sidebar (a reload would start a new,
+logged-out session) and logs out.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def free_port() -> int:
 
 def start_app(workspace: Path, port: int, log: Any) -> subprocess.Popen[bytes]:
     """``streamlit run app.py`` on 127.0.0.1:port for a workspace; returns once it answers."""
-    env = {**os.environ, "GRIDWATCH_WORKSPACE": str(workspace)}
+    env = {**os.environ, "GRIDWATCH_WORKSPACE": str(workspace), "GRIDWATCH_ARGON2_PROFILE": "test"}
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -99,9 +104,12 @@ def as_number(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from test_app import build_app_workspace
+    from test_app import add_test_users, build_app_workspace
 
     root = build_app_workspace(tmp_path_factory.mktemp("browserws"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRIDWATCH_ARGON2_PROFILE", "test")
+        add_test_users(root)
     OUT.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with open(OUT / "streamlit.log", "wb") as log:
@@ -148,9 +156,76 @@ def page(browser, app_url: str):  # type: ignore[no-untyped-def]
     assert not outside, f"the app tried to reach the internet: {outside[:5]}"
 
 
-def test_overview(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+PAGE_TITLES = {"overview": "总览", "hotspots": "热点地图", "planner": "岗位规划", "events": "事件明细",
+               "intake": "数据导入", "users": "用户管理", "settings": "设置", "audit": "审计日志"}
+
+
+def login(page, app_url: str, username: str, *, screenshot: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Open the app (a new session shows the login form) and log in."""
+    from test_app import PASSWORD
+
     page.goto(app_url)
     settle(page)
+    page.get_by_role("heading", name="登录 gridwatch").wait_for()
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0  # no page list before login
+    if screenshot:
+        page.screenshot(path=screenshot, full_page=True)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    settle(page)
+    page.get_by_role("button", name="退出登录").wait_for()
+
+
+def nav_pages(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Titles of the sidebar's page list, in order."""
+    links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')
+    titles = {v: k for k, v in PAGE_TITLES.items()}
+    found = []
+    for text in links.all_inner_texts():
+        match = [title for title in titles if title in text.split("\n")]
+        assert len(match) == 1, text
+        found.append(titles[match[0]])
+    return found
+
+
+def go(page, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a page through the sidebar's page list (same session)."""
+    page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]').filter(
+        has_text=PAGE_TITLES[key]).first.click()
+    settle(page)
+    page.get_by_role("heading", name=PAGE_TITLES[key]).first.wait_for()
+
+
+def download(page, label: str, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    """Click a download button and check the browser receives a non-empty file."""
+    with page.expect_download() as info:
+        page.locator('[data-testid="stDownloadButton"]').get_by_role("button", name=label).first.click()
+    dl = info.value
+    assert dl.suggested_filename.endswith(suffix), dl.suggested_filename
+    assert Path(dl.path()).stat().st_size > 0
+    settle(page)
+
+
+def download_labels(page) -> list[str]:  # type: ignore[no-untyped-def]
+    # the material icon's name is text too ("download\n\n下载 CSV"): the label is the last line
+    return [t.strip().split("\n")[-1] for t in page.locator('[data-testid="stDownloadButton"] button').all_inner_texts()]
+
+
+def logout(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name="退出登录").click()
+    settle(page)
+    page.get_by_text("已退出登录。").wait_for()
+    page.get_by_role("heading", name="登录 gridwatch").wait_for()
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
+def test_analyst_overview_map_planner_events(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    login(page, app_url, "analyst", screenshot=str(OUT / "login.png"))
+    assert nav_pages(page) == ["overview", "hotspots", "planner", "events"]
+    assert page.get_by_text("分析员").first.is_visible()  # who is logged in, with the role
+
+    # 总览
     page.get_by_role("heading", name="总览").wait_for()
     assert as_number(metric(page, "事件总数")) > 0
     assert page.get_by_text("问题清单（销号管理）").is_visible()
@@ -159,10 +234,8 @@ def test_overview(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     assert page.get_by_text("趋势与回头看").first.is_visible()
     page.screenshot(path=str(OUT / "overview.png"), full_page=True)
 
-
-def test_hotspot_map_filter_and_click(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/hotspots")
-    settle(page)
+    # 热点地图
+    go(page, "hotspots")
     frame = map_frame(page, min_paths=50)
     cells = as_number(metric(page, "单元数"))
     # every cell of the small tier is an SVG path (plus outlines, roads and the boundary)
@@ -190,10 +263,8 @@ def test_hotspot_map_filter_and_click(page, app_url: str) -> None:  # type: igno
     assert frame.locator(".leaflet-overlay-pane path").count() < paths_small
     page.screenshot(path=str(OUT / "hotspots_middle.png"), full_page=True)
 
-
-def test_planner(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/planner")
-    settle(page)
+    # 岗位规划
+    go(page, "planner")
     map_frame(page)
     assert as_number(metric(page, "岗位数")) == 20
     box = page.get_by_label("岗位数 p（含既有岗位）")
@@ -206,12 +277,46 @@ def test_planner(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     assert frame.locator(".leaflet-overlay-pane path").count() >= 10
     assert frame.locator(".gw-rank").count() == 5
     page.get_by_text("岗位部署表").wait_for()
+    assert download_labels(page) == ["下载 XLSX", "下载 CSV", "下载 GeoJSON"]
     page.screenshot(path=str(OUT / "planner.png"), full_page=True)
 
+    # 事件明细: masked fields only, a CSV download
+    go(page, "events")
+    page.get_by_text("重复来电", exact=True).wait_for()
+    assert download_labels(page) == ["下载 CSV"]
+    download(page, "下载 CSV", ".csv")
+    page.screenshot(path=str(OUT / "events.png"), full_page=True)
+    logout(page)
 
-def test_intake_and_language(page, app_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{app_url}/intake")
-    settle(page)
+
+def test_leader_overview_and_map_only(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    login(page, app_url, "leader")
+    assert nav_pages(page) == ["overview", "hotspots"]
+    page.get_by_role("heading", name="总览").wait_for()
+    assert download_labels(page) == ["下载 XLSX", "下载 CSV"]  # the problem list
+    download(page, "下载 XLSX", ".xlsx")
+    go(page, "hotspots")
+    map_frame(page, min_paths=50)
+    logout(page)
+
+
+def test_brigade_map_and_planner_only(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    login(page, app_url, "brigade")
+    assert nav_pages(page) == ["hotspots", "planner"]
+    page.get_by_role("heading", name="热点地图").wait_for()
+    map_frame(page, min_paths=50)
+    assert download_labels(page) == []  # no aggregate exports for the brigade
+    go(page, "planner")
+    map_frame(page)
+    assert download_labels(page) == ["下载 XLSX", "下载 CSV", "下载 GeoJSON"]
+    download(page, "下载 GeoJSON", ".geojson")
+    logout(page)
+
+
+def test_admin_intake_users_audit_and_language(page, app_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    login(page, app_url, "admin")
+    assert nav_pages(page) == ["intake", "users", "settings", "audit"]
+    page.get_by_role("heading", name="数据导入").wait_for()
     csv = tmp_path / "patrol_browser.csv"
     csv.write_text("巡查编号,巡查时间,问题类型,经度,纬度\nB1,2024-03-20 08:10:00,逆行,116.3631,39.9102\n"
                    "B2,2024-03-20 08:20:00,闯红灯,116.3702,39.9135\nB3,2024-03-20 08:25:00,闯红灯,0,0\n",
@@ -227,7 +332,21 @@ def test_intake_and_language(page, app_url: str, tmp_path: Path) -> None:  # typ
     page.get_by_text("下载隔离文件").wait_for()
     page.screenshot(path=str(OUT / "intake.png"), full_page=True)
 
+    go(page, "users")
+    users = page.locator('[data-testid="stDataFrame"]').first
+    users.wait_for()
+    page.screenshot(path=str(OUT / "users.png"), full_page=True)
+
+    go(page, "audit")
+    page.get_by_text("哈希链校验通过").wait_for()
+    assert download_labels(page) == ["下载 CSV"]
+    download(page, "下载 CSV", ".csv")
+    page.screenshot(path=str(OUT / "audit.png"), full_page=True)
+
     page.get_by_text("English", exact=True).click()
     settle(page)
-    page.get_by_role("heading", name="Data intake").wait_for()
-    assert page.get_by_text("Hotspot map").first.is_visible()  # the page list is translated too
+    page.get_by_role("heading", name="Audit log").wait_for()
+    assert page.get_by_text("Users").first.is_visible()  # the page list is translated too
+    page.get_by_role("button", name="Log out").click()
+    settle(page)
+    page.get_by_role("heading", name="Log in to gridwatch").wait_for()

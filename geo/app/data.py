@@ -198,14 +198,36 @@ def overview(ws: Workspace, ev: pd.DataFrame, since: Any, until: Any, tier: str)
 
 # --- intake -------------------------------------------------------------------------------------------
 
-def upload_to_file(name: str, data: bytes, folder: Path) -> Path:
-    """Write an uploaded file under ``folder`` keeping its (sanitised) name, for the readers."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(data).hexdigest()[:12]
-    target = folder / digest / _safe_name(name)
+UPLOAD_DIR = "uploads"
+"""Folder of the workspace that keeps the app's checked uploads (``<sha256[:12]>/<safe name>``)."""
+
+
+def check_upload(ws: Workspace, name: str, content: bytes, *, types: tuple[str, ...] | None = None) -> str:
+    """:func:`geo.uploads.check_upload` with the workspace's limits; ``types`` overrides the accepted suffixes."""
+    from geo.uploads import check_upload as check
+
+    access = ws.settings.access
+    if types is not None:
+        access = access.model_copy(update={"upload_types": types})
+    return check(name, content, access)
+
+
+def store_upload(ws: Workspace, safe_name: str, content: bytes) -> Path:
+    """Write a checked upload inside the workspace (never outside it) and return its path.
+
+    ``safe_name`` comes from :func:`check_upload`; the folder is the content's
+    hash, so the same file uploaded twice is written once and two files with
+    one name do not overwrite each other.
+    """
+    from geo.uploads import contained_path, safe_filename
+
+    digest = hashlib.sha256(content).hexdigest()[:12]
+    target = contained_path(ws.root, Path(UPLOAD_DIR) / digest / safe_filename(safe_name))
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        target.write_bytes(data)
+        tmp = target.with_name(f".{target.name}.part")
+        tmp.write_bytes(content)
+        tmp.replace(target)
     return target
 
 
@@ -240,6 +262,53 @@ def _filtered(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFi
 def filtered(ws: Workspace, ev: pd.DataFrame, flt: EventFilter) -> pd.DataFrame:
     """:func:`geo.filters.apply_filter` (cached; read-only)."""
     return _filtered(ws, ev, key(ws), flt)
+
+
+# --- event-level detail (analysts) ----------------------------------------------------------------------
+
+EVENT_DETAIL_COLUMNS = ("occurred_at", "source", "category", "address", "status", "is_closed", "closed_at",
+                        "text", "phone_masked", "id_masked", "plate_masked", "grid_small", "event_id")
+"""What the event table and its CSV show: masked personal fields only, never a ``*_hash``."""
+
+REPEAT_KINDS = ("phone", "plate")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _event_detail(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter) -> pd.DataFrame:
+    ev = _filtered(_ws, _events, data_key, flt)
+    cols = [col for col in EVENT_DETAIL_COLUMNS if col in ev.columns]
+    return ev[cols].sort_values("occurred_at", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def event_detail(ws: Workspace, ev: pd.DataFrame, flt: EventFilter) -> pd.DataFrame:
+    """Filtered events, newest first, with the columns of :data:`EVENT_DETAIL_COLUMNS` (cached; read-only)."""
+    return _event_detail(ws, ev, key(ws), flt)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _repeats(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, kind: str, top: int
+             ) -> pd.DataFrame:
+    ev = _filtered(_ws, _events, data_key, flt)
+    h, m = f"{kind}_hash", f"{kind}_masked"
+    sub = ev.loc[ev[h].notna(), [h, m, "occurred_at"]]
+    g = (sub.groupby(h, sort=False)
+         .agg(masked=(m, "last"), events=(m, "size"), first=("occurred_at", "min"), last=("occurred_at", "max")))
+    g = g[g["events"] >= 2].sort_values(["events", "last"], ascending=False).head(top)
+    out = g.reset_index(drop=True)  # the hash identifies the person: it never leaves this function
+    out["masked"] = out["masked"].fillna("***")
+    out.insert(0, "rank", range(1, len(out) + 1))
+    return out
+
+
+def repeats(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, kind: str, top: int = 10) -> pd.DataFrame:
+    """Top repeat callers (``kind="phone"``) or plates (``"plate"``) of the filtered events (cached).
+
+    Counted by the salted hash, shown by the masked form: ``rank``, ``masked``, ``events``, ``first``,
+    ``last`` for every hash with at least two events, most events first.
+    """
+    if kind not in REPEAT_KINDS:
+        raise ValueError(f"unknown repeat kind {kind!r}; use one of {', '.join(REPEAT_KINDS)}")
+    return _repeats(ws, ev, key(ws), flt, kind, int(top))
 
 
 # --- trends and look-back -------------------------------------------------------------------------------

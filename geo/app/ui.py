@@ -205,13 +205,20 @@ def localised_frame(df: pd.DataFrame, prefix: str, columns: list[str] | None = N
     return df[cols].rename(columns={col: c.t(f"{prefix}.{col}") for col in cols})
 
 
-def download_buttons(df: pd.DataFrame, basename: str, suffixes: tuple[str, ...], *, key: str,
-                     sheet_name: str = "data") -> None:
-    """One download button per format; files are written only when clicked (no rerun)."""
+def download_buttons(df: pd.DataFrame, basename: str, suffixes: tuple[str, ...], *, key: str, what: str,
+                     details: dict[str, Any] | None = None, sheet_name: str = "data") -> None:
+    """One download button per format; files are written only when clicked, and each click is audited.
+
+    ``what`` names the table in the audit log (``problems``, ``hotspot_cells`` …), ``details`` adds
+    the filters and parameters that produced it.
+    """
+    from geo.app import session
+
     c = cat()
     cols = st.columns(len(suffixes) + 2)
+    info = {"rows": int(len(df)), **(details or {})}
     for box, suffix in zip(cols, suffixes, strict=False):
-        box.download_button(c.t(f"download.{suffix.lstrip('.')}"),
-                            data=lambda s=suffix: table_bytes(df, s, sheet_name=sheet_name),
-                            file_name=f"{basename}{suffix}", mime=MIME[suffix], key=f"{key}_{suffix.lstrip('.')}",
-                            on_click="ignore", icon=":material/download:")
+        session.download_button(c.t(f"download.{suffix.lstrip('.')}"),
+                                data=lambda s=suffix: table_bytes(df, s, sheet_name=sheet_name),
+                                file_name=f"{basename}{suffix}", mime=MIME[suffix], key=f"{key}_{suffix.lstrip('.')}",
+                                what=what, details=info, box=box)

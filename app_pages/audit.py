@@ -1,0 +1,46 @@
+"""审计日志 Audit log (admin) — who did what and when; the hash chain's verification; CSV download."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from geo import audit, auth
+from geo.app import data, session, ui
+
+c = ui.cat()
+session.require("audit")
+ws = data.workspace()
+st.title(c.t("audit.title"))
+
+intact, bad_seq = audit.verify_chain(ws)
+if intact:
+    st.success(c.t("audit.chain_ok"), icon=":material/verified:")
+else:
+    st.error(c.t("audit.chain_broken", seq=bad_seq), icon=":material/gpp_bad:")
+
+a, b, d, e = st.columns(4)
+action = a.selectbox(c.t("audit.action"), ("", *audit.ACTIONS), key="au_action",
+                     format_func=lambda x: c.t(f"audit_action.{x}") if x else c.t("filter.all"))
+actor = b.text_input(c.t("audit.actor"), key="au_actor", placeholder=c.t("filter.all"))
+since = d.date_input(c.t("audit.since"), value=None, key="au_since", format="YYYY-MM-DD")
+limit = int(e.number_input(c.t("audit.limit"), min_value=10, max_value=100_000, value=500, step=100, key="au_limit"))
+
+rows = audit.read_audit(ws, since=since, action=action or None, actor=actor.strip() or None, limit=limit)
+rows = rows.iloc[::-1]  # newest first
+table = pd.DataFrame({
+    "seq": rows["seq"],
+    "at": rows["at"].dt.tz_convert(ws.settings.timezone).dt.tz_localize(None),
+    "actor": rows["actor"],
+    "role": rows["role"].map(lambda r: c.t(f"role.{r}") if r in auth.ROLES else (r or "")),
+    "action": rows["action"].map(lambda x: c.t(f"audit_action.{x}") if c.has(f"audit_action.{x}") else x),
+    "target": rows["target"],
+    "details": rows["details"],
+})
+st.caption(c.t("audit.count", n=c.fmt_int(len(table))))
+st.dataframe(ui.localised_frame(table, "audit.col"), hide_index=True, width="stretch", height=480,
+             column_config={c.t("audit.col.at"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
+ui.download_buttons(ui.localised_frame(table, "audit.col"), f"audit_{pd.Timestamp.now(tz=ws.settings.timezone):%Y%m%d}",
+                    (".csv",), key="au_dl", what="audit",
+                    details={"action": action or None, "actor": actor.strip() or None,
+                             "since": since.isoformat() if since else None, "limit": limit})
