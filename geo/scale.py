@@ -6,7 +6,7 @@ SAME per-file unit, :func:`geo.ingest.prepare_events`, on chunks of the inputs
 as Dask tasks and writes a GeoParquet store partitioned by source and month::
 
     <workspace>/events_parquet/
-        source=hotline/month=2024-03/<ingest_id>--f0000-c00012.parquet   events (GeoParquet, WKB points)
+        source=hotline/month=2024-03/<ingest_id>--f0000-c00012.parquet   events (GeoParquet 1.1, GeoArrow points)
         _ids/b007/<ingest_id>.parquet                              event_id/content_hash index, by hash bucket
         _commits/<ingest_id>.json                                  the ingest's report: it is committed
 
@@ -410,14 +410,35 @@ def _bucket_of(event_id: pd.Series, buckets: int) -> np.ndarray:
 
 
 def _month_of(t: pd.Series, timezone: str) -> pd.Series:
-    return t.dt.tz_convert(timezone).dt.strftime("%Y-%m").astype("string")
+    """Local ``YYYY-MM`` of each time (formatted once per distinct month, not per row)."""
+    local = t.dt.tz_convert(timezone)
+    code = (local.dt.year * 100 + local.dt.month).to_numpy()
+    uniq, inverse = np.unique(code, return_inverse=True)
+    labels = np.array([f"{u // 100:04d}-{u % 100:02d}" for u in uniq], dtype=object)
+    return pd.Series(labels[inverse], index=t.index, dtype="string")
 
 
 def _write(df: pd.DataFrame, path: Path) -> None:
+    """A Parquet file that goes into the store (written under a temporary name)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, compression="lz4")
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, compression="zstd")
     os.replace(tmp, path)
+
+
+def _stage(df: pd.DataFrame, path: Path) -> None:
+    """A staging file: Arrow IPC with LZ4 (written and read back once; no Parquet encoding cost)."""
+    import pyarrow.feather as feather
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    feather.write_feather(pa.Table.from_pandas(df, preserve_index=False), path, compression="lz4")
+
+
+def _read_staged(paths: Sequence[Path]) -> pd.DataFrame:
+    import pyarrow.feather as feather
+
+    tables = [feather.read_table(p) for p in paths]
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas(types_mapper=_types_mapper)
 
 
 def _prepare_chunk(chunk: Chunk, *, root: str, staging: str, ingest_id: str, buckets: int) -> dict[str, Any]:
@@ -437,18 +458,18 @@ def _prepare_chunk(chunk: Chunk, *, root: str, staging: str, ingest_id: str, buc
                            _order=np.arange(len(events), dtype=np.int64),
                            _raw_index=events.index.to_numpy().astype(np.int64))
     events["_month"] = _month_of(events["occurred_at"], ws.settings.timezone)
-    _write(events, stage / "events" / f"{tag}.parquet")
+    _stage(events, stage / "events" / f"{tag}.arrow")
     bucket = _bucket_of(events["event_id"], buckets)
     keys = events[["event_id", "content_hash", *_ROW_KEYS]]
     for b in np.unique(bucket):
-        _write(keys[bucket == b], stage / "keys" / f"b{b:04d}" / f"{tag}.parquet")
+        _stage(keys[bucket == b], stage / "keys" / f"b{b:04d}" / f"{tag}.arrow")
     near = events[["category", "occurred_at", "lon", "lat", *_ROW_KEYS, "_month"]]
     for month in near["_month"].unique():
-        _write(near[near["_month"] == month].drop(columns="_month"),
-               stage / "near" / f"{chunk.source}" / f"{month}" / f"{tag}.parquet")
+        _stage(near[near["_month"] == month].drop(columns="_month"),
+               stage / "near" / f"{chunk.source}" / f"{month}" / f"{tag}.arrow")
     if len(rejects):
-        _write(rejects.astype("string").assign(source_row=rejects["source_row"].astype("int64")),
-               stage / "rejects" / f"{tag}.parquet")
+        _stage(rejects.astype("string").assign(source_row=rejects["source_row"].astype("int64")),
+               stage / "rejects" / f"{tag}.arrow")
     doc = report.to_dict()
     doc["timings"] = {"read": t_read, **report.timings}
     doc["months"] = sorted(str(m) for m in near["_month"].unique())
@@ -470,12 +491,12 @@ def _dedupe_bucket(bucket: int, *, staging: str, store: str, committed: list[str
     bucket's id index for the rows that are stored.
     """
     folder = Path(staging) / "keys" / f"b{bucket:04d}"
-    files = sorted(folder.glob("*.parquet"))
+    files = sorted(folder.glob("*.arrow"))
     empty = pd.DataFrame({"_file": pd.Series(dtype="int32"), "_chunk": pd.Series(dtype="int32"),
                           "_order": pd.Series(dtype="int64"), "kind": pd.Series(dtype="string")})
     if not files:
         return empty
-    keys = pq.ParquetDataset([str(f) for f in files]).read().to_pandas(types_mapper=_types_mapper)
+    keys = _read_staged(files)
     keys = keys.sort_values(_ROW_KEYS, kind="stable").reset_index(drop=True)
     first = ~keys["event_id"].duplicated(keep="first")
     first_hash = keys.loc[first].set_index("event_id")
@@ -518,11 +539,9 @@ def _near_month(item: tuple[str, str, str | None], *, staging: str, root: str,
     ws = _ws(root)
     s = ws.settings.ingest
     base = Path(staging) / "near" / source
-    frames = [pq.ParquetDataset([str(f) for f in sorted((base / month).glob("*.parquet"))]).read()
-              .to_pandas(types_mapper=_types_mapper)]
+    frames = [_read_staged(sorted((base / month).glob("*.arrow")))]
     if previous is not None and (base / previous).exists():
-        prev = pq.ParquetDataset([str(f) for f in sorted((base / previous).glob("*.parquet"))]).read() \
-            .to_pandas(types_mapper=_types_mapper)
+        prev = _read_staged(sorted((base / previous).glob("*.arrow")))
         start = frames[0]["occurred_at"].min()
         frames.insert(0, prev[prev["occurred_at"] >= start - pd.Timedelta(seconds=s.near_duplicate_s)]
                       .assign(_tail=True))
@@ -560,7 +579,7 @@ def _write_chunk(item: tuple[str, int, int, str], *, staging: str, root: str, dr
 
     tag, file_seq, chunk_no, source = item
     stage = Path(staging)
-    ev = pq.read_table(stage / "events" / f"{tag}.parquet").to_pandas(types_mapper=_types_mapper)
+    ev = _read_staged([stage / "events" / f"{tag}.arrow"])
     key = ev[_ROW_KEYS]
     mine = drops[(drops["_file"] == file_seq) & (drops["_chunk"] == chunk_no)]
     kind = pd.Series(mine["kind"].to_numpy(), index=mine["_order"].to_numpy()).reindex(key["_order"]).to_numpy()
@@ -586,8 +605,8 @@ def _write_chunk(item: tuple[str, int, int, str], *, staging: str, root: str, dr
                 parts.append(quarantine_frame(raw, pd.Index(ev.loc[mask, "_raw_index"].to_numpy()),
                                               "duplicate_id_conflict", message, None, name))
         q = pd.concat(parts)
-        _write(q.astype("string").assign(source_row=q["source_row"].astype("int64")),
-               stage / "rejects" / f"{tag}-conflicts.parquet")
+        _stage(q.astype("string").assign(source_row=q["source_row"].astype("int64")),
+               stage / "rejects" / f"{tag}-conflicts.arrow")
     ev = ev[keep]
     out = stage / "commit"
     for month, part in ev.groupby("_month", sort=True):
@@ -595,7 +614,8 @@ def _write_chunk(item: tuple[str, int, int, str], *, staging: str, root: str, dr
         gdf = gpd.GeoDataFrame(events, geometry=gpd.points_from_xy(events["lon"], events["lat"]), crs="EPSG:4326")
         path = out / f"source={source}" / f"month={month}" / f"{ingest_id}--{tag}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        gdf.to_parquet(path, index=False, compression="zstd", write_covering_bbox=False,
+        # GeoParquet 1.1 with the native GeoArrow point encoding: no WKB to build, readable by GDAL ≥ 3.8.
+        gdf.to_parquet(path, index=False, compression="zstd", geometry_encoding="geoarrow",
                        schema_version="1.1.0")
         stats["months"][str(month)] = int(len(part))
     return stats
@@ -754,8 +774,7 @@ def _file_reports(inputs: Sequence[tuple[str | Path, str]], chunks: list[Chunk],
     for seq, (path, source) in enumerate(inputs):
         mine = [d for d in docs if d["file_seq"] == seq]
         st = [s for s in stats if s["file_seq"] == seq]
-        parts = [pq.read_table(p).to_pandas(types_mapper=_types_mapper)
-                 for d in mine for p in sorted((staging / "rejects").glob(f"{d['tag']}*.parquet"))]
+        parts = [_read_staged([p]) for d in mine for p in sorted((staging / "rejects").glob(f"{d['tag']}*.arrow"))]
         rejects = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         qfile = None
         if len(rejects):
