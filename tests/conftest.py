@@ -45,15 +45,30 @@ def box_workspace(tmp_path):
     return init_workspace(tmp_path / "ws", bbox=(116.36, 39.89, 116.405, 39.92))
 
 
-@pytest.fixture
-def xicheng_ws(tmp_path):
-    """A fresh workspace with the sample's area, official grids and roads (empty store)."""
+def copy_sample_geography(root):
+    """A new workspace folder with the sample's settings, area, official grids and roads (no data)."""
     import shutil
 
-    from geo.workspace import SAMPLE_WORKSPACE, load_workspace
-    root = tmp_path / "xicheng"
-    root.mkdir()
+    from geo.workspace import SAMPLE_WORKSPACE
+    root.mkdir(parents=True, exist_ok=True)
     for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
                  "intersections.geojson"):
         shutil.copy(SAMPLE_WORKSPACE / name, root / name)
-    return load_workspace(root)
+    return root
+
+
+def simulated_sample(root, *, seed, months, scale):
+    """A small simulated sample written to ``root/raw`` and ingested: ``(workspace, reports)``."""
+    from geo.pipeline import ensure_sample_workspace
+    from geo.sample import write_sample
+
+    copy_sample_geography(root)
+    write_sample(root / "raw", seed=seed, months=months, scale=scale)
+    return ensure_sample_workspace(root)
+
+
+@pytest.fixture
+def xicheng_ws(tmp_path):
+    """A fresh workspace with the sample's area, official grids and roads (empty store)."""
+    from geo.workspace import load_workspace
+    return load_workspace(copy_sample_geography(tmp_path / "xicheng"))

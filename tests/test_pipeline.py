@@ -1,7 +1,6 @@
 """The sample end to end: generate raw exports, ingest all four, every row accounted for; CLI contracts."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,23 +9,15 @@ import pytest
 
 from geo.pipeline import SAMPLE_FILES, ensure_sample_workspace
 from geo.quarantine import read_quarantine
-from geo.sample import write_sample
 from geo.store import read_events, store_counts
-from geo.workspace import SAMPLE_WORKSPACE
+from tests.conftest import simulated_sample
 
 ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")
 def small_sample(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample") / "ws"
-    root.mkdir()
-    for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
-                 "intersections.geojson"):
-        shutil.copy(SAMPLE_WORKSPACE / name, root / name)
-    write_sample(root / "raw", seed=7, months=3, scale=0.25)
-    ws, reports = ensure_sample_workspace(root)
-    return ws, reports
+    return simulated_sample(tmp_path_factory.mktemp("sample") / "ws", seed=7, months=3, scale=0.25)
 
 
 def test_every_row_of_the_sample_is_accounted_for(small_sample):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +26,10 @@ import pytest
 
 from geo.cli import main
 from geo.ingest import ingest_file
-from geo.pipeline import SAMPLE_FILES, ensure_sample_workspace
+from geo.pipeline import SAMPLE_FILES
 from geo.privacy import count_personal_data, find_personal_data
-from geo.sample import write_sample
-from geo.workspace import SAMPLE_WORKSPACE, load_workspace
+from geo.workspace import load_workspace
+from tests.conftest import simulated_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -105,12 +104,7 @@ SECRETS = ("110105194912310021", "1234-5678", "13612345678", "11010519850307123X
 def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
     """(workspace root, output folder, CLI stdout per command) for a small ingested sample."""
     root = tmp_path_factory.mktemp("privacy") / "ws"
-    root.mkdir()
-    for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
-                 "intersections.geojson"):
-        shutil.copy(SAMPLE_WORKSPACE / name, root / name)
-    write_sample(root / "raw", seed=7, months=2, scale=0.05)
-    ensure_sample_workspace(root)
+    simulated_sample(root, seed=7, months=2, scale=0.05)
     # every kind in every place, also in a row that goes to quarantine (no time)
     extra = root / "raw" / "extra_hotline.csv"
     extra.write_text(EXTRA_HOTLINE, encoding="utf-8")

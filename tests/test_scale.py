@@ -1,7 +1,6 @@
 """The Dask engine: same answers as the single-machine path, chunked reading, commits, counts, CLI."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +12,11 @@ from geo.analysis import hotspot_cells
 from geo.cli import main
 from geo.filters import EventFilter, apply_filter
 from geo.io.readers import read_raw
-from geo.pipeline import SAMPLE_FILES, ensure_sample_workspace
+from geo.pipeline import SAMPLE_FILES
 from geo.quarantine import read_quarantine
-from geo.sample import write_sample
 from geo.store import connect, read_events
-from geo.workspace import SAMPLE_WORKSPACE, load_workspace
+from geo.workspace import load_workspace
+from tests.conftest import simulated_sample
 
 CHUNK_MB = 0.1  # the sample's CSVs (~0.5 MB) become several tasks each
 
@@ -25,14 +24,7 @@ CHUNK_MB = 0.1  # the sample's CSVs (~0.5 MB) become several tasks each
 @pytest.fixture(scope="module")
 def sample_ws(tmp_path_factory):
     """A small simulated sample, ingested by the single-machine path into DuckDB."""
-    root = tmp_path_factory.mktemp("scale") / "ws"
-    root.mkdir()
-    for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
-                 "intersections.geojson"):
-        shutil.copy(SAMPLE_WORKSPACE / name, root / name)
-    write_sample(root / "raw", seed=5, months=3, scale=0.25)
-    ws, reports = ensure_sample_workspace(root)
-    return ws, reports
+    return simulated_sample(tmp_path_factory.mktemp("scale") / "ws", seed=5, months=3, scale=0.25)
 
 
 @pytest.fixture(scope="module")
