@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from geo import crs as gcrs
@@ -46,9 +48,9 @@ from geo.quarantine import quarantine_frame, write_quarantine
 from geo.schema import conform_events, validate_events
 from geo.settings import OTHER_CATEGORY, SOURCES, TIERS, Settings
 from geo.store import append_events, connect, existing_hashes, record_ingest
-from geo.textnorm import normalize_text
+from geo.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
 from geo.timeparse import parse_times
-from geo.workspace import Workspace, area_contains
+from geo.workspace import Workspace, area_contains, metric_study_area
 
 Progress = Callable[[str, float], None]
 """``progress(stage, fraction_done)``: called as an ingest advances."""
@@ -122,12 +124,39 @@ def file_sha256(path: Path) -> str:
 
 # --- field helpers -----------------------------------------------------------
 
-def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str) -> pd.Series:
-    """Normalised text of a canonical field (all-null when the file lacks it)."""
+def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str,
+         rows: np.ndarray | None = None) -> pd.Series:
+    """Normalised text of a canonical field (all-null when the file lacks it).
+
+    ``rows``: positions to take first (one column is taken, not the whole frame).
+    """
     header = mapping.fields.get(name)
+    index = frame.index if rows is None else frame.index[rows]
     if header is None:
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
-    return normalize_text(frame[header].astype("string"))
+        return pd.Series(pd.NA, index=index, dtype="string")
+    values = frame[header]
+    if rows is not None:
+        values = values.iloc[rows]
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")
+    return normalize_text(values)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Integer code of each value (-1 = missing) and the distinct values, in order of appearance.
+
+    One Arrow hash pass; mapping a result computed on the distinct values back
+    is then a numpy take instead of a per-row dictionary lookup.
+    """
+    enc = pc.dictionary_encode(to_arrow_strings(values))
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, pd.Series(enc.dictionary.to_pylist(), dtype="string")
+
+
+def _decode(labels: np.ndarray | list[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``string`` Series of ``labels[codes]`` (missing where the code is -1), built in Arrow."""
+    taken = pc.take(pa.array(list(labels), type=pa.large_string()), pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype="string"), index=index)
 
 
 def _to_float(values: pd.Series) -> np.ndarray:
@@ -137,6 +166,23 @@ def _to_float(values: pd.Series) -> np.ndarray:
 
     arr = pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
     return pl.from_arrow(arr).cast(pl.Float64, strict=False).to_numpy().astype(np.float64)
+
+
+def _coordinate(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a raw coordinate column and whether each row has (normalised) text.
+
+    Plain numbers parse as they are; only the other values are normalised
+    first (full-width digits, stray spaces), which gives the same numbers as
+    normalising the whole column.
+    """
+    number = _to_float(values)
+    has_text = values.notna().to_numpy().copy()
+    odd = has_text & np.isnan(number)
+    if odd.any():
+        norm = normalize_text(values[odd].astype("string"))
+        number[odd] = _to_float(norm)
+        has_text[odd] = norm.notna().to_numpy()
+    return number, has_text
 
 
 def category_lookup(settings: Settings, overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -159,58 +205,114 @@ def map_categories(raw: pd.Series, settings: Settings,
     ``illegal_parking``).  Works on the unique values only.
     """
     table = category_lookup(settings, overrides)
-    uniques = pd.Series(raw.dropna().unique(), dtype="string")
+    raw_codes, uniques = _codes(raw)
     if uniques.empty:
         return pd.Series(pd.NA, index=raw.index, dtype="string")
     lowered = uniques.str.lower()
     codes = uniques.map(table).fillna(lowered.map(table))
-    unmatched = codes.isna()
+    unmatched = codes.isna().to_numpy()
     if unmatched.any():
-        best_len = pd.Series(0, index=uniques.index)
-        for key in sorted(table, key=len, reverse=True):
-            hit = unmatched & (best_len < len(key)) & lowered.str.contains(key.lower(), regex=False)
-            codes[hit] = table[key]
-            best_len[hit] = len(key)
+        # The longest key contained wins (the first of equal length): few values, many keys,
+        # so a plain substring test per pair beats a vectorised pass per key.
+        by_length = sorted(table, key=len, reverse=True)
+        if unmatched.sum() <= len(by_length):
+            keys = [(key.lower(), table[key]) for key in by_length]
+            for i in np.flatnonzero(unmatched):
+                value = lowered.iloc[i]
+                codes.iloc[i] = next((code for key, code in keys if key in value), None)
+        else:
+            best_len = pd.Series(0, index=uniques.index)
+            for key in by_length:
+                hit = unmatched & (best_len < len(key)) & lowered.str.contains(key.lower(), regex=False)
+                codes[hit] = table[key]
+                best_len[hit] = len(key)
     codes = codes.fillna(OTHER_CATEGORY)
-    return raw.map(dict(zip(uniques, codes, strict=True))).astype("string")
+    return _decode(codes.to_numpy(dtype=object), raw_codes, raw.index)
 
 
 def closed_status(status: pd.Series) -> pd.Series:
     """Whether each status text means the case is closed (办结/已处置/已处理 …)."""
-    uniques = pd.Series(status.dropna().unique(), dtype="string")
+    status_codes, uniques = _codes(status)
     closed = pd.Series(False, index=uniques.index)
     lowered = uniques.str.lower()
     negations = lowered.str.contains("未") | lowered.str.contains("not ")
     for word in CLOSED_WORDS:
         closed |= lowered.str.contains(word, regex=False)
     closed &= ~negations
-    lookup = dict(zip(uniques, closed, strict=True))
-    return status.map(lookup).fillna(False).astype(bool)
+    table = closed.to_numpy(dtype=bool)
+    out = table[np.maximum(status_codes, 0)] if len(table) else np.zeros(len(status), dtype=bool)
+    return pd.Series(out & (status_codes >= 0), index=status.index)
+
+
+_HASH_KEYS = ("gridwatchevents1", "gridwatchevents2")
 
 
 def content_hashes(parts: dict[str, pd.Series]) -> pd.Series:
     """128-bit hash (hex) of the normalised fields of each row; stable across runs.
 
     Numbers and timestamps are hashed as numbers (no text formatting on the
-    hot path); text as text, a missing value as its own token.
+    hot path); text as text, a missing value as its own token.  The value is
+    ``pandas.util.hash_pandas_object(frame, index=False)`` under two keys,
+    computed in one pass: each text column is dictionary-encoded once and its
+    distinct values hashed under both keys; numbers do not depend on the key.
     """
-    frame = pd.DataFrame({k: (v.fillna("\x00") if isinstance(v.dtype, pd.StringDtype) else v)
-                          for k, v in parts.items()})
-    a = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatchevents1").to_numpy()
-    b = pd.util.hash_pandas_object(frame, index=False, hash_key="gridwatchevents2").to_numpy()
-    return pd.Series(np.strings.add(hex64(a), hex64(b)), index=frame.index, dtype="string")
+    index = next(iter(parts.values())).index
+    per_key: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    for v in parts.values():
+        if isinstance(v.dtype, pd.StringDtype):
+            arr = to_arrow_strings(v).fill_null("\x00")
+            enc = pc.dictionary_encode(arr)
+            uniques = enc.dictionary.to_numpy(zero_copy_only=False)
+            codes = enc.indices.to_numpy(zero_copy_only=False)
+            for key, out in zip(_HASH_KEYS, per_key, strict=True):
+                out.append(pd.util.hash_array(uniques, hash_key=key, categorize=False)[codes]
+                           if len(uniques) else np.zeros(0, dtype=np.uint64))
+        else:
+            h = pd.util.hash_array(v.to_numpy(), categorize=False)  # the key only affects text
+            for out in per_key:
+                out.append(h)
+    a, b = (_combine_hashes(h, len(index)) for h in per_key)
+    return pd.Series(_hex_strings(a, b), index=index, dtype="string")
 
 
-_HEX_BYTES = np.array([f"{i:02x}" for i in range(256)], dtype="<U2")
+def _combine_hashes(arrays: list[np.ndarray], n: int) -> np.ndarray:
+    """pandas' row hash of a frame from its column hashes (CPython's tuple hash)."""
+    if not arrays:
+        return np.full(n, 0x345678 + 97531, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    out = np.zeros(n, dtype=np.uint64) + np.uint64(0x345678)
+    for i, a in enumerate(arrays):
+        inverse_i = len(arrays) - i
+        out ^= a
+        out *= mult
+        mult += np.uint64(82520 + inverse_i + inverse_i)
+    out += np.uint64(97531)
+    return out
+
+
+# the two ASCII hex digits of each byte value, as one little-endian uint16 (first digit low)
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype="<u2")
+
+
+def _hex_strings(*words: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """Lower-case hex of each row of uint64 words, concatenated (16 characters a word).
+
+    Built as one Arrow string buffer: a two-digit lookup per big-endian byte.
+    """
+    n = len(words[0])
+    by = np.stack([np.ascontiguousarray(w, dtype=">u8").view(np.uint8).reshape(n, 8) for w in words],
+                  axis=1).reshape(n, 8 * len(words))
+    chars = _HEX_PAIRS[by].view(np.uint8)  # (n, 16 * words) ASCII
+    width = chars.shape[1]
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    arr = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets),
+                                                       pa.py_buffer(chars.reshape(-1))])
+    return pd.array(arr, dtype="string")
 
 
 def hex64(values: np.ndarray) -> np.ndarray:
-    """16-character lower-case hex of each uint64 (vectorised: a byte lookup and string ufuncs)."""
-    by = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
-    out = _HEX_BYTES[by[:, 0]]
-    for i in range(1, 8):
-        out = np.strings.add(out, _HEX_BYTES[by[:, i]])
-    return out
+    """16-character lower-case hex of each uint64."""
+    return np.asarray(_hex_strings(np.asarray(values, dtype=np.uint64)), dtype="<U16")
 
 
 def near_duplicate_mask(source: pd.Series, category: pd.Series, t: pd.Series, x: np.ndarray,
@@ -272,11 +374,27 @@ class Located:
     zero: np.ndarray
     finite: np.ndarray
     has_text: np.ndarray
+    x: np.ndarray | None = None   # metric coordinates of the rows placed by coordinates (else NaN)
+    y: np.ndarray | None = None
+
+
+def _area_contains_xy(ws: Workspace, lon: np.ndarray, lat: np.ndarray, buffer_m: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`geo.workspace.area_contains`, also returning the metric x/y it computed."""
+    x, y = gcrs.to_metric(np.asarray(lon, float), np.asarray(lat, float), crs=ws.settings.metric_crs)
+    area_m = metric_study_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, float(buffer_m))
+    ok = np.isfinite(x) & np.isfinite(y)
+    out = np.zeros(len(x), dtype=bool)
+    out[ok] = shapely.contains_xy(area_m, x[ok], y[ok])
+    return out, x, y
 
 
 def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address: pd.Series, crs_name: str,
                 alive: np.ndarray) -> Located:
     """Place rows: convert coordinates, check the study area, fix certain swaps, geocode the rest.
+
+    ``lon_text``/``lat_text`` are the raw coordinate columns (normalised where
+    they are not plain numbers); ``address`` is normalised text.
 
     A row whose coordinates are missing, zero, invalid or outside the area is
     geocoded from its address when it has one; if that fails too, the row is
@@ -286,11 +404,12 @@ def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address
     settings = ws.settings
     n = len(lon_text)
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    mx, my = np.full(n, np.nan), np.full(n, np.nan)
     method = np.full(n, "", dtype=object)
     reason = np.full(n, "", dtype=object)
     message = np.full(n, "", dtype=object)
-    lon_raw, lat_raw = _to_float(lon_text), _to_float(lat_text)
-    has_text = lon_text.notna().to_numpy() | lat_text.notna().to_numpy()
+    (lon_raw, has_lon), (lat_raw, has_lat) = _coordinate(lon_text), _coordinate(lat_text)
+    has_text = has_lon | has_lat
     finite = np.isfinite(lon_raw) & np.isfinite(lat_raw)
     zero = finite & ((lon_raw == 0) | (lat_raw == 0))
     has_address = address.notna().to_numpy()
@@ -313,7 +432,8 @@ def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address
     idx = np.flatnonzero(alive & (reason == ""))
     if len(idx):
         wl, wa = gcrs.to_wgs84(lon_raw[idx], lat_raw[idx], crs_name)
-        inside = area_contains(ws, wl, wa, buffer_m)
+        inside, wx, wy = _area_contains_xy(ws, wl, wa, buffer_m)
+        mx[idx[inside]], my[idx[inside]] = wx[inside], wy[inside]  # reused for near duplicates
         lon[idx[inside]], lat[idx[inside]] = wl[inside], wa[inside]
         method[idx[inside]] = "coordinates"
         out = idx[~inside]
@@ -350,7 +470,7 @@ def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address
         reason[failed] = np.where(had_coords, reason[failed], "address_not_located")
     no_address = alive & (reason == "coords_missing") & ~has_address
     message[no_address] = "the row has neither coordinates nor an address; add 经度/纬度 or 地址"
-    return Located(lon, lat, method, reason, message, zero, finite, has_text)
+    return Located(lon, lat, method, reason, message, zero, finite, has_text, mx, my)
 
 
 @lru_cache(maxsize=4)
@@ -483,14 +603,17 @@ def prepare_events(
 
     # -- location --------------------------------------------------------------
     address = _col(frame, cmap, "address")
-    loc = locate_rows(ws, _col(frame, cmap, "lon"), _col(frame, cmap, "lat"), address, crs_name, alive)
+    lon_lat = [frame[cmap.fields[c]] if cmap.fields.get(c) else pd.Series(pd.NA, index=frame.index, dtype="string")
+               for c in ("lon", "lat")]
+    loc = locate_rows(ws, *lon_lat, address, crs_name, alive)
     lon, lat, method = loc.lon, loc.lat, loc.method
     for reason in ("coords_invalid", "coords_zero", "coords_missing", "outside_area", "address_not_located"):
         mask = alive & (loc.reason == reason)
         column = cmap.fields.get("address") if reason == "address_not_located" else \
             (cmap.fields.get("lon") or cmap.fields.get("address"))
-        rejects.add(frame, mask, reason, pd.Series(loc.message, index=frame.index, dtype="string"),
-                    column, file_label)
+        if mask.any():
+            rejects.add(frame, mask, reason, pd.Series(loc.message[mask], index=frame.index[mask],
+                                                       dtype="string"), column, file_label)
         alive &= ~mask
     zero, finite, has_text = loc.zero, loc.finite, loc.has_text
     flag_cols: dict[str, np.ndarray] = {}
@@ -503,28 +626,28 @@ def prepare_events(
 
     # -- keep the surviving rows -------------------------------------------------
     keep = np.flatnonzero(alive)
-    f = frame.iloc[keep]
+    index_k = frame.index[keep]
     t_keep = t_utc.iloc[keep]
     lon_k, lat_k = lon[keep], lat[keep]
     flag_cols["swap_fixed"] = method[keep] == "swap_fixed"
     flag_cols["coords_zero_geocoded"] = (zero[keep] | ~finite[keep] & has_text[keep]) & \
         pd.Series(method[keep]).str.startswith("geocoded").to_numpy()
 
-    text = _col(f, cmap, "text")
+    text = _col(frame, cmap, "text", keep)
     too_long = text.str.len().fillna(0).to_numpy() > settings.ingest.max_text_chars
     flag_cols["text_truncated"] = too_long
     text = text.str.slice(0, settings.ingest.max_text_chars)
     text = privacy.scrub_text(text)
 
-    closed_text = _col(f, cmap, "closed_at")
-    closed_at = pd.Series(pd.NaT, index=f.index, dtype="datetime64[us, UTC]")
+    closed_text = _col(frame, cmap, "closed_at", keep)
+    closed_at = pd.Series(pd.NaT, index=index_k, dtype="datetime64[us, UTC]")
     if closed_text.notna().any():
         parsed = parse_times(closed_text, tz=settings.timezone, time_format=time_format)
         ct = parsed.times.dt.tz_convert("UTC")
         ok_closed = parsed.ok.to_numpy() & (ct >= t_keep).fillna(False).to_numpy()
         flag_cols["closed_at_invalid"] = closed_text.notna().to_numpy() & ~ok_closed
         closed_at = ct.where(ok_closed, pd.NaT).astype("datetime64[us, UTC]")
-    status = _col(f, cmap, "status")
+    status = _col(frame, cmap, "status", keep)
     watch.lap("text", 0.6)
 
     # -- personal data -------------------------------------------------------------
@@ -532,92 +655,130 @@ def prepare_events(
     for field_name, prefix, masker in (("phone", "phone", privacy.mask_phone),
                                        ("id_number", "id", privacy.mask_id_number),
                                        ("plate", "plate", privacy.mask_plate)):
-        values = _col(f, cmap, field_name)
+        values = _col(frame, cmap, field_name, keep)
         if values.isna().all():  # most exports lack most personal fields
             personal[f"{prefix}_hash"] = personal[f"{prefix}_masked"] = values
             continue
-        personal[f"{prefix}_hash"] = privacy.hash_values(values, ws.salt, kind=field_name)
-        personal[f"{prefix}_masked"] = masker(values)
+        # on the distinct values (plates and callers repeat), mapped back
+        codes, uniques = _codes(values)
+        uniques = uniques.astype("str")
+        for key, out in ((f"{prefix}_hash", privacy.hash_values(uniques, ws.salt, kind=field_name)),
+                         (f"{prefix}_masked", masker(uniques))):
+            taken = pc.take(to_arrow_strings(out), pa.array(codes, mask=codes < 0))
+            personal[key] = from_arrow_strings(taken, index=values.index)
     watch.lap("privacy", 0.65)
 
-    # -- index -----------------------------------------------------------------------
-    cells = {tier: h3cells.cells_for_points(lon_k, lat_k, settings.tiers.resolution(tier))
-             for tier in TIERS}
-    watch.lap("h3", 0.75)
-    if ws.grids is not None:
-        grids = locate_points(ws.grids, lon_k, lat_k)
-        grids.index = f.index
-    else:
-        grids = pd.DataFrame({f"grid_{t}": pd.Series(pd.NA, index=f.index, dtype="string")
-                              for t in TIERS})
-    watch.lap("grids", 0.85)
-
-    source_id = _col(f, cmap, "source_id")
+    # -- content hash and ids ----------------------------------------------------------
+    source_id = _col(frame, cmap, "source_id", keep)
     chash = content_hashes({
-        "source": pd.Series(source, index=f.index, dtype="string"),
+        "source": pd.Series(source, index=index_k, dtype="string"),
         "t": t_keep.astype("datetime64[s, UTC]").astype("int64"),
-        "lon": pd.Series(np.round(lon_k * 1e6).astype(np.int64), index=f.index),
-        "lat": pd.Series(np.round(lat_k * 1e6).astype(np.int64), index=f.index),
+        "lon": pd.Series(np.round(lon_k * 1e6).astype(np.int64), index=index_k),
+        "lat": pd.Series(np.round(lat_k * 1e6).astype(np.int64), index=index_k),
         "category_raw": category_raw.iloc[keep], "text": text, "address": address.iloc[keep],
         "phone": personal["phone_hash"], "plate": personal["plate_hash"],
     })
-    event_id = pd.Series(source + ":", index=f.index, dtype="string") + source_id.where(
-        source_id.notna(), "h" + chash.str.slice(0, 20))
+    # "<source>:<source_id>", or "<source>:h<first 20 hex of the content hash>" without an id
+    def lit(value: str) -> pa.Scalar:
+        return pa.scalar(value, pa.large_string())
 
-    events = pd.DataFrame({
-        "event_id": event_id,
-        "source": source,
-        "source_id": source_id,
-        "category": category.iloc[keep],
-        "category_raw": category_raw.iloc[keep],
-        "occurred_at": t_keep.astype("datetime64[us, UTC]"),
-        "lon": lon_k, "lat": lat_k,
-        "crs_in": np.where(pd.Series(method[keep]).str.startswith("geocoded"), "geocoded", crs_name),
-        "location_method": method[keep],
-        "address": address.iloc[keep],
-        "status": status,
-        "is_closed": closed_status(status).to_numpy() | closed_at.notna().to_numpy(),
-        "closed_at": closed_at,
-        "text": text,
-        **personal,
-        "vehicle_type": _col(f, cmap, "vehicle_type"),
-        "action": _col(f, cmap, "action"),
-        "reporter": _col(f, cmap, "reporter"),
-        "patrol_mode": _col(f, cmap, "patrol_mode"),
-        **{f"h3_{t}": cells[t] for t in TIERS},
-        **{f"grid_{t}": grids[f"grid_{t}"].astype("string") for t in TIERS},
-        "flags": pd.Series(pd.NA, index=f.index, dtype="string"),
-        "content_hash": chash,
-        "ingest_id": ingest_id,
-        "source_file": Path(file_label).name,
-        "source_row": f["_row"].astype("int64"),
-    }, index=f.index)
+    ids = to_arrow_strings(source_id)
+    if ids.null_count:
+        ids = pc.if_else(pc.is_null(ids), pc.binary_join_element_wise(
+            lit("h"), pc.utf8_slice_codeunits(to_arrow_strings(chash), 0, 20), lit("")), ids)
+    event_id = pd.Series(pd.array(pc.binary_join_element_wise(lit(source + ":"), ids, lit("")),
+                                  dtype="string"), index=index_k)
 
     # -- duplicates inside the file ----------------------------------------------------
-    first = ~events["event_id"].duplicated(keep="first")
-    repeated = ~first.to_numpy()
-    dup_in_file = np.zeros(len(events), dtype=bool)
-    conflict = np.zeros(len(events), dtype=bool)
+    # Dictionary codes number the ids in order of first appearance, so a row is the
+    # first of its id exactly where the running maximum of the codes grows.
+    id_codes = pc.dictionary_encode(to_arrow_strings(event_id)).indices.to_numpy(zero_copy_only=False)
+    top = np.maximum.accumulate(id_codes) if len(id_codes) else id_codes
+    first = np.r_[True, top[1:] > top[:-1]][:len(id_codes)]
+    repeated = ~first
+    dup_in_file = np.zeros(len(keep), dtype=bool)
+    conflict = np.zeros(len(keep), dtype=bool)
     if repeated.any():  # compare contents only for the (few) repeated ids
-        first_hash = events.loc[first, ["event_id", "content_hash"]].set_index("event_id")["content_hash"]
-        rep = events.loc[repeated]
-        same = (rep["content_hash"] == rep["event_id"].map(first_hash)).to_numpy()
+        hashes = chash.to_numpy(dtype=object)
+        first_pos = np.flatnonzero(first)  # the k-th first occurrence has code k
+        same = hashes[repeated] == hashes[first_pos[id_codes[repeated]]]
         dup_in_file[repeated] = same
         conflict[repeated] = ~same
     if conflict.any():
-        rows = f.index[conflict]
+        rows = index_k[conflict]
         mask = frame.index.isin(rows)
         rejects.add(frame, mask, "duplicate_id_conflict",
                     "this id was already used by a different record earlier in the file; "
                     "ids must be unique", cmap.fields.get("source_id"), file_label)
     report.duplicates = int(dup_in_file.sum())
-    events = events[first.to_numpy()]
 
-    x, y = gcrs.to_metric(events["lon"].to_numpy(), events["lat"].to_numpy(), settings.metric_crs)
+    # Everything below is built for the first row of each id only (``sel``).
+    def once(values: Any) -> Any:
+        if not repeated.any():
+            return values
+        return values[first] if isinstance(values, np.ndarray) else values.iloc[np.flatnonzero(first)]
+
+    sel = once(keep)
+    index_s = frame.index[sel]
+    lon_s, lat_s, method_s = lon[sel], lat[sel], method[sel]
+    watch.lap("dedupe", 0.7)
+
+    # -- index -----------------------------------------------------------------------
+    cells = {tier: h3cells.cells_for_points(lon_s, lat_s, settings.tiers.resolution(tier))
+             for tier in TIERS}
+    watch.lap("h3", 0.75)
+    if ws.grids is not None:
+        grids = locate_points(ws.grids, lon_s, lat_s)
+        grids.index = index_s
+    else:
+        grids = pd.DataFrame({f"grid_{t}": pd.Series(pd.NA, index=index_s, dtype="string")
+                              for t in TIERS})
+    watch.lap("grids", 0.85)
+
+    status_s = once(status)
+    closed_at_s = once(closed_at)
+    method_codes, method_names = pd.factorize(method_s)
+    method_col = _decode(list(method_names), method_codes, index_s)
+    geocoded = np.asarray([str(m).startswith("geocoded") for m in method_names], dtype=bool)[method_codes] \
+        if len(method_names) else np.zeros(len(method_codes), dtype=bool)
+    events = pd.DataFrame({
+        "event_id": once(event_id),
+        "source": source,
+        "source_id": once(source_id),
+        "category": category.iloc[sel],
+        "category_raw": category_raw.iloc[sel],
+        "occurred_at": once(t_keep).astype("datetime64[us, UTC]"),
+        "lon": lon_s, "lat": lat_s,
+        "crs_in": _decode(["geocoded", crs_name], np.where(geocoded, 0, 1), index_s),
+        "location_method": method_col,
+        "address": address.iloc[sel],
+        "status": status_s,
+        "is_closed": closed_status(status_s).to_numpy() | closed_at_s.notna().to_numpy(),
+        "closed_at": closed_at_s,
+        "text": once(text),
+        **{k: once(v) for k, v in personal.items()},
+        "vehicle_type": _col(frame, cmap, "vehicle_type", sel),
+        "action": _col(frame, cmap, "action", sel),
+        "reporter": _col(frame, cmap, "reporter", sel),
+        "patrol_mode": _col(frame, cmap, "patrol_mode", sel),
+        **{f"h3_{t}": cells[t] for t in TIERS},
+        **{f"grid_{t}": grids[f"grid_{t}"].astype("string") for t in TIERS},
+        "flags": pd.Series(pd.NA, index=index_s, dtype="string"),
+        "content_hash": once(chash),
+        "ingest_id": ingest_id,
+        "source_file": Path(file_label).name,
+        "source_row": frame["_row"].to_numpy()[sel].astype("int64"),
+    }, index=index_s)
+
+    # rows placed by their coordinates were projected by the area check already
+    x, y = loc.x[sel].copy(), loc.y[sel].copy()
+    other = method_s != "coordinates"
+    if other.any():
+        x[other], y[other] = gcrs.to_metric(lon_s[other], lat_s[other], settings.metric_crs)
     near = near_duplicate_mask(events["source"], events["category"], events["occurred_at"], x, y,
                                settings.ingest.near_duplicate_m, settings.ingest.near_duplicate_s)
     report.near_duplicates = int(near.sum())
-    flag_cols_k = {k: v[first.to_numpy()] for k, v in flag_cols.items()}
+    flag_cols_k = {k: once(v) for k, v in flag_cols.items()}
     flag_cols_k["near_duplicate"] = near
     events["flags"] = _join_flags(flag_cols_k, events.index)
     report.flags = {k: int(v.sum()) for k, v in flag_cols_k.items() if v.sum()}
@@ -636,11 +797,20 @@ def _is_geographic(crs_name: str) -> bool:
 
 
 def _join_flags(flags: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
-    out = pd.Series("", index=index, dtype="string")
-    for name, mask in flags.items():
-        if mask.any():
-            out = out.where(~mask, out + np.where(out == "", "", ";") + name)
-    return out.replace("", pd.NA)
+    """``a;b`` of the names of the flags set on each row (missing when none).
+
+    Rows are coded by their set of flags (a bit each), so only the few distinct
+    combinations are formatted.
+    """
+    names = [name for name, mask in flags.items() if mask.any()]
+    code = np.zeros(len(index), dtype=np.int64)
+    for bit, name in enumerate(names):
+        code |= np.asarray(flags[name], dtype=bool).astype(np.int64) << bit
+    labels: list[str | None] = [None] * (1 << len(names))
+    for c in np.unique(code):
+        if c:
+            labels[c] = ";".join(name for bit, name in enumerate(names) if c >> bit & 1)
+    return _decode(labels, np.where(code == 0, -1, code), index)
 
 
 def _geocode(ws: Workspace, addresses: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:

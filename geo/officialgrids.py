@@ -177,31 +177,43 @@ def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) -> 
     where a point on a border shared by two grids goes to the smaller
     ``grid_id``.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from geo.h3cells import cells_for_points
 
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     lookup = _interior_lookup(grids)
     fine = cells_for_points(lon, lat, LOOKUP_RES)
+    # Searching sorted needles walks the table in order (cache-friendly): sort once.
+    order = np.argsort(fine, kind="stable")
+    fine_sorted = fine[order]
     out = {}
     for tier in TIERS:
-        col = np.full(len(lon), None, dtype=object)
+        code = np.full(len(lon), -1, dtype=np.int64)  # row of the grid in the tier's layer
         layer = grids[grids["tier"] == tier]
+        ids = layer["grid_id"].to_numpy()
         if len(layer):
-            ids = layer["grid_id"].to_numpy()
             cells, owner = lookup[tier]
-            pos = np.clip(np.searchsorted(cells, fine), 0, max(len(cells) - 1, 0))
-            hit = (cells[pos] == fine) if len(cells) else np.zeros(len(fine), dtype=bool)
-            col[hit] = ids[owner[pos[hit]]]
+            if len(cells):
+                pos = np.empty(len(fine), dtype=np.int64)
+                pos[order] = np.minimum(np.searchsorted(cells, fine_sorted), len(cells) - 1)
+                hit = cells[pos] == fine
+                code[hit] = owner[pos[hit]]
+            else:
+                hit = np.zeros(len(fine), dtype=bool)
             rest = np.flatnonzero(~hit)
             if len(rest):
                 # Sorted by grid_id, so the first hit of a point is the smallest id.
                 tree = shapely.STRtree(layer.geometry.values)
                 pt_idx, poly_idx = tree.query(shapely.points(lon[rest], lat[rest]), predicate="intersects")
                 if len(pt_idx):
-                    order = np.lexsort((poly_idx, pt_idx))
-                    pt_idx, poly_idx = pt_idx[order], poly_idx[order]
+                    order_hits = np.lexsort((poly_idx, pt_idx))
+                    pt_idx, poly_idx = pt_idx[order_hits], poly_idx[order_hits]
                     first = np.r_[True, pt_idx[1:] != pt_idx[:-1]]
-                    col[rest[pt_idx[first]]] = ids[poly_idx[first]]
-        out[f"grid_{tier}"] = pd.array(col, dtype="string")
+                    code[rest[pt_idx[first]]] = poly_idx[first]
+        # grid ids by code, in Arrow (no per-point Python strings)
+        names = pa.array([str(i) for i in ids], type=pa.large_string())
+        out[f"grid_{tier}"] = pd.array(pc.take(names, pa.array(code, mask=code < 0)), dtype="string")
     return pd.DataFrame(out)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -217,6 +217,19 @@ def _fold(s: pd.Series) -> pd.Series:
     return out
 
 
+def _plain_digits(s: pd.Series) -> np.ndarray:
+    """Values made only of ASCII digits that start with neither ``00`` nor ``86``.
+
+    Such a value is already its own canonical phone form (no country code, no
+    separators), which is what most exports hold: :func:`normalize_phone` runs
+    its regexes on the others only.
+    """
+    digits = s.str.fullmatch(r"[0-9]+").fillna(False).to_numpy(dtype=bool)
+    if digits.any():
+        digits = digits & ~(s.str.startswith("00") | s.str.startswith("86")).fillna(False).to_numpy(dtype=bool)
+    return digits
+
+
 def normalize_phone(values: pd.Series) -> pd.Series:
     """Canonical digits of phone numbers: country code dropped, landlines with area code 0.
 
@@ -224,6 +237,17 @@ def normalize_phone(values: pd.Series) -> pd.Series:
     ``13812345678``; ``+86 10 6234 5678`` and ``(010)6234-5678`` give
     ``01062345678``.  Missing stays missing; other values keep their digits.
     """
+    text = _as_text(values)
+    plain = _plain_digits(text)
+    if not plain.any():
+        return _normalize_phone_rules(text)
+    out = text.copy()
+    if not plain.all():
+        out[~plain] = _normalize_phone_rules(text[~plain])
+    return out
+
+
+def _normalize_phone_rules(values: pd.Series) -> pd.Series:
     s = _fold(_as_text(values)).str.strip()
     s = s.str.replace(r"(?:转|分机|ext\.?|EXT\.?|x)\s*[0-9]{1,5}$", "", regex=True)
     has_cc = s.str.contains(r"^(?:\(?\+|00)\s*86", regex=True).fillna(False)
@@ -238,16 +262,30 @@ def normalize_phone(values: pd.Series) -> pd.Series:
     return out.where(~needs_zero, "0" + out)
 
 
+def _drop_chars(s: pd.Series, pattern: str) -> pd.Series:
+    """``s`` without the characters ``pattern`` matches, touching only values that can hold one.
+
+    Values made of ASCII letters/digits and CJK ideographs (most plates and IDs)
+    hold none of the separators; an RE2 scan finds the others.
+    """
+    odd = s.str.contains(r"[^0-9A-Za-z\x{4E00}-\x{9FFF}]", regex=True).fillna(False).to_numpy(dtype=bool)
+    if not odd.any():
+        return s
+    out = s.copy()
+    out[odd] = s[odd].str.replace(pattern, "", regex=True)
+    return out
+
+
 def normalize_plate(values: pd.Series) -> pd.Series:
     """Plates upper-cased without spaces, dots, hyphens or middle dots (``京a·12345`` → ``京A12345``)."""
     s = _fold(_as_text(values)).str.upper()
-    return s.str.replace(r"[\s·•.\-_]", "", regex=True)
+    return _drop_chars(s, r"[\s·•.\-_]")
 
 
 def normalize_id_number(values: pd.Series) -> pd.Series:
     """ID numbers without spaces or hyphens and with an upper-case check letter X."""
     s = _fold(_as_text(values)).str.upper()
-    return s.str.replace(r"[\s\-]", "", regex=True)
+    return _drop_chars(s, r"[\s\-]")
 
 
 def _normalize_auto(values: pd.Series) -> pd.Series:
@@ -284,14 +322,37 @@ def _hmac_sha256_hex(key: bytes, messages: np.ndarray) -> list[str]:
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
-    def one(message: str) -> str:
+    return _hex_digests(_hmac_digests(inner, outer, messages), len(messages)).tolist()
+
+
+def _hmac_digests(inner: Any, outer: Any, messages: np.ndarray) -> bytes:
+    """The first 16 bytes of each HMAC, concatenated (hex formatting is done in bulk)."""
+    size = HASH_HEX_CHARS // 2
+
+    def one(message: str) -> bytes:
         i = inner.copy()
         i.update(message.encode("utf-8"))
         o = outer.copy()
         o.update(i.digest())
-        return o.hexdigest()[:HASH_HEX_CHARS]
+        return o.digest()[:size]
 
-    return [one(m) for m in messages]
+    return b"".join(map(one, messages))
+
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex_chars(digests: bytes, n: int) -> np.ndarray:
+    """``(n, 32)`` uint8 ASCII hex of ``n`` concatenated 16-byte digests."""
+    by = np.frombuffer(digests, dtype=np.uint8).reshape(n, HASH_HEX_CHARS // 2)
+    chars = np.empty((n, HASH_HEX_CHARS), dtype=np.uint8)
+    chars[:, 0::2] = _HEX_DIGITS[by >> 4]
+    chars[:, 1::2] = _HEX_DIGITS[by & 15]
+    return chars
+
+
+def _hex_digests(digests: bytes, n: int) -> np.ndarray:
+    return _hex_chars(digests, n).view(f"S{HASH_HEX_CHARS}").ravel().astype(f"<U{HASH_HEX_CHARS}")
 
 
 def hash_values(values: pd.Series, salt: str, kind: HashKind = "auto") -> pd.Series:
@@ -337,11 +398,28 @@ def hash_values(values: pd.Series, salt: str, kind: HashKind = "auto") -> pd.Ser
         raise ValueError(f"kind {kind!r} is not one of {sorted(_NORMALIZERS)}")
     norm = _NORMALIZERS[kind](values)
     norm = norm.where(norm.str.len().gt(0).fillna(False))
-    codes, uniques = pd.factorize(norm, use_na_sentinel=True)
-    hashed = np.array(_hmac_sha256_hex(salt.encode("utf-8"), np.asarray(uniques, dtype=object))
-                      + [None], dtype=object)
-    # code -1 (missing) picks the trailing None
-    return pd.Series(hashed[codes], index=values.index, name=values.name, dtype="str")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # distinct values in one Arrow hash pass; each is hashed once
+    enc = pc.dictionary_encode(pa.array(norm.astype("str"), type=pa.large_string(), from_pandas=True))
+    uniques = enc.dictionary.to_numpy(zero_copy_only=False)
+    key = salt.encode("utf-8")
+    block = 64
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    n = len(uniques)
+    chars = _hex_chars(_hmac_digests(inner, outer, uniques), n)
+    offsets = np.arange(0, (n + 1) * HASH_HEX_CHARS, HASH_HEX_CHARS, dtype=np.int64)
+    table = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets),
+                                                         pa.py_buffer(chars.reshape(-1))])
+    hashed = pc.take(table, enc.indices)  # a missing value (null index) stays missing
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
+    arr = dtype.construct_array_type()(pa.chunked_array([hashed]), dtype=dtype)
+    return pd.Series(arr, index=values.index, name=values.name, copy=False)
 
 
 # ----------------------------------------------------------------------------------
@@ -373,7 +451,9 @@ def mask_phone(values: pd.Series) -> pd.Series:
     out = pd.Series(pd.NA, index=text.index, dtype="object")
     mobile = canon.str.fullmatch(_MOBILE_FULL).fillna(False)
     out[mobile] = (canon.str.slice(0, 3) + "****" + last4)[mobile]
-    area = canon.str.extract(f"^{_LANDLINE_FULL}$", expand=False)
+    area = pd.Series(np.nan, index=canon.index, dtype="str")
+    if not mobile.all():  # the extract is costly: only where it can matter
+        area[~mobile] = canon[~mobile].str.extract(f"^{_LANDLINE_FULL}$", expand=False)
     landline = area.notna() & ~mobile
     out[landline] = (area + "-****" + last4)[landline]
     local = canon.str.fullmatch(_LOCAL_FULL).fillna(False) & ~mobile & ~landline
@@ -415,9 +495,10 @@ def mask_plate(values: pd.Series) -> pd.Series:
     """
     text = _as_text(values)
     canon = normalize_plate(text)
-    parts = canon.str.extract(f"^{_PLATE_FULL}$")
-    mainland = parts[0].notna()
-    masked = (parts[0] + parts[1] + "·***" + parts[2].str.slice(-2)).where(mainland)
+    # The first two groups of the mainland pattern are single characters and the third
+    # is the rest, so a full match is masked by slicing (no costly group extraction).
+    mainland = canon.str.fullmatch(_PLATE_FULL).fillna(False)
+    masked = (canon.str.slice(0, 2) + "·***" + canon.str.slice(-2)).where(mainland)
     other = (~mainland & canon.str.fullmatch(rf"[A-Z0-9{_PROVINCES}使领]{{5,10}}").fillna(False))
     masked = masked.where(~other, canon.str.slice(0, 1) + GENERIC_MASK + canon.str.slice(-2))
     return _finish_mask(masked, text)
@@ -426,8 +507,30 @@ def mask_plate(values: pd.Series) -> pd.Series:
 # ----------------------------------------------------------------------------------
 # free text
 # ----------------------------------------------------------------------------------
+_ANY_CORE = "|".join(f"(?:{core})" for core in _TEXT_CORES.values())
+
+
 def _apply_rules(s: pd.Series, count: bool) -> tuple[pd.Series, np.ndarray]:
-    """Run the text rules in order; return the masked text and hits per row."""
+    """Run the text rules in order; return the masked text and hits per row.
+
+    A text in which no rule's necessary condition holds is never changed by any
+    rule, so one RE2 pass over all texts (the union of the conditions) picks the
+    few the rules have to look at.
+    """
+    hits = np.zeros(len(s), dtype=np.int64)
+    cand = s.str.contains(_ANY_CORE, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not cand.any():
+        return s, hits
+    if not cand.all():
+        sub, sub_hits = _apply_rules_all(s[cand], count)
+        out = s.copy()
+        out[cand] = sub
+        hits[cand] = sub_hits
+        return out, hits
+    return _apply_rules_all(s, count)
+
+
+def _apply_rules_all(s: pd.Series, count: bool) -> tuple[pd.Series, np.ndarray]:
     hits = np.zeros(len(s), dtype=np.int64)
     out = s
     for name, pattern, repl in _TEXT_RULES:

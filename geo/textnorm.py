@@ -104,8 +104,26 @@ def _to_pa(s: pl.Series) -> pa.Array:
     return s.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(pa.large_string())
 
 
+# A value matching none of these is already normal (and is returned as it is): a
+# character NFKC may change, leading/trailing whitespace, whitespace to collapse.
+_MAY_CHANGE = _NFKC_UNSTABLE + r"|^\s|\s$|[\t\n\r\x0b\x0c]|  "
+
+
 def _normalize_values(arr: pa.Array) -> pa.Array:
-    """The normalisation proper; each costly step runs only on the values that need it."""
+    """The normalisation proper, run only on the values that can change (one regex pass finds them)."""
+    s = _pl(arr)
+    dirty = (s.str.contains(_MAY_CHANGE) | (s.str.len_bytes() == 0)).fill_null(False)
+    if not dirty.any():
+        return arr
+    if dirty.all():
+        return _normalize_all(arr)
+    idx = dirty.arg_true()
+    fixed = _pl(_normalize_all(arr.take(pa.array(idx.to_numpy()))))
+    return _to_pa(s.scatter(idx, fixed))
+
+
+def _normalize_all(arr: pa.Array) -> pa.Array:
+    """Every step, each costly one only on the values that need it."""
     s = _pl(arr)
     unstable = s.str.contains(_NFKC_UNSTABLE).fill_null(False)
     if unstable.any():

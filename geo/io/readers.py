@@ -632,6 +632,9 @@ def _frame_from_arrow(cols: dict[str, pa.ChunkedArray | pa.Array], rows: np.ndar
             col = col.filter(mask)
         if isinstance(col, pa.Array):
             col = pa.chunked_array([col])
+        elif col.num_chunks > 1:
+            # One chunk: every later take/filter of a multi-chunk column first concatenates it.
+            col = pa.chunked_array([col.combine_chunks()])
         if not pa.types.is_large_string(col.type):
             col = col.cast(pa.large_string())
         out[n] = _STR.construct_array_type()(col, dtype=_STR)  # wraps, no copy
@@ -1004,6 +1007,11 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> RawTable:
                                  file=name)
         if any(n.lower().endswith("vbaproject.bin") for n in names):
             raise InputFileError(_REFUSED_EXT[".xlsm"] + " (this .xlsx contains macros)", file=name)
+        # Zip-bomb guard for every caller (CLI ingest does not pass through check_upload):
+        # real inflated sizes, not the declared ones, bounded by the default access limits.
+        from geo.uploads import check_xlsx_package
+
+        check_xlsx_package(path, name=name, refuse_active_content=False)
         got = _xlsx_calamine(path, zf, sheet, name)
     sheet_name, grid, others = got if got is not None else _xlsx_openpyxl(path, sheet, name)
     cols, rows, blank, header_row = _table_from_grid(grid, name)
