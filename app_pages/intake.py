@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geo import audit
 from geo.app import data, session, ui
 from geo.settings import SOURCES
 
@@ -92,13 +91,11 @@ if path is not None:
         from geo.ingest import ingest_file
 
         with ui.guard(stop=False):
-            report = ingest_file(path, source, ws, crs=crs, mapping_file=mapping_path, progress=progress)
+            # ingest_file writes the audit row (who, file hash, counts) in the ingest's own transaction
+            report = ingest_file(path, source, ws, crs=crs, mapping_file=mapping_path, progress=progress,
+                                 actor=user.username, role=user.role)
             bar.progress(1.0, text=c.t("intake.done"))
             st.session_state["in_report"] = report.to_dict()
-            audit.record(ws, "ingest", actor=user.username, role=user.role, target=path.name,
-                         details={"source": source, "crs": crs, "read": report.read, "stored": report.stored,
-                                  "duplicates": report.duplicates, "quarantined": report.quarantined,
-                                  "stored_as": f"{data.UPLOAD_DIR}/{path.parent.name}/{path.name}"})
 
 report = st.session_state.get("in_report")
 if report:

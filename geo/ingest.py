@@ -38,8 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
+from geo import audit, h3cells, privacy
 from geo import crs as gcrs
-from geo import h3cells, privacy
 from geo.errors import InputFileError
 from geo.io.columns import ColumnMapping, load_mapping, map_columns
 from geo.io.readers import RawTable, read_raw
@@ -863,6 +863,8 @@ def ingest_file(
     encoding: str | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    actor: str | None = None,
+    role: str = "admin",
 ) -> IngestReport:
     """Ingest one file into the workspace's store as ONE transaction.
 
@@ -880,6 +882,8 @@ def ingest_file(
         TOML column mapping for exports whose headers are not recognised.
     progress : callable, optional
         ``progress(stage, fraction)``.
+    actor, role : str, optional
+        Who ingests, for the audit log (default: the command line's local admin).
 
     Returns
     -------
@@ -946,6 +950,11 @@ def ingest_file(
                 "quarantined": report.quarantined, "quarantine_file": report.quarantine_file,
                 "report": report.to_dict(),
             })
+            # The audit row lands in the same transaction as the events: both or neither.
+            audit.record_in(con, "ingest", actor=actor or audit.cli_actor(), role=role, target=path.name, details={
+                "ingest_id": ingest_id, "file_sha256": sha, "source": source, "crs": report.crs,
+                "read": report.read, "stored": report.stored, "duplicates": report.duplicates,
+                "quarantined": report.quarantined, "by_reason": report.by_reason})
             con.commit()
         except BaseException:
             con.rollback()

@@ -186,3 +186,30 @@ def test_cli_audit_filters_and_text_output(ws, capsys):
 def test_cli_actor_names_the_os_user(monkeypatch):
     monkeypatch.setattr("getpass.getuser", lambda: "alice")
     assert audit.cli_actor() == "cli:alice"
+
+
+def test_ingest_is_audited_in_its_own_transaction(ws, tmp_path, monkeypatch):
+    from geo import ingest
+
+    csv = tmp_path / "patrol.csv"
+    csv.write_text("记录编号,巡查时间,经度,纬度,问题类型\nA1,2024-03-05 08:00,116.38,39.90,占道经营\n"
+                   "A2,2024-03-05 09:00,116.39,39.91,占道经营\nA3,not a time,116.39,39.91,占道经营\n", encoding="utf-8")
+    report = ingest.ingest_file(csv, "patrol", ws, actor="wang", role="admin")
+    log = audit.read_audit(ws, action="ingest")
+    assert log["actor"].tolist() == ["wang"] and log["target"].tolist() == ["patrol.csv"]
+    details = json.loads(log["details"].iloc[0])
+    assert details["file_sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
+    assert (details["read"], details["stored"], details["quarantined"]) == (report.read, report.stored, 1) == (3, 2, 1)
+    # a failure after the audit row rolls it back with the events
+    other = tmp_path / "patrol2.csv"
+    other.write_text(csv.read_text(encoding="utf-8").replace("A1", "B1").replace("A2", "B2"), encoding="utf-8")
+    real = audit.record_in
+
+    def written_then_crash(*a, **k):
+        real(*a, **k)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(audit, "record_in", written_then_crash)
+    with pytest.raises(OSError):
+        ingest.ingest_file(other, "patrol", ws)
+    assert len(audit.read_audit(ws, action="ingest")) == 1 and audit.verify_chain(ws) == (True, None)
