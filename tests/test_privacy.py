@@ -278,3 +278,12 @@ def test_personal_data_report_per_column():
     })
     report = personal_data_report(frame)
     assert report.to_dict() == {"来电号码": 0, "诉求内容": 1}
+
+
+def test_decimals_of_a_coordinate_are_not_an_id_number():
+    from geo.privacy import find_personal_data, scrub_text
+
+    text = pd.Series(["位置 39.949536100625295,116.380102030405060", "身份证 110105491231002",
+                      "经纬度116.3801020304050，身份证110105194912310021"], dtype="string")
+    assert find_personal_data(text).tolist() == [False, True, True]
+    assert scrub_text(text).iloc[0] == text.iloc[0]
