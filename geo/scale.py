@@ -308,6 +308,7 @@ def plan_chunks(inputs: Sequence[tuple[str | Path, str]], *, chunk_bytes: int, c
         Scans the byte ranges in parallel.
     """
     chunks: list[Chunk] = []
+    block = min(_SCAN_BLOCK, chunk_bytes)
     scans: list[tuple[int, str, int, int]] = []
     heads: dict[int, tuple[int, bytes, str, str]] = {}
     for seq, (path, source) in enumerate(inputs):
@@ -319,7 +320,6 @@ def plan_chunks(inputs: Sequence[tuple[str | Path, str]], *, chunk_bytes: int, c
         if p.suffix.lower() in _CSV_SUFFIXES and p.stat().st_size > chunk_bytes:
             heads[seq] = _csv_head(p, encoding, delimiter)
             size = p.stat().st_size
-            block = min(_SCAN_BLOCK, chunk_bytes)
             starts = list(range(heads[seq][0], size, block))
             scans += [(seq, str(p), s, min(s + block, size)) for s in starts]
     blocks = _run(client, _scan_item, scans) if scans else []
@@ -335,13 +335,15 @@ def plan_chunks(inputs: Sequence[tuple[str | Path, str]], *, chunk_bytes: int, c
             continue
         data_start, header, enc, delim = heads[seq]
         # Walk the blocks: quote state at each block start, records before it, cut points.
+        # A cut every `per_chunk` scan blocks, just after the first record end in that block.
         cuts: list[tuple[int, int]] = [(0, 0)]   # (byte offset, records before it in the data)
-        inside, records, next_cut = 0, 0, data_start + chunk_bytes
-        for s, _e, b in by_file[seq]:
-            if s >= next_cut and b.first_end[inside] >= 0:
-                before = records + 1  # the record ending at first_end is the last one of the cut
-                cuts.append((b.first_end[inside], before))
-                next_cut = b.first_end[inside] + chunk_bytes
+        per_chunk = max(1, round(chunk_bytes / block))
+        inside, records, due = 0, 0, False
+        for i, (_s, _e, b) in enumerate(by_file[seq]):
+            due = due or (i > 0 and i % per_chunk == 0)
+            if due and b.first_end[inside] >= 0:
+                cuts.append((b.first_end[inside], records + 1))  # that record is the last before the cut
+                due = False
             records += b.records[inside]
             inside = (inside + b.quotes) % 2
         if inside:
@@ -562,62 +564,81 @@ def _near_month(item: tuple[str, str, str | None], *, staging: str, root: str,
 # --------------------------------------------------------------------------- write (per chunk)
 
 
-def _with_near_flag(flags: pd.Series, near: np.ndarray) -> pd.Series:
+def _with_near_flag(flags: pa.ChunkedArray, near: np.ndarray) -> pa.ChunkedArray:
     """Replace the chunk-level ``near_duplicate`` flag (always last, see ingest) by the run-level one."""
-    base = flags.fillna("").str.replace(r"(^|;)near_duplicate$", "", regex=True)
-    out = base.where(~near, base + np.where(base == "", "", ";") + "near_duplicate")
-    return out.replace("", pd.NA).astype("string")
+    import pyarrow.compute as pc
+
+    t = flags.type
+    flag, sep = pa.scalar("near_duplicate", t), pa.scalar(";", t)
+    base = pc.replace_substring_regex(pc.fill_null(flags, pa.scalar("", t)), r"(^|;)near_duplicate$", "")
+    added = pc.if_else(pc.equal(base, ""), flag, pc.binary_join_element_wise(base, flag, sep))
+    out = pc.if_else(pa.array(near), added, base)
+    return pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+
+
+# GeoParquet 1.1 with the native GeoArrow point encoding (x/y struct, no WKB to build); no "crs" member
+# means OGC:CRS84 — WGS84 longitude/latitude, the store's coordinates.
+GEO_METADATA = json.dumps({"version": "1.1.0", "primary_column": "geometry", "columns": {
+    "geometry": {"encoding": "point", "geometry_types": ["Point"]}}}).encode()
+
+
+def _geoparquet(events: pa.Table) -> pa.Table:
+    point = pa.StructArray.from_arrays([events["lon"].combine_chunks(), events["lat"].combine_chunks()],
+                                       names=["x", "y"])
+    table = events.append_column("geometry", point)
+    return table.replace_schema_metadata({b"geo": GEO_METADATA})
 
 
 def _write_chunk(item: tuple[str, int, int, str], *, staging: str, root: str, drops: pd.DataFrame,
                  near: pd.DataFrame, ingest_id: str, chunks: dict[tuple[int, int], Chunk]) -> dict[str, Any]:
-    """Final GeoParquet files of one chunk (per source-month) and the quarantine rows of its id conflicts."""
-    import geopandas as gpd
+    """Final GeoParquet files of one chunk (per source-month) and the quarantine rows of its id conflicts.
+
+    Stays in Arrow from the staged file to the Parquet writer: this step touches every column of every event.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.feather as feather
 
     from geo.quarantine import quarantine_frame
     from geo.schema import EVENT_COLUMNS
 
     tag, file_seq, chunk_no, source = item
     stage = Path(staging)
-    ev = _read_staged([stage / "events" / f"{tag}.arrow"])
-    key = ev[_ROW_KEYS]
+    ev = feather.read_table(stage / "events" / f"{tag}.arrow")
+    order = ev["_order"].to_numpy()
     mine = drops[(drops["_file"] == file_seq) & (drops["_chunk"] == chunk_no)]
-    kind = pd.Series(mine["kind"].to_numpy(), index=mine["_order"].to_numpy()).reindex(key["_order"]).to_numpy()
+    kind = pd.Series(mine["kind"].to_numpy(), index=mine["_order"].to_numpy()).reindex(order).to_numpy()
     flagged = near[(near["_file"] == file_seq) & (near["_chunk"] == chunk_no)]["_order"].to_numpy()
-    is_near = np.isin(key["_order"].to_numpy(), flagged)
-    ev["flags"] = _with_near_flag(ev["flags"], is_near)
+    is_near = np.isin(order, flagged)
+    ev = ev.set_column(ev.schema.get_field_index("flags"), "flags", _with_near_flag(ev["flags"], is_near))
     keep = pd.isna(kind)
     stats = {"tag": tag, "file_seq": file_seq, "stored": int(keep.sum()),
              "near_duplicates": int((is_near & keep).sum()), "dup": int(np.isin(kind, ["dup_file", "dup_prior"]).sum()),
-             "quarantine": None, "months": {}}
+             "months": {}}
     conflict_file = kind == "conflict_file"
     conflict_prior = kind == "conflict_prior"
     if conflict_file.any() or conflict_prior.any():
         c = chunks[(file_seq, chunk_no)]
         raw = read_chunk(c).frame
-        name = Path(c.path).name
+        raw_index = ev["_raw_index"].to_numpy()
         parts = []
         for mask, message in ((conflict_file, "this id was already used by a different record earlier in the "
                                               "file; ids must be unique"),
                               (conflict_prior, "this id is already in the store with different content; ids "
                                                "must be unique")):
             if mask.any():
-                parts.append(quarantine_frame(raw, pd.Index(ev.loc[mask, "_raw_index"].to_numpy()),
-                                              "duplicate_id_conflict", message, None, name))
+                parts.append(quarantine_frame(raw, pd.Index(raw_index[mask]), "duplicate_id_conflict", message,
+                                              None, Path(c.path).name))
         q = pd.concat(parts)
         _stage(q.astype("string").assign(source_row=q["source_row"].astype("int64")),
                stage / "rejects" / f"{tag}-conflicts.arrow")
-    ev = ev[keep]
-    out = stage / "commit"
-    for month, part in ev.groupby("_month", sort=True):
-        events = part[list(EVENT_COLUMNS)]
-        gdf = gpd.GeoDataFrame(events, geometry=gpd.points_from_xy(events["lon"], events["lat"]), crs="EPSG:4326")
-        path = out / f"source={source}" / f"month={month}" / f"{ingest_id}--{tag}.parquet"
+    ev = ev.filter(pa.array(keep))
+    months = ev["_month"]
+    for month in pc.unique(months).to_pylist():
+        part = ev.filter(pc.equal(months, month)).select(list(EVENT_COLUMNS))
+        path = stage / "commit" / f"source={source}" / f"month={month}" / f"{ingest_id}--{tag}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        # GeoParquet 1.1 with the native GeoArrow point encoding: no WKB to build, readable by GDAL ≥ 3.8.
-        gdf.to_parquet(path, index=False, compression="zstd", geometry_encoding="geoarrow",
-                       schema_version="1.1.0")
-        stats["months"][str(month)] = int(len(part))
+        pq.write_table(_geoparquet(part), path, compression="zstd")
+        stats["months"][str(month)] = int(part.num_rows)
     return stats
 
 
