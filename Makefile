@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: setup run test sample-data browser bench lint clean
+.PHONY: setup run test sample-data browser bench bench-quick lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,13 @@ test: setup browser sample-data
 	$(PY) -m ruff check geo tests app.py app_pages benchmarks
 	$(PY) -m pytest -q
 
+# The whole suite (~40 min: 2e7 synthetic events are generated once into /tmp/gridwatch-bench and ingested twice);
+# bench-quick is the same table at small sizes (~4 min).
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+bench-quick: setup
+	$(PY) benchmarks/run_all.py --quick
 
 lint: setup
 	$(PY) -m ruff check geo tests app.py app_pages benchmarks

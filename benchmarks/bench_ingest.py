@@ -7,9 +7,12 @@ For each size, synthetic patrol-like events inside the Xicheng sample area are
 written as CSV (UTF-8), Parquet and (1e5 only) XLSX, then ingested into a fresh
 workspace with :func:`geo.ingest.ingest_file` (read → validate → convert →
 index → grids → store).  Beside it, on the same points: h3-py in a Python loop,
-h3ronpy on one thread and on all threads.  The table also says where the time
-goes (the ingest report's stage timings).  Results are printed and written to
-``benchmarks/results/ingest.md`` and ``.csv``.
+and :func:`geo.h3cells.cells_for_points` (h3ronpy) on one thread and on all
+threads — each thread count in a fresh interpreter, because h3ronpy's thread
+pool is sized once per process from ``RAYON_NUM_THREADS``.  The table also says
+where the time goes (the ingest report's stage timings).  Results are printed
+and written to ``benchmarks/results/ingest.md`` and ``.csv``; with
+``--json-out FILE`` (``run_all.py``) they go to FILE as suite rows instead.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ import argparse
 import os
 import platform
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _suite import add_json_out, result_row, write_rows
 
 from geo.ingest import ingest_file
 from geo.workspace import SAMPLE_WORKSPACE, load_workspace
@@ -55,10 +61,28 @@ def fresh_workspace(tmp: Path) -> object:
     return load_workspace(root)
 
 
-def h3_rates(lon: np.ndarray, lat: np.ndarray) -> dict[str, float]:
+_RATE_CHILD = """
+import sys, time
+import numpy as np
+from geo.h3cells import cells_for_points
+lon, lat = np.load(sys.argv[1]), np.load(sys.argv[2])
+cells_for_points(lon[:1000], lat[:1000], 9)  # h3ronpy's thread pool starts here, outside the timing
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    cells_for_points(lon, lat, 9)
+    best = min(best, time.perf_counter() - t)
+print(len(lon) / best)
+"""
+
+
+def h3_rates(lon: np.ndarray, lat: np.ndarray, tmp: Path) -> dict[str, float]:
+    """Points per second: h3-py in a Python loop, and ``geo.h3cells.cells_for_points`` (h3ronpy).
+
+    h3ronpy sizes its (rayon) thread pool once per process from ``RAYON_NUM_THREADS``,
+    so each thread count runs in a fresh interpreter (best of 3).
+    """
     import h3
-    import pyarrow as pa
-    from h3ronpy import vector
 
     out = {}
     k = min(len(lon), 200_000)
@@ -66,11 +90,13 @@ def h3_rates(lon: np.ndarray, lat: np.ndarray) -> dict[str, float]:
     for a, b in zip(lat[:k].tolist(), lon[:k].tolist(), strict=True):
         h3.latlng_to_cell(a, b, 9)
     out["h3-py loop"] = k / (time.perf_counter() - t)
-    for threads in (1, os.cpu_count() or 1):
-        os.environ["RAYON_NUM_THREADS"] = str(threads)
-        t = time.perf_counter()
-        pa.array(vector.coordinates_to_cells(lat, lon, 9))
-        out[f"h3ronpy ({threads} thread{'s' if threads > 1 else ''})"] = len(lon) / (time.perf_counter() - t)
+    np.save(tmp / "lon.npy", lon)
+    np.save(tmp / "lat.npy", lat)
+    for threads in sorted({1, os.cpu_count() or 1}):
+        res = subprocess.run([sys.executable, "-c", _RATE_CHILD, str(tmp / "lon.npy"), str(tmp / "lat.npy")],
+                             env={**os.environ, "RAYON_NUM_THREADS": str(threads)}, capture_output=True,
+                             text=True, check=True)
+        out[f"h3ronpy ({threads} thread{'s' if threads > 1 else ''})"] = float(res.stdout.split()[-1])
     return out
 
 
@@ -78,13 +104,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--no-xlsx", action="store_true")
+    add_json_out(parser)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for n in args.sizes:
             df = make_events(n)
-            rates = h3_rates(df["经度"].to_numpy(), df["纬度"].to_numpy())
+            rates = h3_rates(df["经度"].to_numpy(), df["纬度"].to_numpy(), tmp)
             for name, rate in rates.items():
                 rows.append({"events": n, "what": name, "events_per_s": rate, "seconds": n / rate,
                              "stages": ""})
@@ -107,10 +134,28 @@ def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"# ingest benchmark ({machine})\n")
     print(table.to_markdown(index=False, floatfmt=",.0f") if _has_tabulate() else table.to_string(index=False))
+    if args.json_out is not None:  # run by run_all.py: the suite's files are the record
+        write_rows(args.json_out, suite_rows(rows))
+        return
     RESULTS.mkdir(exist_ok=True)
     table.to_csv(RESULTS / "ingest.csv", index=False)
     (RESULTS / "ingest.md").write_text(f"# ingest benchmark\n\nmachine: {machine}\n\n"
                                        + table.to_string(index=False) + "\n", encoding="utf-8")
+
+
+def suite_rows(rows: list[dict]) -> list[dict]:
+    """The table's rows as run_all.py's {benchmark, case, metric, value, unit, note}."""
+    out = []
+    for r in rows:
+        what = r["what"]
+        if what.startswith("h3ronpy"):
+            what = what.replace("h3ronpy", "h3ronpy via cells_for_points")
+        note = f"{r['seconds']:.2f} s" + (f"; slowest stages: {r['stages']}" if r["stages"] else "")
+        if what == "h3-py loop":
+            note = f"first {min(r['events'], 200_000):,} points, {note}"
+        out.append(result_row("point->H3 / ingest", f"{what}, {r['events']:,} events", "rate",
+                              r["events_per_s"], "events/s", note))
+    return out
 
 
 def _has_tabulate() -> bool:

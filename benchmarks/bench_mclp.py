@@ -49,6 +49,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _suite import add_json_out, result_row, write_rows  # noqa: E402
+
 from geo.posts import coverage_matrix, solve_mclp_exact, solve_mclp_greedy  # noqa: E402
 
 RADIUS_M = 300.0
@@ -209,6 +211,26 @@ def run_case(label: str, A: sp.csr_matrix, w: np.ndarray, p: int, *, plain_cap: 
     return rows
 
 
+def _gaps(r: dict) -> tuple[float, float]:
+    obj, ub, best = r["objective"], r.get("upper", np.nan), r["best_ub"]
+    gap = (best - obj) / best if np.isfinite(obj) and np.isfinite(best) else np.nan
+    own = (ub - obj) / ub if np.isfinite(obj) and np.isfinite(ub) and ub > 0 else np.nan
+    return gap, own
+
+
+def suite_rows(rows: list[dict]) -> list[dict]:
+    """The table's rows as run_all.py's {benchmark, case, metric, value, unit, note}: seconds, gaps in the note."""
+    out = []
+    for r in rows:
+        gap, own = _gaps(r)
+        pct = (lambda x: f"{100 * x:.2f}%" if np.isfinite(x) else "-")  # noqa: E731
+        status = r["status"] + (f" [{r['note']}]" if r.get("note") else "")
+        note = f"objective {r['objective']:.0f}, gap* {pct(gap)}, own gap {pct(own)}, {status}"
+        out.append(result_row("MCLP", f"{r['instance']} p={r['p']}: {r['method']}", "seconds", r["seconds"], "s",
+                              note))
+    return out
+
+
 def print_table(rows: list[dict]) -> None:
     head = (f"| {'instance':<24} | {'p':>3} | {'method':<22} | {'seconds':>8} | {'objective':>10} | "
             f"{'gap*':>7} | {'own gap':>7} | status")
@@ -216,9 +238,8 @@ def print_table(rows: list[dict]) -> None:
     print(head)
     print("|" + "|".join("-" * len(c) for c in head.split("|")[1:]))
     for r in rows:
-        obj, ub, best = r["objective"], r.get("upper", np.nan), r["best_ub"]
-        gap = (best - obj) / best if np.isfinite(obj) and np.isfinite(best) else np.nan
-        own = (ub - obj) / ub if np.isfinite(obj) and np.isfinite(ub) and ub > 0 else np.nan
+        obj = r["objective"]
+        gap, own = _gaps(r)
         fmt = (lambda x: f"{100 * x:6.2f}%" if np.isfinite(x) else "      -")  # noqa: E731
         status = r["status"] + (f" [{r['note']}]" if r.get("note") else "")
         print(f"| {r['instance']:<24} | {r['p']:>3} | {r['method']:<22} | {r['seconds']:8.2f} | "
@@ -233,6 +254,7 @@ def main() -> None:
     ap.add_argument("--layouts", default="cells,points", help="comma-separated: cells, points")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--large-only", action="store_true", help="only the 20,000 x 60,000 instance")
+    add_json_out(ap)
     args = ap.parse_args()
     all_rows: list[dict] = []
     cases: list[tuple[str, int, int, tuple[int, ...]]] = []
@@ -264,6 +286,7 @@ def main() -> None:
     print_table(all_rows)
     print("\ngap* = (best upper bound proved by any method - objective) / best upper bound; "
           "own gap = against the method's own bound.")
+    write_rows(args.json_out, suite_rows(all_rows))
 
 
 if __name__ == "__main__":
