@@ -51,7 +51,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -730,7 +731,6 @@ def ingest_partitioned(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, 
             progress(stage, fraction)
 
     start = time.perf_counter()
-    settings = ws.settings
     if mapping_file:
         from geo.io.columns import load_mapping
 
@@ -739,6 +739,33 @@ def ingest_partitioned(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, 
         delimiter = delimiter or mapping.delimiter
     root = store_dir(ws, out_dir)
     root.mkdir(parents=True, exist_ok=True)
+    with _store_lock(root):
+        return _ingest_locked(inputs, ws, root, client=client, crs=crs, mapping_file=mapping_file,
+                              encoding=encoding, delimiter=delimiter, chunk_mb=chunk_mb, lap=lap, start=start,
+                              timings=timings)
+
+
+@contextmanager
+def _store_lock(root: Path) -> Iterator[None]:
+    """One ingest at a time per store: a second one would take the first one's staging for a crash's leftovers."""
+    import fcntl
+
+    with open(root / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(f"another ingest is writing to {root}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _ingest_locked(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, root: Path, *, client: Any,
+                   crs: str | None, mapping_file: str | Path | None, encoding: str | None, delimiter: str | None,
+                   chunk_mb: float | None, lap: Callable[[str, float], None], start: float,
+                   timings: dict[str, float]) -> ScaleReport:
+    settings = ws.settings
     _clear_leftovers(root)
     ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     staging = root / f"{STAGING_PREFIX}{ingest_id}"

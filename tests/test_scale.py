@@ -255,3 +255,14 @@ def test_ingest_does_not_touch_the_duckdb_store(sample_ws, dask_ingest):
     with connect(ws.store_path, read_only=True) as con:
         n = con.execute("select count(*) from events").fetchone()[0]
     assert n == sum(r.stored for r in reports)
+
+
+def test_a_second_ingest_into_the_same_store_is_refused_while_one_runs(sample_ws, tmp_path):
+    from geo.errors import StoreError
+
+    ws, _ = sample_ws
+    store = tmp_path / "store"
+    store.mkdir()
+    with scale._store_lock(store), pytest.raises(StoreError, match="another ingest"):
+        scale.ingest_partitioned([(ws.root / "raw" / "snapshots.geojson", "snapshot")], ws, out_dir=store)
+    assert not scale.committed_files(store)
