@@ -120,11 +120,34 @@ def start_client(scheduler: str | None = None, *, workers: int | None = None,
     n = workers if workers is not None else settings.scale.workers
     n = n or os.cpu_count() or 1
     threads = threads_per_worker or settings.scale.threads_per_worker
-    cluster = LocalCluster(n_workers=n, threads_per_worker=threads, processes=processes,
-                           dashboard_address=None, host="127.0.0.1", memory_limit=0)
+    with _plain_main():
+        cluster = LocalCluster(n_workers=n, threads_per_worker=threads, processes=processes,
+                               dashboard_address=":0", host="127.0.0.1", memory_limit=0)
     client = Client(cluster)
     client._gridwatch_owns_cluster = cluster  # closed together with the client
     return client
+
+
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start worker processes without re-running the caller's ``__main__`` script.
+
+    Worker processes are spawned, and spawn re-imports the parent's main script
+    by path; under Streamlit (or a test runner that ran one) that script is an
+    app, not an import-safe module.
+    """
+    import sys
+    import types
+
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def close_client(client: Any) -> None:

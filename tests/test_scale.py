@@ -30,16 +30,17 @@ def sample_ws(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dask_ingest(sample_ws):
     """The same raw files through the Dask path, on a 2-process LocalCluster started here."""
-    from distributed import Client, LocalCluster
-
     ws, _ = sample_ws
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster, Client(cluster) as client:
+    client = scale.start_client("", workers=2, threads_per_worker=1, settings=ws.settings)
+    assert len(client.scheduler_info()["workers"]) == 2
+    try:
         report = scale.ingest_partitioned([(ws.root / "raw" / n, s) for n, s in SAMPLE_FILES], ws,
                                           client=client, chunk_mb=CHUNK_MB)
         hot = {tier: scale.scale_hotspots(ws, tier=tier, client=client).cells for tier in ("small", "middle")}
         peak = scale.scale_hotspots(ws, EventFilter(window="morning_peak", sources=("violation",)),
                                     client=client).cells
+    finally:
+        scale.close_client(client)
     return report, hot, peak
 
 
