@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from geo.errors import InputFileError
+from geo.io.readers import _looks_binary, _sniff_magic
 
 __all__ = [
     "UploadError",
@@ -338,15 +339,17 @@ def _is_pickle(data: bytes) -> bool:
     return end >= 0 and not data[end + 1:].strip() and bool(names & _PICKLE_CODE_OPS)
 
 
+_SNIFFED = {"zip": "a ZIP package (a workbook or archive)", "ole": "an old Excel/Office file (.xls/.doc)",
+            "parquet": "a Parquet file"}
+
+
 def _magic(data: bytes) -> str | None:
     """What the first bytes say the content is."""
     head = data[:8]
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return "a ZIP package (a workbook or archive)"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "an old Excel/Office file (.xls/.doc)"
-    if head.startswith(b"PAR1"):
-        return "a Parquet file"
+    # the reader's own signatures, plus the empty ZIP (end-of-directory record first)
+    kind = _sniff_magic(head) or ("zip" if head.startswith(b"PK\x05\x06") else None)
+    if kind is not None:
+        return _SNIFFED[kind]
     if head.startswith(b"\x7fELF"):
         return "a Linux program (ELF)"
     if head.startswith(b"MZ") and b"\x00" in data[:512]:
@@ -358,15 +361,6 @@ def _magic(data: bytes) -> str | None:
     if _is_pickle(data):
         return "a Python pickle (loading it could run code)"
     return None
-
-
-def _looks_binary(sample: bytes) -> bool:
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text with a byte-order mark
-        return False
-    if b"\x00" in sample:
-        return True
-    ctrl = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13, 27))
-    return ctrl > max(8, len(sample) // 100)
 
 
 def sniff_content(data: bytes, suffix: str, *, name: str = "upload") -> None:

@@ -164,6 +164,9 @@ def _line_of(raw: bytes, pos: int) -> int:
 
 
 def _looks_binary(sample: bytes) -> bool:
+    """NUL or many control bytes: not text (UTF-16 with a byte-order mark is text)."""
+    if sample.startswith(_BOM_UTF16):
+        return False
     if b"\x00" in sample:
         return True
     ctrl = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13, 27))
