@@ -67,10 +67,9 @@ import pyarrow.parquet as pq
 
 from geo.errors import InputFileError, StoreError
 from geo.filters import EventFilter
+from geo.ingest import Progress, _Stopwatch
 from geo.settings import SOURCES, TIERS, Settings
 from geo.workspace import Workspace, load_workspace
-
-Progress = Callable[[str, float], None]
 
 COMMITS = "_commits"
 IDS = "_ids"
@@ -503,6 +502,7 @@ def _prepare_chunk(chunk: Chunk, *, root: str, staging: str, ingest_id: str, buc
     doc["file_seq"] = chunk.file_seq
     doc["chunk"] = chunk.chunk
     doc["rejects"] = int(len(rejects))
+    doc["blank_rows"] = int(raw.blank_rows)
     return doc
 
 
@@ -613,7 +613,7 @@ def _geoparquet(events: pa.Table) -> pa.Table:
     return table.replace_schema_metadata({b"geo": GEO_METADATA})
 
 
-def _write_chunk(item: tuple[str, int, int, str], *, staging: str, root: str, drops: pd.DataFrame,
+def _write_chunk(item: tuple[str, int, int, str], *, staging: str, drops: pd.DataFrame,
                  near: pd.DataFrame, ingest_id: str, chunks: dict[tuple[int, int], Chunk]) -> dict[str, Any]:
     """Final GeoParquet files of one chunk (per source-month) and the quarantine rows of its id conflicts.
 
@@ -742,18 +742,6 @@ def ingest_partitioned(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, 
     InputFileError
         A file that cannot be read as a whole; the store is untouched.
     """
-    t0 = time.perf_counter()
-    timings: dict[str, float] = {}
-
-    def lap(stage: str, fraction: float) -> None:
-        nonlocal t0
-        now = time.perf_counter()
-        timings[stage] = now - t0
-        t0 = now
-        if progress:
-            progress(stage, fraction)
-
-    start = time.perf_counter()
     if mapping_file:
         from geo.io.columns import load_mapping
 
@@ -764,8 +752,7 @@ def ingest_partitioned(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, 
     root.mkdir(parents=True, exist_ok=True)
     with _store_lock(root):
         return _ingest_locked(inputs, ws, root, client=client, crs=crs, mapping_file=mapping_file,
-                              encoding=encoding, delimiter=delimiter, chunk_mb=chunk_mb, lap=lap, start=start,
-                              timings=timings)
+                              encoding=encoding, delimiter=delimiter, chunk_mb=chunk_mb, progress=progress)
 
 
 @contextmanager
@@ -786,8 +773,10 @@ def _store_lock(root: Path) -> Iterator[None]:
 
 def _ingest_locked(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, root: Path, *, client: Any,
                    crs: str | None, mapping_file: str | Path | None, encoding: str | None, delimiter: str | None,
-                   chunk_mb: float | None, lap: Callable[[str, float], None], start: float,
-                   timings: dict[str, float]) -> ScaleReport:
+                   chunk_mb: float | None, progress: Progress | None) -> ScaleReport:
+    start = time.perf_counter()
+    watch = _Stopwatch(progress)
+    lap = watch.lap
     settings = ws.settings
     _clear_leftovers(root)
     ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -817,8 +806,8 @@ def _ingest_locked(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, root
 
         by_key = {(c.file_seq, c.chunk): c for c in chunks}
         write_items = [(d["tag"], d["file_seq"], d["chunk"], c.source) for c, d in zip(chunks, docs, strict=True)]
-        stats = _run(client, _write_chunk, write_items, staging=str(staging), root=str(ws.root), drops=drops,
-                     near=near, ingest_id=ingest_id, chunks=by_key)
+        stats = _run(client, _write_chunk, write_items, staging=str(staging), drops=drops, near=near,
+                     ingest_id=ingest_id, chunks=by_key)
         lap("write", 0.95)
 
         report = _file_reports(inputs, chunks, docs, stats, staging, ws, ingest_id)
@@ -829,7 +818,7 @@ def _ingest_locked(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, root
             raise StoreError(f"partitioned ingest does not reconcile: {report.to_dict()}")
         _commit(staging, root, ingest_id, report)
         lap("commit", 1.0)
-        report.timings = timings
+        report.timings = watch.timings
         report.seconds = time.perf_counter() - start
         _write_commit_record(root, ingest_id, report)
     finally:
@@ -850,8 +839,10 @@ def _file_reports(inputs: Sequence[tuple[str | Path, str]], chunks: list[Chunk],
         qfile = None
         if len(rejects):
             qfile = write_quarantine(rejects, ws.quarantine_dir / f"{ingest_id}_{Path(path).stem}.csv")
-        warnings = list(dict.fromkeys(w for d in mine for w in d["warnings"] if "empty row" not in w))
-        blank = sum(int(w.split()[0]) for d in mine for w in d["warnings"] if "empty row" in w)
+        # per-chunk blank-row warnings become one for the file, as the single-machine ingest words it
+        chunk_blank = {f"{d['blank_rows']} empty row(s) skipped" for d in mine}
+        warnings = list(dict.fromkeys(w for d in mine for w in d["warnings"] if w not in chunk_blank))
+        blank = sum(d["blank_rows"] for d in mine)
         if blank:
             warnings.insert(0, f"{blank} empty row(s) skipped")
         flags = _sum_dicts({k: v for k, v in d["flags"].items() if k != "near_duplicate"} for d in mine)
