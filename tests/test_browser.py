@@ -160,8 +160,9 @@ PAGE_TITLES = {"overview": "总览", "hotspots": "热点地图", "planner": "岗
                "intake": "数据导入", "users": "用户管理", "settings": "设置", "audit": "审计日志"}
 
 
-def login(page, app_url: str, username: str, *, screenshot: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Open the app (a new session shows the login form) and log in."""
+def login(page, app_url: str, username: str, *, screenshot: str | None = None,  # type: ignore[no-untyped-def]
+          password: str | None = None) -> None:
+    """Open the app at ``app_url`` (a new session shows the login form there) and log in."""
     from test_app import PASSWORD
 
     page.goto(app_url)
@@ -171,7 +172,7 @@ def login(page, app_url: str, username: str, *, screenshot: str | None = None) -
     if screenshot:
         page.screenshot(path=screenshot, full_page=True)
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_label("密码", exact=True).fill(password or PASSWORD)
     page.get_by_role("button", name="登录").click()
     settle(page)
     page.get_by_role("button", name="退出登录").wait_for()
