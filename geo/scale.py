@@ -69,6 +69,7 @@ from geo.errors import InputFileError, StoreError
 from geo.filters import EventFilter
 from geo.ingest import Progress, _Stopwatch
 from geo.settings import SOURCES, TIERS, Settings
+from geo.store import arrow_types_mapper
 from geo.workspace import Workspace, load_workspace
 
 COMMITS = "_commits"
@@ -217,14 +218,8 @@ def read_store(root: str | Path, *, columns: Sequence[str] | None = None,
     cols = list(columns) if columns is not None else list(EVENT_COLUMNS)
     # The source/month folders are for pruning; the files hold every column themselves.
     table = ds.dataset([str(f) for f in files], format="parquet", partitioning=None).to_table(columns=cols)
-    df = table.to_pandas(types_mapper=_types_mapper)
+    df = table.to_pandas(types_mapper=arrow_types_mapper)
     return conform_events(df) if columns is None else df
-
-
-def _types_mapper(t: pa.DataType) -> Any:
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return pd.StringDtype()
-    return None
 
 
 def _clear_leftovers(root: Path) -> None:
@@ -463,7 +458,7 @@ def _read_staged(paths: Sequence[Path]) -> pd.DataFrame:
     import pyarrow.feather as feather
 
     tables = [feather.read_table(p) for p in paths]
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas(types_mapper=_types_mapper)
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas(types_mapper=arrow_types_mapper)
 
 
 def _prepare_chunk(chunk: Chunk, *, root: str, staging: str, ingest_id: str, buckets: int) -> dict[str, Any]:
@@ -538,7 +533,7 @@ def _dedupe_bucket(bucket: int, *, staging: str, store: str, committed: list[str
     prior = [Path(store) / IDS / f"b{bucket:04d}" / f"{i}.parquet" for i in committed]
     prior = [p for p in prior if p.exists()]
     if prior:
-        known = pq.ParquetDataset([str(p) for p in prior]).read().to_pandas(types_mapper=_types_mapper)
+        known = pq.ParquetDataset([str(p) for p in prior]).read().to_pandas(types_mapper=arrow_types_mapper)
         lookup = known.drop_duplicates("event_id").set_index("event_id")["content_hash"]
         prev = keys["event_id"].map(lookup)
         hit = first.to_numpy() & prev.notna().to_numpy()

@@ -127,7 +127,7 @@ def read_events(path: str | Path, *, where: str | None = None, params: Sequence[
         sql += f" WHERE {where}"
     sql += " ORDER BY event_id"
     with connect(path, read_only=True) as con:
-        df = _arrow(con, sql, params).to_pandas(types_mapper=_types_mapper)
+        df = _arrow(con, sql, params).to_pandas(types_mapper=arrow_types_mapper)
     if columns is None:
         return conform_events(df)
     return df
@@ -139,7 +139,8 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
     return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
 
-def _types_mapper(t: pa.DataType) -> Any:
+def arrow_types_mapper(t: pa.DataType) -> Any:
+    """``to_pandas`` mapping of Arrow text to pandas' string dtype (the event schema's)."""
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return pd.StringDtype()
     return None
