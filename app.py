@@ -2,7 +2,7 @@
 
 Thin on purpose: the language switch, the workspace (``GRIDWATCH_WORKSPACE``
 or the shipped sample, prepared on first start), the login gate and the pages
-of the user's role (:mod:`geo.app.session`, roles in :mod:`geo.auth`).  Pages
+of the user's role (:mod:`geo.app.session`, roles in :mod:`geo.access.auth`).  Pages
 live in ``app_pages/`` (not ``pages/``: that name would turn on Streamlit's
 old automatic page list); cached library calls and shared widgets in ``geo/app``.
 """
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from geo.app import data, session, ui
+from geo.app import data, lang, session, ui
 
 st.set_page_config(page_title="gridwatch", page_icon=str(Path(__file__).parent / "static" / "favicon.png"), layout="wide")
-c = ui.language_switch()
+c = lang.language_switch()
 
 with ui.guard():
     ws = data.workspace()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo import audit, auth
+from geo.access import auth
 from geo.app import data, session, ui
+from geo.store import audit
 
 c = ui.cat()
 session.require("audit")

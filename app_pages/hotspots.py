@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo import h3cells, render
-from geo import overview as ov
+from geo.analysis import overview as ov
 from geo.app import data, session, ui
+from geo.grid import h3cells
+from geo.maps import render
 
 c = ui.cat()
 session.require("hotspots")

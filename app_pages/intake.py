@@ -1,6 +1,6 @@
 """数据导入 Data intake (admin) — upload an export, check the detected columns, ingest, reconcile the counts.
 
-Every upload is checked by :func:`geo.uploads.check_upload` (size, type, macros, zip bombs, content
+Every upload is checked by :func:`geo.access.uploads.check_upload` (size, type, macros, zip bombs, content
 against suffix) before a byte is written, and is then kept inside the workspace (``uploads/``) under
 its sanitised name.
 """
@@ -88,7 +88,7 @@ if path is not None:
         def progress(stage: str, fraction: float) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=c.t("intake.progress", stage=stage))
 
-        from geo.ingest import ingest_file
+        from geo.ingest.pipeline import ingest_file
 
         with ui.guard(stop=False):
             # ingest_file writes the audit row (who, file hash, counts) in the ingest's own transaction
@@ -122,7 +122,7 @@ if report:
                                 what="quarantine", details={"rows": int(report["quarantined"])})
 
 with st.expander(c.t("intake.store_status"), expanded=report is None):
-    from geo.store import store_counts
+    from geo.store.database import store_counts
 
     with ui.guard(stop=False):
         counts = store_counts(ws.store_path)

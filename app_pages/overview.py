@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo import overview as ov
-from geo import render
+from geo.analysis import overview as ov
+from geo.analysis.filters import EventFilter
 from geo.app import data, session, ui
-from geo.filters import EventFilter
+from geo.maps import render
 from geo.settings import SOURCES, TIERS
 
 FORECAST_FOLDS = 4  # backtest weeks: enough to rank the models, cheap enough for a page

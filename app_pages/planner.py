@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo import render
 from geo.app import data, session, ui
-from geo.planning import DEPLOYMENT_HEADERS_EN, DEPLOYMENT_HEADERS_ZH, deployment_table
+from geo.maps import render
+from geo.planning.posts import DEPLOYMENT_HEADERS_EN, DEPLOYMENT_HEADERS_ZH, deployment_table
 
 c = ui.cat()
 session.require("planner")

@@ -1,6 +1,6 @@
 """设置 Settings (admin) — a safe subset of the workspace settings: hot spots, posts, session time-out.
 
-Changes are validated and written by :func:`geo.workspace.update_settings`, which audits them
+Changes are validated and written by :func:`geo.store.workspace.update_settings`, which audits them
 (``settings_change``); everything else stays in ``gridwatch.toml`` for the command line.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.app import data, session, ui
-from geo.workspace import update_settings
+from geo.store.workspace import update_settings
 
 FLASH = "st_flash"
 

@@ -1,6 +1,6 @@
 """用户管理 Users (admin) — list, add, change role, disable/enable, reset password, remove.
 
-Every change goes through :mod:`geo.auth`, which checks it (password rules, the last admin) and audits it.
+Every change goes through :mod:`geo.access.auth`, which checks it (password rules, the last admin) and audits it.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo import auth
+from geo.access import auth
 from geo.app import data, session, ui
 
 FLASH = "us_flash"

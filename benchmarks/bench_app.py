@@ -73,10 +73,10 @@ def build_large(root: Path, n: int = 100_000, seed: int = 3,
     import numpy as np
     import pandas as pd
 
-    from geo import h3cells
+    from geo.grid import h3cells
     from geo.settings import TIERS
-    from geo.store import append_events, connect
-    from geo.workspace import init_workspace
+    from geo.store.database import append_events, connect
+    from geo.store.workspace import init_workspace
 
     ws = init_workspace(root, bbox=bbox, name="large benchmark")
     config = ws.root / "gridwatch.toml"
@@ -110,10 +110,10 @@ def build_large(root: Path, n: int = 100_000, seed: int = 3,
 
 def library_baseline(workspace: Path) -> dict[str, float]:
     """The same analyses without the UI, in-process (first call each: nothing cached)."""
-    from geo.analysis import hotspot_cells
-    from geo.filters import EventFilter
-    from geo.store import read_events
-    from geo.workspace import load_workspace
+    from geo.analysis.filters import EventFilter
+    from geo.analysis.hotcells import hotspot_cells
+    from geo.store.database import read_events
+    from geo.store.workspace import load_workspace
 
     ws = load_workspace(workspace)
     out: dict[str, float] = {}
@@ -144,8 +144,8 @@ def bench_account(workspace: Path) -> Iterator[str]:
     """A throw-away analyst account (random password) for the browser run, removed afterwards."""
     import secrets
 
-    from geo import auth
-    from geo.workspace import load_workspace
+    from geo.access import auth
+    from geo.store.workspace import load_workspace
 
     ws = load_workspace(workspace)
     if auth.get_user(ws, BENCH_USER) is not None:  # left by an interrupted run
@@ -259,11 +259,11 @@ def main() -> None:
     if not Path(CHROMIUM).exists():
         sys.exit(f"needs {CHROMIUM} (make browser)")
 
-    from geo.workspace import resolve_workspace_dir
+    from geo.store.workspace import resolve_workspace_dir
 
     workspace = resolve_workspace_dir(args.workspace)
     if workspace == resolve_workspace_dir(None) and not os.environ.get("GRIDWATCH_WORKSPACE"):
-        from geo.pipeline import ensure_sample_workspace
+        from geo.synthetic.workspace import ensure_sample_workspace
 
         ensure_sample_workspace()
     args.out.parent.mkdir(parents=True, exist_ok=True)

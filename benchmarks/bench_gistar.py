@@ -3,7 +3,7 @@
 Study area: all res-9 H3 cells of a disk around Xicheng (radius 230 -> 159,391 cells),
 Poisson(5) counts.  Times, in seconds (best of ``--repeat``):
 
-* weights: ``geo.hotspot.kring_weights`` vs ``libpysal.graph.Graph.build_h3(hex ids, order=k,
+* weights: ``geo.analysis.gistar.kring_weights`` vs ``libpysal.graph.Graph.build_h3(hex ids, order=k,
   weight="binary")`` (the libpysal route needs hex strings; conversion not timed);
 * compute: ``getis_ord_star(..., inference="analytic")`` vs
   ``esda.getisord.G_Local(y, w, transform="B", star=True, permutations=0)`` on the *same*
@@ -24,7 +24,7 @@ import h3
 import numpy as np
 from _suite import add_json_out, result_row, write_rows
 
-from geo.hotspot import getis_ord_star, kring_weights
+from geo.analysis.gistar import getis_ord_star, kring_weights
 
 CENTRE = (39.915, 116.366)
 

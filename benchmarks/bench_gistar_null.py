@@ -24,7 +24,7 @@ import time
 import h3.api.basic_int as h3
 import numpy as np
 
-from geo.hotspot import getis_ord_star, gi_bins, kring_weights
+from geo.analysis.gistar import getis_ord_star, gi_bins, kring_weights
 
 CENTRE = (39.915, 116.366)  # Xicheng (lat, lng)
 

@@ -5,9 +5,9 @@
 
 For each size, synthetic patrol-like events inside the Xicheng sample area are
 written as CSV (UTF-8), Parquet and (1e5 only) XLSX, then ingested into a fresh
-workspace with :func:`geo.ingest.ingest_file` (read → validate → convert →
+workspace with :func:`geo.ingest.pipeline.ingest_file` (read → validate → convert →
 index → grids → store).  Beside it, on the same points: h3-py in a Python loop,
-and :func:`geo.h3cells.cells_for_points` (h3ronpy) on one thread and on all
+and :func:`geo.grid.h3cells.cells_for_points` (h3ronpy) on one thread and on all
 threads — each thread count in a fresh interpreter, because h3ronpy's thread
 pool is sized once per process from ``RAYON_NUM_THREADS``.  The table also says
 where the time goes (the ingest report's stage timings).  Results are printed
@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from _suite import add_json_out, result_row, write_rows
 
-from geo.ingest import ingest_file
-from geo.workspace import SAMPLE_WORKSPACE, load_workspace
+from geo.ingest.pipeline import ingest_file
+from geo.store.workspace import SAMPLE_WORKSPACE, load_workspace
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -64,7 +64,7 @@ def fresh_workspace(tmp: Path) -> object:
 _RATE_CHILD = """
 import sys, time
 import numpy as np
-from geo.h3cells import cells_for_points
+from geo.grid.h3cells import cells_for_points
 lon, lat = np.load(sys.argv[1]), np.load(sys.argv[2])
 cells_for_points(lon[:1000], lat[:1000], 9)  # h3ronpy's thread pool starts here, outside the timing
 best = float("inf")
@@ -77,7 +77,7 @@ print(len(lon) / best)
 
 
 def h3_rates(lon: np.ndarray, lat: np.ndarray, tmp: Path) -> dict[str, float]:
-    """Points per second: h3-py in a Python loop, and ``geo.h3cells.cells_for_points`` (h3ronpy).
+    """Points per second: h3-py in a Python loop, and ``geo.grid.h3cells.cells_for_points`` (h3ronpy).
 
     h3ronpy sizes its (rayon) thread pool once per process from ``RAYON_NUM_THREADS``,
     so each thread count runs in a fresh interpreter (best of 3).

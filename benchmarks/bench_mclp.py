@@ -1,4 +1,4 @@
-"""Benchmark of the post planner's MCLP solvers (geo.posts).
+"""Benchmark of the post planner's MCLP solvers (geo.planning.mclp).
 
 One command, prints a table:
 
@@ -21,7 +21,7 @@ Rows compare, on the same coverage matrix and in the same run:
 
 - ``plain HiGHS``: the textbook MILP (``y_i ≤ Σ x_j``, ``Σ x = p``) with
   :func:`scipy.optimize.milp`, no reduction — the baseline;
-- ``exact``: :func:`geo.posts.solve_mclp_exact` (reduction, single-cover
+- ``exact``: :func:`geo.planning.mclp.solve_mclp_exact` (reduction, single-cover
   folding, HiGHS, local search on the reserve) with a 10 s and a 60 s budget;
 - ``greedy`` and ``greedy+LS`` (swap + iterated local search, Lagrangian bound);
 - ``spopt``: ``spopt.locate.MCLP.from_cost_matrix`` solved by pulp's CBC in a
@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _suite import add_json_out, result_row, write_rows  # noqa: E402
 
-from geo.posts import coverage_matrix, solve_mclp_exact, solve_mclp_greedy  # noqa: E402
+from geo.planning.mclp import coverage_matrix, solve_mclp_exact, solve_mclp_greedy  # noqa: E402
 
 RADIUS_M = 300.0
 

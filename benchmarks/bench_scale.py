@@ -12,14 +12,14 @@
    generation's wall time and peak RSS are reported (from the run that made it).
 2. *Indexing + counting only* (what the issue's anchor measures): read the
    ``经度``/``纬度`` columns of the CSVs in byte-range chunks with pyarrow,
-   :func:`geo.h3cells.cells_for_points` at res 9, count events per cell (per
+   :func:`geo.grid.h3cells.cells_for_points` at res 9, count events per cell (per
    chunk ``np.unique``, merged with a group-by) — in one process on one
    thread, in one process with h3ronpy's own thread pool, with Dask's threaded
    scheduler (2 threads) and on a Dask ``LocalCluster`` of 2 worker processes.
    Raw coordinates only (no CRS conversion, no validation): dirty values are
    normalised (NFKC, trimmed) or dropped.  Hotline rows located only by
    address have no coordinates and are not counted.
-3. *Scale engine* (``geo.scale``, when present): ``ingest_partitioned`` of the
+3. *Scale engine* (``geo.scale.engine``, when present): ``ingest_partitioned`` of the
    three CSVs into a fresh workspace, then ``cell_counts(ws, "small")``, with no
    client (one process), Dask 1 worker, 2 workers × 1 thread and 1 worker × 2
    threads.  Slow at 2e7 (thousands of events/s per core): ``--ingest-modes``
@@ -59,7 +59,7 @@ SEED = 11
 RES = 9
 # rows of the three CSV files per unit of --scale per six months (measured at seed 11: 3,774,201 at scale 52)
 CSV_ROWS_PER_SCALE_6M = 72_580
-CSV_FILES: dict[str, tuple[str, str]] = {  # source: (file, encoding), as geo.sample writes them above scale 5
+CSV_FILES: dict[str, tuple[str, str]] = {  # source: (file, encoding), as geo.synthetic.sample writes them above scale 5
     "patrol": ("patrol.csv", "utf-8"),
     "hotline": ("hotline_12345.csv", "gbk"),
     "violation": ("violations.csv", "utf-8"),
@@ -187,7 +187,7 @@ def index_range(path: str, header: bytes, start: int, end: int, encoding: str, r
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from geo.h3cells import cells_for_points
+    from geo.grid.h3cells import cells_for_points
 
     with open(path, "rb") as f:
         f.seek(start)
@@ -253,13 +253,13 @@ def run_index(mode: str, sample_dir: Path, chunk_bytes: int) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- #
-# scale engine: geo.scale
+# scale engine: geo.scale.engine
 # --------------------------------------------------------------------------- #
 
 
 def fresh_workspace(root: Path, sample_dir: Path) -> Any:
     """A new workspace of the Xicheng sample geography whose gazetteer is the generated one."""
-    from geo.workspace import SAMPLE_WORKSPACE, load_workspace
+    from geo.store.workspace import SAMPLE_WORKSPACE, load_workspace
 
     root.mkdir(parents=True)
     for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
@@ -281,8 +281,8 @@ def _report_dict(report: Any) -> dict[str, Any]:
 
 
 def run_ingest(mode: str, sample_dir: Path, work: Path, chunk_mb: float) -> dict[str, Any]:
-    """Child process: ``geo.scale.ingest_partitioned`` + ``cell_counts`` in ``mode``."""
-    from geo import scale
+    """Child process: ``geo.scale.engine.ingest_partitioned`` + ``cell_counts`` in ``mode``."""
+    from geo.scale import engine as scale
 
     cfg = INGEST_MODES[mode]
     root = work / f"ws-{mode}-{os.getpid()}"
@@ -354,7 +354,7 @@ def _child(args: argparse.Namespace) -> None:
 def _has_scale_engine() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("geo.scale") is not None
+    return importlib.util.find_spec("geo.scale.engine") is not None
 
 
 def main() -> None:
@@ -364,7 +364,7 @@ def main() -> None:
     ap.add_argument("--regenerate", action="store_true", help="generate the input again")
     ap.add_argument("--chunk-mb", type=float, default=0.0,
                     help="CSV byte-range chunk, both parts (default: CSV size / 16, within 1-64 MB; "
-                         "64 MB is geo.scale's default)")
+                         "64 MB is geo.scale.engine's default)")
     ap.add_argument("--index-modes", default=",".join(INDEX_MODES), help="comma-separated, '' = skip")
     ap.add_argument("--ingest-modes", default=",".join(INGEST_MODES), help="comma-separated, '' = skip")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "MODE"), help=argparse.SUPPRESS)
@@ -427,10 +427,10 @@ def main() -> None:
     emit("index+count", "index", INDEX_MODES, index_modes)
     ingest_modes = [m for m in args.ingest_modes.split(",") if m]
     if ingest_modes and _has_scale_engine():
-        emit("geo.scale ingest", "ingest", INGEST_MODES, ingest_modes)
+        emit("geo.scale.engine ingest", "ingest", INGEST_MODES, ingest_modes)
     elif ingest_modes:
-        rows.append(result_row(BENCH, f"geo.scale ingest {size}", "seconds", None, "s",
-                               "skipped: geo.scale is not in this checkout"))
+        rows.append(result_row(BENCH, f"geo.scale.engine ingest {size}", "seconds", None, "s",
+                               "skipped: geo.scale.engine is not in this checkout"))
     print_table(rows)
     write_rows(args.json_out, rows)
 

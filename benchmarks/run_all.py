@@ -7,12 +7,12 @@
 What is measured, in the same run on this machine:
 
 * ``ingest``  — point→H3 rate of h3-py (Python loop) and of h3ronpy through
-  ``geo.h3cells.cells_for_points`` (1 thread, all threads), and the project's
+  ``geo.grid.h3cells.cells_for_points`` (1 thread, all threads), and the project's
   ingest end to end (``bench_ingest.py``);
 * ``gistar``  — Gi* of gridwatch against libpysal + esda (``bench_gistar.py``);
 * ``mclp``    — MCLP exact vs greedy vs spopt (``bench_mclp.py``);
 * ``scale``   — ~2e7 synthetic events (``gridwatch sample --scale``): one
-  process vs Dask threads / workers, indexing+counting and the ``geo.scale``
+  process vs Dask threads / workers, indexing+counting and the ``geo.scale.engine``
   ingest, with the peak RSS of each mode's whole process tree (``bench_scale.py``).
 
 Each script runs as its own child process with ``--json-out`` and writes

@@ -3,7 +3,7 @@
 All tunable numbers and tables of the product live here: tier resolutions,
 shift windows, the category table, the coordinate system of each source,
 hotspot, zone and post-planning parameters.  A workspace's ``gridwatch.toml``
-overrides any of them (see :mod:`geo.workspace`); nothing else in ``geo``
+overrides any of them (see :mod:`geo.store.workspace`); nothing else in ``geo``
 hard-codes them.
 
 Defaults and why

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import h3cells
-from geo.schema import conform_events
+from geo.grid import h3cells
 from geo.settings import TIERS, Settings
+from geo.store.schema import conform_events
 
 
 def make_events(lon, lat, times, *, category="illegal_parking", source="violation",
@@ -32,7 +32,7 @@ def make_events(lon, lat, times, *, category="illegal_parking", source="violatio
         **{f"h3_{tier}": h3cells.cells_for_points(lon, lat, settings.tiers.resolution(tier)) for tier in TIERS},
     })
     if grids is not None:
-        from geo.officialgrids import locate_points
+        from geo.grid.officialgrids import locate_points
         frame = pd.concat([frame, locate_points(grids, lon, lat)], axis=1)
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
     return conform_events(frame)
@@ -41,7 +41,7 @@ def make_events(lon, lat, times, *, category="illegal_parking", source="violatio
 @pytest.fixture
 def box_workspace(tmp_path):
     """A workspace over a 4 km × 3.3 km box in central Beijing (no grids)."""
-    from geo.workspace import init_workspace
+    from geo.store.workspace import init_workspace
     return init_workspace(tmp_path / "ws", bbox=(116.36, 39.89, 116.405, 39.92))
 
 
@@ -49,7 +49,7 @@ def copy_sample_geography(root):
     """A new workspace folder with the sample's settings, area, official grids and roads (no data)."""
     import shutil
 
-    from geo.workspace import SAMPLE_WORKSPACE
+    from geo.store.workspace import SAMPLE_WORKSPACE
     root.mkdir(parents=True, exist_ok=True)
     for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
                  "intersections.geojson"):
@@ -59,8 +59,8 @@ def copy_sample_geography(root):
 
 def simulated_sample(root, *, seed, months, scale):
     """A small simulated sample written to ``root/raw`` and ingested: ``(workspace, reports)``."""
-    from geo.pipeline import ensure_sample_workspace
-    from geo.sample import write_sample
+    from geo.synthetic.sample import write_sample
+    from geo.synthetic.workspace import ensure_sample_workspace
 
     copy_sample_geography(root)
     write_sample(root / "raw", seed=seed, months=months, scale=scale)
@@ -70,5 +70,5 @@ def simulated_sample(root, *, seed, months, scale):
 @pytest.fixture
 def xicheng_ws(tmp_path):
     """A fresh workspace with the sample's area, official grids and roads (empty store)."""
-    from geo.workspace import load_workspace
+    from geo.store.workspace import load_workspace
     return load_workspace(copy_sample_geography(tmp_path / "xicheng"))

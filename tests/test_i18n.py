@@ -49,8 +49,8 @@ def test_every_literal_key_used_by_the_app_exists() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_dynamic_key_families_exist(lang: str) -> None:
-    from geo.quarantine import REASONS
-    from geo.render import MODES
+    from geo.ingest.quarantine import REASONS
+    from geo.maps.render import MODES
 
     c = catalogue(lang)
     families = [f"source.{s}" for s in SOURCES] + [f"tier.{t}" for t in TIERS]
@@ -65,7 +65,7 @@ def test_dynamic_key_families_exist(lang: str) -> None:
 
 
 def test_every_library_error_class_has_a_title_and_a_fix() -> None:
-    from geo.posts import PostPlanningError
+    from geo.planning.mclp import PostPlanningError
 
     classes = [cls for _, cls in inspect.getmembers(geo.errors, inspect.isclass)
                if issubclass(cls, geo.errors.GridwatchError)] + [PostPlanningError]

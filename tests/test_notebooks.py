@@ -16,9 +16,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from geo.pipeline import ensure_sample_workspace
-from geo.store import store_counts
-from geo.workspace import REPO_ROOT, SAMPLE_WORKSPACE
+from geo.store.database import store_counts
+from geo.store.workspace import REPO_ROOT, SAMPLE_WORKSPACE
+from geo.synthetic.workspace import ensure_sample_workspace
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 EXPECTED = ("01_quickstart", "02_hotspots", "03_post_planning", "04_trends")

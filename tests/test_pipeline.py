@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from geo.pipeline import SAMPLE_FILES, ensure_sample_workspace
-from geo.quarantine import read_quarantine
-from geo.store import read_events, store_counts
+from geo.ingest.quarantine import read_quarantine
+from geo.store.database import read_events, store_counts
+from geo.synthetic.workspace import SAMPLE_FILES, ensure_sample_workspace
 from tests.conftest import simulated_sample
 
 ROOT = Path(__file__).parent.parent
@@ -111,8 +111,8 @@ def test_grid_commands_on_the_sample(small_sample, tmp_path):
 
 
 def test_profile_and_monthly_ranking(small_sample):
-    from geo.analysis import area_cells, tier_crosswalk
-    from geo.profile import cell_profile, monthly_ranking, official_grid_profile
+    from geo.analysis.hotcells import area_cells, tier_crosswalk
+    from geo.analysis.profile import cell_profile, monthly_ranking, official_grid_profile
     ws, _ = small_sample
     events = read_events(ws.store_path)
     grids = official_grid_profile(events, ws.grids, "middle", ws.settings)
@@ -134,9 +134,9 @@ def _planted(ws):
 def test_planted_hotspots_come_out_hot_in_their_window(small_sample):
     import numpy as np
 
-    from geo import h3cells
-    from geo.analysis import hotspot_cells
-    from geo.filters import EventFilter
+    from geo.analysis.filters import EventFilter
+    from geo.analysis.hotcells import hotspot_cells
+    from geo.grid import h3cells
     ws, _ = small_sample
     events = read_events(ws.store_path)
     found, total = 0, 0
@@ -156,8 +156,8 @@ def test_planted_hotspots_come_out_hot_in_their_window(small_sample):
 def test_posts_land_at_the_planted_intersections(small_sample):
     import numpy as np
 
-    from geo.filters import EventFilter
-    from geo.planning import plan_posts
+    from geo.analysis.filters import EventFilter
+    from geo.planning.posts import plan_posts
     ws, _ = small_sample
     plan = plan_posts(ws, read_events(ws.store_path), EventFilter(window="morning_peak", sources=("violation",)),
                       p=10, radius_m=300)

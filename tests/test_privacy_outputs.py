@@ -25,10 +25,10 @@ import pandas as pd
 import pytest
 
 from geo.cli import main
-from geo.ingest import ingest_file
-from geo.pipeline import SAMPLE_FILES
+from geo.ingest.pipeline import ingest_file
 from geo.privacy import count_personal_data, find_personal_data
-from geo.workspace import load_workspace
+from geo.store.workspace import load_workspace
+from geo.synthetic.workspace import SAMPLE_FILES
 from tests.conftest import simulated_sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,7 +168,7 @@ def test_every_cli_output_file_is_free_of_personal_data(sample):
 
 def test_quarantine_files_are_free_of_personal_data(sample):
     root, _, _ = sample
-    from geo.workspace import load_workspace
+    from geo.store.workspace import load_workspace
 
     files = sorted(load_workspace(root).quarantine_dir.glob("*.csv"))
     assert files, "the sample plants dirt: some rows must be quarantined"
@@ -223,8 +223,8 @@ def app_workspace(sample) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRIDWATCH_ARGON2_PROFILE", "test")
         mp.setenv("GRIDWATCH_WORKSPACE", str(root))
-        from geo import auth
-        from geo.workspace import load_workspace
+        from geo.access import auth
+        from geo.store.workspace import load_workspace
 
         ws = load_workspace(root)
         for role in ("analyst", "admin"):

@@ -5,4 +5,8 @@ package; it holds no analysis — every number comes from a ``geo`` function,
 called through the caches in :mod:`geo.app.data` so a widget change or a map
 click never recomputes what is already known.  Importing it requires
 Streamlit; the rest of ``geo`` does not.
+
+Modules: :mod:`~geo.app.lang` (the language switch), :mod:`~geo.app.session` (login gate,
+roles, audited downloads), :mod:`~geo.app.ui` (filters, maps, tables, errors as messages),
+:mod:`~geo.app.data` (cached library calls).  The top of the stack with :mod:`geo.cli`.
 """

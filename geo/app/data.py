@@ -2,7 +2,7 @@
 
 Every heavy call goes through a Streamlit cache keyed by what it depends on:
 the workspace folder and the event store's file stamp (so an ingest
-invalidates everything at once), the :class:`~geo.filters.EventFilter` (a
+invalidates everything at once), the :class:`~geo.analysis.filters.EventFilter` (a
 frozen dataclass, hashable) and the analysis parameters.  A map click, a
 pan or a language switch hits the caches and recomputes nothing.
 
@@ -23,8 +23,8 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo.filters import EventFilter
-from geo.workspace import SAMPLE_WORKSPACE, Workspace, load_workspace, resolve_workspace_dir
+from geo.analysis.filters import EventFilter
+from geo.store.workspace import SAMPLE_WORKSPACE, Workspace, load_workspace, resolve_workspace_dir
 
 Stamp = tuple[str, int, int]
 
@@ -63,21 +63,21 @@ def is_sample(ws: Workspace) -> bool:
 
 def prepare_sample(progress: Callable[[str, float], None] | None = None) -> list[Any]:
     """Generate and ingest the sample when its store is empty (first start of a fresh clone)."""
-    from geo.pipeline import ensure_sample_workspace
+    from geo.synthetic.workspace import ensure_sample_workspace
 
     _, reports = ensure_sample_workspace(progress=progress)
     return reports
 
 
 def store_is_empty(ws: Workspace) -> bool:
-    from geo.store import store_counts
+    from geo.store.database import store_counts
 
     return store_counts(ws.store_path)["events"] == 0
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _events(store: str, stamp: tuple[Stamp, Stamp]) -> pd.DataFrame:
-    from geo.store import read_events
+    from geo.store.database import read_events
 
     return read_events(store)
 
@@ -96,7 +96,7 @@ def key(ws: Workspace) -> tuple[str, tuple[Stamp, Stamp]]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _roads(path: str, stamp: Stamp) -> gpd.GeoDataFrame | None:
-    from geo.roads import read_roads
+    from geo.grid.roads import read_roads
 
     return read_roads(path)
 
@@ -113,26 +113,26 @@ def roads(ws: Workspace) -> gpd.GeoDataFrame | None:
 @st.cache_resource(show_spinner=False, max_entries=48)
 def _hotspots(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str,
               inference: str | None) -> Any:
-    from geo.analysis import hotspot_cells
+    from geo.analysis.hotcells import hotspot_cells
 
     return hotspot_cells(_ws, _events, flt, tier=tier, inference=inference)
 
 
 def hotspots(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, inference: str | None = None) -> Any:
-    """:func:`geo.analysis.hotspot_cells` (cached)."""
+    """:func:`geo.analysis.hotcells.hotspot_cells` (cached)."""
     return _hotspots(ws, ev, key(ws), flt, tier, inference)
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _zones(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> gpd.GeoDataFrame:
-    from geo.analysis import hotspot_zones
+    from geo.analysis.hotcells import hotspot_zones
 
     hs = _hotspots(_ws, _events, data_key, flt, tier, None)
     return hotspot_zones(_ws, _events, flt, hotspots=hs)
 
 
 def zones(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> gpd.GeoDataFrame:
-    """:func:`geo.analysis.hotspot_zones` with the tier's Gi* bins (cached)."""
+    """:func:`geo.analysis.hotcells.hotspot_zones` with the tier's Gi* bins (cached)."""
     return _zones(ws, ev, key(ws), flt, tier)
 
 
@@ -141,7 +141,7 @@ def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter
           network: bool, existing: tuple[str, bytes] | None) -> Any:
     import warnings
 
-    from geo.planning import plan_posts
+    from geo.planning.posts import plan_posts
 
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the plan's summary carries the warnings the user must see
@@ -154,7 +154,7 @@ def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter
 
 def plan(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, *, p: int, radius_m: float, network: bool,
          existing: tuple[str, bytes] | None = None) -> Any:
-    """:func:`geo.planning.plan_posts` (cached by all its inputs, existing posts by content)."""
+    """:func:`geo.planning.posts.plan_posts` (cached by all its inputs, existing posts by content)."""
     return _plan(ws, ev, key(ws), flt, int(p), float(radius_m), bool(network), existing)
 
 
@@ -169,7 +169,7 @@ def _safe_name(name: str) -> str:
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _overview(_ws: Workspace, _events: pd.DataFrame, data_key: Any, since: Any, until: Any, tier: str
               ) -> dict[str, Any]:
-    from geo import overview as ov
+    from geo.analysis import overview as ov
 
     settings = _ws.settings
     period = ov.Period(since, until)
@@ -203,8 +203,8 @@ UPLOAD_DIR = "uploads"
 
 
 def check_upload(ws: Workspace, name: str, content: bytes, *, types: tuple[str, ...] | None = None) -> str:
-    """:func:`geo.uploads.check_upload` with the workspace's limits; ``types`` overrides the accepted suffixes."""
-    from geo.uploads import check_upload as check
+    """:func:`geo.access.uploads.check_upload` with the workspace's limits; ``types`` overrides the accepted suffixes."""
+    from geo.access.uploads import check_upload as check
 
     access = ws.settings.access
     if types is not None:
@@ -219,7 +219,7 @@ def store_upload(ws: Workspace, safe_name: str, content: bytes) -> Path:
     hash, so the same file uploaded twice is written once and two files with
     one name do not overwrite each other.
     """
-    from geo.uploads import contained_path, safe_filename
+    from geo.access.uploads import contained_path, safe_filename
 
     digest = hashlib.sha256(content).hexdigest()[:12]
     target = contained_path(ws.root, Path(UPLOAD_DIR) / digest / safe_filename(safe_name))
@@ -234,9 +234,9 @@ def store_upload(ws: Workspace, safe_name: str, content: bytes) -> Path:
 @st.cache_data(show_spinner=False, max_entries=8)
 def preview(path: str, source: str, stamp: Stamp, mapping_file: str | None = None,
             mapping_stamp: Stamp | None = None) -> dict[str, Any]:
-    """The first rows of an upload and the column mapping the ingest will use (:mod:`geo.io`)."""
-    from geo.io.columns import REQUIRED, load_mapping, map_columns
-    from geo.io.readers import read_raw
+    """The first rows of an upload and the column mapping the ingest will use (:mod:`geo.ingest`)."""
+    from geo.ingest.columns import REQUIRED, load_mapping, map_columns
+    from geo.ingest.readers import read_raw
 
     mapping = load_mapping(mapping_file) if mapping_file else None
     raw = read_raw(path)
@@ -254,13 +254,13 @@ def preview(path: str, source: str, stamp: Stamp, mapping_file: str | None = Non
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _filtered(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter) -> pd.DataFrame:
-    from geo.filters import apply_filter
+    from geo.analysis.filters import apply_filter
 
     return apply_filter(_events, flt, _ws.settings)
 
 
 def filtered(ws: Workspace, ev: pd.DataFrame, flt: EventFilter) -> pd.DataFrame:
-    """:func:`geo.filters.apply_filter` (cached; read-only)."""
+    """:func:`geo.analysis.filters.apply_filter` (cached; read-only)."""
     return _filtered(ws, ev, key(ws), flt)
 
 
@@ -315,13 +315,13 @@ def repeats(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, kind: str, top: i
 
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _emerging(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> Any:
-    from geo.trends import emerging_hotspots
+    from geo.analysis.trends import emerging_hotspots
 
     return emerging_hotspots(_ws, _events, flt, tier=tier)
 
 
 def emerging(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> Any:
-    """:func:`geo.trends.emerging_hotspots` (weekly slices; cached by filter and tier)."""
+    """:func:`geo.analysis.trends.emerging_hotspots` (weekly slices; cached by filter and tier)."""
     return _emerging(ws, ev, key(ws), flt, tier)
 
 
@@ -329,7 +329,7 @@ def emerging(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> An
 def _forecast(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str, folds: int) -> Any:
     import warnings
 
-    from geo.forecast import forecast as run
+    from geo.analysis.forecast import forecast as run
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the learned models; the backtest judges them
@@ -337,7 +337,7 @@ def _forecast(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFi
 
 
 def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> Any:
-    """:func:`geo.forecast.forecast` with a ``folds``-week backtest (cached)."""
+    """:func:`geo.analysis.forecast.forecast` with a ``folds``-week backtest (cached)."""
     return _forecast(ws, ev, key(ws), flt, tier, int(folds))
 
 
@@ -360,13 +360,13 @@ def forecast_grids(ws: Workspace, result: Any, n: int = 10) -> pd.DataFrame | No
 
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _gaps(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> Any:
-    from geo.gaps import coverage_gaps
+    from geo.analysis.gaps import coverage_gaps
 
     return coverage_gaps(_ws, _events, flt, tier=tier)
 
 
 def gaps(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> Any:
-    """:func:`geo.gaps.coverage_gaps` (cached)."""
+    """:func:`geo.analysis.gaps.coverage_gaps` (cached)."""
     return _gaps(ws, ev, key(ws), flt, tier)
 
 
@@ -381,11 +381,11 @@ def grid_names(ws: Workspace, tier: str) -> dict[str, str]:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _review(_ws: Workspace, _events: pd.DataFrame, data_key: Any, start: Any, end: Any, grid_ids: tuple[str, ...],
             n_boot: int) -> Any:
-    from geo.review import campaign_review
+    from geo.analysis.review import campaign_review
 
     return campaign_review(_ws, _events, start, end, grid_ids=grid_ids, n_boot=n_boot)
 
 
 def review(ws: Workspace, ev: pd.DataFrame, start: Any, end: Any, grid_ids: tuple[str, ...], n_boot: int = 500) -> Any:
-    """:func:`geo.review.campaign_review` of official grids (cached)."""
+    """:func:`geo.analysis.review.campaign_review` of official grids (cached)."""
     return _review(ws, ev, key(ws), start, end, tuple(sorted(grid_ids)), int(n_boot))

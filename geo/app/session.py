@@ -4,7 +4,7 @@
 user it draws the login form (or the OpenID Connect button) and stops the
 script, so no page, no page list and no data reach an anonymous browser.
 After login the navigation holds only the pages of the user's role
-(:func:`geo.auth.pages_for`), and each page checks its permission again with
+(:func:`geo.access.auth.pages_for`), and each page checks its permission again with
 :func:`require` (a page script must never trust that it was reached through
 the menu).
 
@@ -15,8 +15,8 @@ re-roled user is affected at their next click, and ends the session once it
 has been idle longer than ``[access] session_timeout_minutes``.
 
 Everything a user does that the issue asks to audit goes through here or
-through :mod:`geo.auth` / :func:`geo.workspace.update_settings`: login
-(audited by :func:`geo.auth.authenticate`), logout (incl. time-outs) and
+through :mod:`geo.access.auth` / :func:`geo.store.workspace.update_settings`: login
+(audited by :func:`geo.access.auth.authenticate`), logout (incl. time-outs) and
 downloads (:func:`download_button`, audited when clicked).
 """
 
@@ -30,8 +30,10 @@ from typing import Any
 
 import streamlit as st
 
-from geo import audit, auth
-from geo.workspace import Workspace
+from geo.access import auth
+from geo.app.lang import cat
+from geo.store import audit
+from geo.store.workspace import Workspace
 
 log = logging.getLogger("gridwatch.app")
 
@@ -70,10 +72,6 @@ class SessionUser:
         return self.display_name or self.username
 
 
-def _cat() -> Any:
-    from geo.app import ui
-
-    return ui.cat()
 
 
 # --- state --------------------------------------------------------------------------------------
@@ -149,7 +147,7 @@ def _login_navigation(ws: Workspace) -> None:
     the login form, so a bookmarked ``/hotspots`` opens that page right after
     the login (when the role has it; otherwise the role's first page).
     """
-    c = _cat()
+    c = cat()
 
     def draw() -> None:
         if _oidc_active(ws):
@@ -165,11 +163,11 @@ def _login_navigation(ws: Workspace) -> None:
 def _notice() -> None:
     reason = st.session_state.pop(NOTICE_KEY, None)
     if reason:
-        st.info(_cat().t(f"login.notice.{reason}"), icon=":material/info:")
+        st.info(cat().t(f"login.notice.{reason}"), icon=":material/info:")
 
 
 def _login_form(ws: Workspace) -> None:
-    c = _cat()
+    c = cat()
     st.title(c.t("login.title"))
     st.caption(c.t("login.intro", name=ws.settings.name))
     _notice()
@@ -201,7 +199,7 @@ def _login_form(ws: Workspace) -> None:
 
 def login_error(exc: auth.AuthError, ws: Workspace) -> str:
     """The login form's message for a refused login (never says whether the user exists)."""
-    c = _cat()
+    c = cat()
     key = f"login.error.{exc.code}"
     if not c.has(key):
         key = "login.error.bad_credentials"
@@ -224,7 +222,7 @@ def _oidc_active(ws: Workspace) -> bool:
 
 def _oidc_login(ws: Workspace) -> None:
     """Log in through the identity provider; its e-mail picks the local user (and role)."""
-    c = _cat()
+    c = cat()
     st.title(c.t("login.title"))
     _notice()
     if not st.user.is_logged_in:
@@ -249,7 +247,7 @@ def _oidc_login(ws: Workspace) -> None:
 
 def pages(role: str) -> list[Any]:
     """The ``st.Page`` list of a role, in menu order; the first is the default page (served at ``/``)."""
-    c = _cat()
+    c = cat()
     out = []
     for i, key in enumerate(auth.pages_for(role)):
         script, icon = PAGE_FILES[key]
@@ -262,7 +260,7 @@ def pages(role: str) -> list[Any]:
 
 def sidebar(ws: Workspace, user: SessionUser) -> None:
     """Who is logged in (name and role) and the logout button."""
-    c = _cat()
+    c = cat()
     box = st.sidebar.container(border=True)
     box.markdown(c.t("session.user", name=user.label, role=c.t(f"role.{user.role}")))
     box.caption(c.t("session.timeout", minutes=f"{ws.settings.access.session_timeout_minutes:g}"))
@@ -277,10 +275,10 @@ def can(permission: str) -> bool:
 
 
 def require(page: str) -> SessionUser:
-    """The logged-in user if their role may open ``page`` (a key of :data:`geo.auth.PAGES`); else stop."""
+    """The logged-in user if their role may open ``page`` (a key of :data:`geo.access.auth.PAGES`); else stop."""
     user = current_user()
     if user is None or not auth.can(user.role, auth.PAGES[page]):
-        c = _cat()
+        c = cat()
         st.error(c.t("session.forbidden", page=c.t(f"page.{page}")), icon=":material/block:")
         st.stop()
     return user  # type: ignore[return-value]

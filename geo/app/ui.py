@@ -14,40 +14,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from geo.analysis.filters import EventFilter
+from geo.app.lang import cat
 from geo.errors import GridwatchError
-from geo.filters import EventFilter
-from geo.i18n import LANGS, Catalogue, catalogue, check_lang
 from geo.settings import SOURCES, TIERS
-from geo.workspace import Workspace
+from geo.store.workspace import Workspace
 
 log = logging.getLogger("gridwatch.app")
-
-LANG_KEY = "lang"
-
-
-# --- language -----------------------------------------------------------------------------------
-
-def current_lang() -> str:
-    """The session's language: the switch, else ``?lang=`` in the URL, else Chinese."""
-    if LANG_KEY not in st.session_state:
-        try:
-            st.session_state[LANG_KEY] = check_lang(st.query_params.get("lang"))
-        except ValueError:
-            st.session_state[LANG_KEY] = check_lang(None)
-    return str(st.session_state[LANG_KEY])
-
-
-def cat() -> Catalogue:
-    return catalogue(current_lang())
-
-
-def language_switch() -> Catalogue:
-    """The sidebar language switch (中文 / English); returns the chosen catalogue."""
-    current_lang()
-    names = {code: catalogue(code).t("meta.name") for code in LANGS}
-    st.sidebar.radio("语言 · Language", LANGS, format_func=names.__getitem__, key=LANG_KEY, horizontal=True)
-    return cat()
-
 
 # --- errors ---------------------------------------------------------------------------------------
 
@@ -164,7 +137,7 @@ def asset_base() -> str:
 
 def tile_source(ws: Workspace) -> Any:
     """The workspace's optional tile layer (``[settings.basemap]`` when the settings define it)."""
-    from geo.render import TileSource
+    from geo.maps.render import TileSource
 
     return TileSource.from_config(getattr(ws.settings, "basemap", None))
 
@@ -173,7 +146,7 @@ def show_folium(m: Any, *, key: str, height: int = 600, clicks: bool = True) -> 
     """Draw a folium map; only clicks come back, so pan and zoom never rerun the script."""
     from streamlit_folium import st_folium
 
-    from geo.render import finish
+    from geo.maps.render import finish
 
     finish(m, asset_base=asset_base())
     return st_folium(m, key=key, height=height, use_container_width=True,
@@ -190,8 +163,8 @@ MIME = {
 
 
 def table_bytes(df: pd.DataFrame, suffix: str, *, sheet_name: str = "data") -> bytes:
-    """A table written by :func:`geo.export.write_table` (formula-escaped CSV/XLSX, GeoJSON) as bytes."""
-    from geo.export import write_table
+    """A table written by :func:`geo.store.export.write_table` (formula-escaped CSV/XLSX, GeoJSON) as bytes."""
+    from geo.store.export import write_table
 
     with tempfile.TemporaryDirectory() as tmp:
         path = write_table(df, Path(tmp) / f"table{suffix}", sheet_name=sheet_name)

@@ -1,31 +1,20 @@
-"""Synthetic reference geography: sample official grids and a sample street network.
+"""The synthetic sample: invented geography and realistic raw exports of the Xicheng sample district.
 
-Nothing here describes real boundaries or real roads.  Real grid polygons of
-street offices are not public and no open road data for central Beijing could be
-obtained, so the sample workspace ships *invented* layers in exactly the form a
-user's own files arrive in (see ``data/README.md``):
+Nothing here describes real boundaries, roads or events.  Real grid polygons of street offices are
+not public and no open road data for central Beijing could be obtained, so the sample workspace
+ships *invented* layers in exactly the form a user's own files arrive in (see ``data/README.md``),
+and raw exports with the dirt real exports have.  Above :mod:`geo.ingest` because
+:mod:`~geo.synthetic.workspace` ingests the generated files; nothing in the product imports it
+except the app, the CLI and the notebooks, to prepare the sample.
 
-* :func:`geo.synthetic.grids.nested_grids` -- a seeded, nested big/middle/small
-  partition of a study area (the 大/中/小网格 of an official grid file);
-* :func:`geo.synthetic.roads.street_network` -- a seeded street network shaped
-  like an OpenStreetMap extract exported to GeoJSON.
+Public API (import from the module):
 
-``python -m geo.synthetic.build_reference`` rebuilds the files under
-``data/sample/`` from ``data/reference/``.
+- :mod:`geo.synthetic.grids` -- ``nested_grids`` (a seeded big/middle/small partition).
+- :mod:`geo.synthetic.roads` -- ``street_network`` (an OSM-like street network).
+- :mod:`geo.synthetic.sample` -- ``write_sample``, ``simulate``, ``load_sample_geography``,
+  ``build_gazetteer``, ``HEADERS``, ``FILES``, ``DIRT_KINDS``.
+- :mod:`geo.synthetic.workspace` -- ``ensure_sample_workspace``, ``report_table``, ``SAMPLE_FILES``.
+
+``python -m geo.synthetic.build_reference`` rebuilds the files under ``data/sample/`` from
+``data/reference/``.
 """
-
-from __future__ import annotations
-
-__all__ = ["nested_grids", "street_network"]
-
-
-def __getattr__(name: str):  # lazy: keep ``import geo.synthetic`` cheap
-    if name == "nested_grids":
-        from geo.synthetic.grids import nested_grids
-
-        return nested_grids
-    if name == "street_network":
-        from geo.synthetic.roads import street_network
-
-        return street_network
-    raise AttributeError(f"module 'geo.synthetic' has no attribute {name!r}")

@@ -14,7 +14,7 @@ Writes
 ``data/sample/roads.geojson``
     SYNTHETIC street network (:func:`geo.synthetic.roads.street_network`).
 ``data/sample/intersections.geojson``
-    Intersections of that network (:func:`geo.roads.intersections` on the written
+    Intersections of that network (:func:`geo.grid.roads.intersections` on the written
     road file).
 """
 
@@ -32,8 +32,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
-from geo.roads import intersections, read_roads
-from geo.synthetic.grids import _reproject, nested_grids
+from geo.grid.roads import intersections, read_roads
+from geo.synthetic.grids import nested_grids, reproject
 from geo.synthetic.roads import street_network
 
 __all__ = ["GRID_SEED", "ROAD_SEED", "STUDY_DISTRICT", "main", "write_geojson"]
@@ -99,7 +99,7 @@ def _area_feature(reference: Path, code: str) -> tuple[dict[str, Any], shapely.G
         raise ValueError(f"district {code!r} not found in {reference / 'beijing_districts.geojson'}")
     f = feats[0]
     geom = shape(f["geometry"])
-    area_km2 = float(shapely.area(_reproject(np.array([geom], dtype=object), "EPSG:4326", METRIC_CRS))[0]) / 1e6
+    area_km2 = float(shapely.area(reproject(np.array([geom], dtype=object), "EPSG:4326", METRIC_CRS))[0]) / 1e6
     props = {"code": f["properties"]["code"], "name": f["properties"]["name"],
              "name_en": f["properties"]["name_en"], "area_km2": round(area_km2, 2)}
     return {"type": "Feature", "properties": props, "geometry": f["geometry"]}, geom

@@ -65,7 +65,7 @@ def _transformer(src: str, dst: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(src, dst, always_xy=True)  # slow to build: cache
 
 
-def _reproject(geoms: GeomArray, src: str, dst: str) -> GeomArray:
+def reproject(geoms: GeomArray, src: str, dst: str) -> GeomArray:
     """Transform shapely geometries vertex by vertex with pyproj (lon/lat order)."""
     tr = _transformer(src, dst)
 
@@ -76,7 +76,7 @@ def _reproject(geoms: GeomArray, src: str, dst: str) -> GeomArray:
     return shapely.transform(geoms, fn)
 
 
-def _check_area(area: object) -> shapely.Geometry:
+def check_area(area: object) -> shapely.Geometry:
     if not isinstance(area, (shapely.Polygon, shapely.MultiPolygon)):
         raise TypeError(
             f"area must be a shapely Polygon or MultiPolygon in WGS84, got {type(area).__name__}; "
@@ -393,7 +393,7 @@ def nested_grids(
         Bad ``mean_km2`` (not three positive, decreasing numbers), an area not in
         lon/lat, or ``streets`` without the two columns.
     """
-    area = _check_area(area)
+    area = check_area(area)
     means = np.asarray(mean_km2, dtype=float)
     if means.shape != (3,) or not np.all(means > 0) or not np.all(np.diff(means) < 0):
         raise ValueError(
@@ -405,7 +405,7 @@ def nested_grids(
             f"streets needs columns 'street_code' and 'street_name', got {list(streets.columns)}"
         )
     rng = np.random.default_rng(seed)
-    area_m = _reproject(np.array([area], dtype=object), "EPSG:4326", metric_crs)
+    area_m = reproject(np.array([area], dtype=object), "EPSG:4326", metric_crs)
     total_km2 = float(shapely.area(area_m[0])) / 1e6
 
     # 1-3. top-down partition in metres
@@ -431,7 +431,7 @@ def nested_grids(
     # shared vertices identically, then snap to the output lattice in degrees; the
     # coarse tiers are unions of small grids
     small_m = _merge_fragments(_snap_coverage(tiers[2], area_m[0], None), mid_of_small)
-    small_w = _reproject(small_m, metric_crs, "EPSG:4326")
+    small_w = reproject(small_m, metric_crs, "EPSG:4326")
     if grid_size is not None:
         # not the WGS84 area itself: its edges are straight in degrees, the cells' in metres
         small_w = _snap_coverage(small_w, None, grid_size)
@@ -441,7 +441,7 @@ def nested_grids(
 
     # stable ids: serpentine order of centroids, per parent
     def centroids(g: GeomArray) -> NDArray[np.float64]:
-        return shapely.get_coordinates(shapely.centroid(_reproject(g, "EPSG:4326", metric_crs)))
+        return shapely.get_coordinates(shapely.centroid(reproject(g, "EPSG:4326", metric_crs)))
 
     cb, cm, cs = centroids(big_w), centroids(mid_w), centroids(small_w)
     rb = _serpentine_rank(cb[:, 0], cb[:, 1], np.zeros(n_big, dtype=np.int64)) + 1
@@ -461,7 +461,7 @@ def nested_grids(
     if streets is not None and len(streets):
         codes = streets["street_code"].astype(str).to_numpy(dtype=object)
         names = streets["street_name"].astype(str).to_numpy(dtype=object)
-        street_of_big = _street_runs(_reproject(big_w, "EPSG:4326", metric_crs), rb, len(codes))
+        street_of_big = _street_runs(reproject(big_w, "EPSG:4326", metric_crs), rb, len(codes))
         b_code, b_name = codes[street_of_big], names[street_of_big]
     else:
         b_code = b_name = np.full(n_big, "", dtype=object)
@@ -484,7 +484,7 @@ def nested_grids(
     df = df.assign(_t=tier_rank).sort_values(["_t", "grid_id"], kind="stable").drop(columns="_t")
     df = df.reset_index(drop=True)
     geoms = df["geometry"].to_numpy(dtype=object)
-    df["area_km2"] = np.round(shapely.area(_reproject(geoms, "EPSG:4326", metric_crs)) / 1e6, 4)
+    df["area_km2"] = np.round(shapely.area(reproject(geoms, "EPSG:4326", metric_crs)) / 1e6, 4)
     cols = ["grid_id", "tier", "name", "parent_id", "unit", "street_code", "street_name",
             "area_km2", "geometry"]
     return gpd.GeoDataFrame(df[cols], geometry="geometry", crs="EPSG:4326")

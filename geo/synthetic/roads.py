@@ -44,12 +44,12 @@ import shapely
 from numpy.typing import NDArray
 from shapely.ops import split
 
-from geo.roads import node_lines
-from geo.synthetic.grids import _check_area, _reproject
+from geo.grid.roads import node_lines
+from geo.synthetic.grids import check_area, reproject
 
 __all__ = ["ROAD_CLASSES", "street_network"]
 
-#: Road classes, most important first (as used by :mod:`geo.roads`).
+#: Road classes, most important first (as used by :mod:`geo.grid.roads`).
 ROAD_CLASSES: tuple[str, ...] = ("main", "secondary", "branch", "alley")
 
 GeomArray = NDArray[np.object_]
@@ -336,13 +336,13 @@ def street_network(
         ``highway``, ``class``, ``geometry``; sorted by class (main first), name,
         then position.  Ways that cross share a vertex at the crossing.
     """
-    area = _check_area(area)
+    area = check_area(area)
     if not main_spacing_m > 0:
         raise ValueError(f"main_spacing_m must be > 0 metres, got {main_spacing_m!r}")
     if not 0 <= hutong_share <= 0.5:
         raise ValueError(f"hutong_share must be between 0 and 0.5, got {hutong_share!r}")
     rng = np.random.default_rng(seed)
-    area_m = _reproject(np.array([area], dtype=object), "EPSG:4326", metric_crs)[0]
+    area_m = reproject(np.array([area], dtype=object), "EPSG:4326", metric_crs)[0]
 
     geoms, names, classes = _skeleton(area_m, rng, main_spacing_m)
     skel = np.array(geoms, dtype=object)
@@ -377,7 +377,7 @@ def street_network(
     # node in metres (1 cm lattice): crossings become shared vertices; projecting and
     # rounding then map a shared vertex to the same lon/lat in every way
     ways_m, src = _node_and_attribute(all_geoms, 0.01)
-    ways = _reproject(ways_m, metric_crs, "EPSG:4326")
+    ways = reproject(ways_m, metric_crs, "EPSG:4326")
     ways = shapely.remove_repeated_points(shapely.set_precision(ways, grid_size, mode="pointwise"))
     ok = shapely.get_num_coordinates(ways) >= 2
     ways, src = ways[ok], src[ok]

@@ -1,0 +1,211 @@
+"""Analyses on a workspace's events: hotspot cells and zones.
+
+These are the calls the CLI, the app and the notebooks share.  Each takes the
+workspace, an events frame (from :func:`geo.store.database.read_events`) and an
+:class:`~geo.analysis.filters.EventFilter`, and returns tables ready to draw or export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.analysis.filters import EventFilter, apply_filter, date_span, window_days
+from geo.analysis.gistar import getis_ord_star, gi_bins, kring_weights
+from geo.analysis.zones import hotspot_zones_from_events
+from geo.grid import h3cells
+from geo.grid.tiers import Crosswalk, crosswalk, study_area_cells
+from geo.store.workspace import Workspace
+
+BIN_LEVELS = (0.01, 0.05, 0.10)
+"""Significance levels of the ±3/±2/±1 bins (99/95/90 % confidence)."""
+
+
+@lru_cache(maxsize=32)
+def _area_cells_cached(area_wkb: bytes, res: int, metric_crs: str) -> pd.DataFrame:
+    return study_area_cells(shapely.from_wkb(area_wkb), res, metric_crs)
+
+
+def area_cells(ws: Workspace, tier: str) -> pd.DataFrame:
+    """Filled study-area cells of a tier (cached per area, resolution and CRS)."""
+    return _area_cells_cached(shapely.to_wkb(ws.area), ws.settings.tiers.resolution(tier),
+                              ws.settings.metric_crs).copy()
+
+
+_CW_CACHE: dict[tuple[Any, ...], Crosswalk] = {}
+
+
+def tier_crosswalk(ws: Workspace, tier: str) -> Crosswalk | None:
+    """The crosswalk of a tier's cells to the official grids (``None`` without grids)."""
+    if ws.grids is None:
+        return None
+    path = ws.paths.get("grids")
+    key = (str(ws.root), str(path), path.stat().st_mtime if path else 0, tier,
+           ws.settings.tiers.resolution(tier), ws.settings.metric_crs)
+    if key not in _CW_CACHE:
+        cells = area_cells(ws, tier)
+        _CW_CACHE[key] = crosswalk(cells, ws.grids, tier, ws.settings.tiers.resolution(tier),
+                                   ws.settings.metric_crs)
+    return _CW_CACHE[key]
+
+
+@dataclass
+class HotspotResult:
+    """Gi* hot spots of one tier: a row per cell of the filled study area."""
+
+    cells: gpd.GeoDataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
+                  tier: str = "small", k: int | None = None, alpha: float | None = None,
+                  fdr: bool | None = None, inference: str | None = None, permutations: int | None = None,
+                  seed: int | None = None) -> HotspotResult:
+    """Counts, densities and Getis-Ord Gi* bins for every cell of the study area.
+
+    Parameters
+    ----------
+    ws : Workspace
+    events : DataFrame
+        Stored events (unfiltered: the filter is applied here).
+    flt : EventFilter
+        Window, sources, categories, dates.
+    tier : {"big", "middle", "small"}
+    k, alpha, fdr, inference, permutations, seed
+        Default to the workspace's ``[settings.hotspots]``.
+
+    Returns
+    -------
+    HotspotResult
+        ``cells``: ``h3``, ``cell``, ``res``, ``count``, ``density`` (per km²
+        of the cell's part inside the area), ``per_day`` (per day on which the
+        window applies), ``gi_z``, ``p_value``, ``p_fdr``, ``bin`` (−3…+3),
+        ``area_share``, responsible official grid (``grid_id``, ``grid_name``,
+        ``unit``, ``street_name``) and the cell polygon.  ``summary``: cells,
+        events counted, hot/cold cells per bin, parameters.
+    """
+    selected = apply_filter(events, flt, ws.settings)
+    counts = selected.groupby(f"h3_{tier}").size()
+    since, until = date_span(events, flt, ws.settings)
+    return hotspot_table(ws, counts, flt, tier=tier, since=since, until=until, k=k, alpha=alpha, fdr=fdr,
+                         inference=inference, permutations=permutations, seed=seed)
+
+
+def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilter(), *, tier: str = "small",
+                  since: date, until: date, k: int | None = None, alpha: float | None = None,
+                  fdr: bool | None = None, inference: str | None = None, permutations: int | None = None,
+                  seed: int | None = None) -> HotspotResult:
+    """Gi* hot spots from events already counted per cell (the aggregated input of the Dask path).
+
+    Parameters
+    ----------
+    counts : Series
+        Events per int64 H3 cell of ``tier`` that passed ``flt`` (cells outside
+        the study area are reported as ``events_outside_cells``).
+    since, until : date
+        The local dates the counts cover (per-day rates).
+
+    See :func:`hotspot_cells` for the rest and for the result.
+    """
+    hs = ws.settings.hotspots
+    k = hs.k if k is None else k
+    alpha = hs.alpha if alpha is None else alpha
+    fdr = hs.fdr if fdr is None else fdr
+    inference = inference or hs.inference
+    permutations = hs.permutations if permutations is None else permutations
+    seed = hs.seed if seed is None else seed
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (k-ring neighbourhood), got {k}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+
+    cells = area_cells(ws, tier)
+    res = ws.settings.tiers.resolution(tier)
+    cell_ids = cells["cell"].to_numpy()
+    count = counts.reindex(cell_ids, fill_value=0).to_numpy().astype(np.int64)
+    outside = int(counts.sum() - count.sum())
+    weights = kring_weights(cell_ids, k=k)
+    share = cells["area_share"].to_numpy()
+    notes = []
+    if inference == "permutation" and (share < 1).any():
+        # Conditional permutation needs exchangeable cells: boundary cells count as whole cells here.
+        notes.append("permutation inference treats the study area's boundary cells as whole cells")
+        share = None
+    result = getis_ord_star(count, weights, area_share=share, inference=inference,  # type: ignore[arg-type]
+                            simulations=hs.simulations, permutations=permutations, seed=seed, alpha=alpha)
+    binned = gi_bins(result.z, result.p_value, alpha_levels=BIN_LEVELS, fdr=fdr)
+    days = max(window_days(ws.settings.window(flt.window), since, until), 1)
+
+    table = pd.DataFrame({
+        "h3": h3cells.cells_to_hex(cell_ids), "cell": cell_ids, "res": res, "count": count,
+        "density": count / cells["inside_km2"].to_numpy(), "per_day": count / days,
+        "gi_z": result.z, "p_value": result.p_value, "p_fdr": binned.p_fdr,
+        "bin": binned.bins.astype(np.int64), "area_share": cells["area_share"].to_numpy(),
+    })
+    cw = tier_crosswalk(ws, tier)
+    if cw is not None:
+        resp = cw.cells.set_index("cell")
+        table["grid_id"] = resp["grid_id"].reindex(cell_ids).to_numpy()
+        table["grid_name"] = resp["name"].reindex(cell_ids).to_numpy()
+        table["unit"] = resp["unit"].reindex(cell_ids).to_numpy()
+        table["street_name"] = resp["street_name"].reindex(cell_ids).to_numpy()
+    else:
+        for col in ("grid_id", "grid_name", "unit", "street_name"):
+            table[col] = None
+    gdf = gpd.GeoDataFrame(table, geometry=h3cells.cell_polygons(cell_ids), crs="EPSG:4326")
+    significant = binned.p_fdr <= alpha
+    summary = {
+        "tier": tier, "res": res, "cells": int(len(gdf)), "events": int(count.sum()),
+        "events_outside_cells": outside, "days": days,
+        "hot": {str(b): int((gdf["bin"] == b).sum()) for b in (3, 2, 1)},
+        "cold": {str(b): int((gdf["bin"] == -b).sum()) for b in (3, 2, 1)},
+        "hot_significant": int((significant & (result.z > 0)).sum()),
+        "cold_significant": int((significant & (result.z < 0)).sum()),
+        "parameters": {"k": k, "alpha": alpha, "fdr": fdr, "inference": result.inference,
+                       "draws": result.draws, "seed": seed, **flt.describe()},
+        "notes": notes,
+    }
+    return HotspotResult(cells=gdf, summary=summary)
+
+
+def zone_min_samples(ws: Workspace, n_events: int, eps_m: float) -> int:
+    """Core-point size: the configured minimum, raised to ``min_density_ratio`` × the average disc count."""
+    import math
+
+    from geo.store.workspace import metric_study_area
+
+    zs = ws.settings.zones
+    area_m2 = metric_study_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, 0.0).area
+    expected = n_events * math.pi * eps_m**2 / area_m2 if area_m2 > 0 else 0.0
+    return max(zs.min_samples, math.ceil(zs.min_density_ratio * expected))
+
+
+def hotspot_zones(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
+                  algorithm: str | None = None, eps_m: float | None = None, min_samples: int | None = None,
+                  hotspots: HotspotResult | None = None) -> gpd.GeoDataFrame:
+    """Density-cluster zones of the filtered events (DBSCAN/HDBSCAN in metres).
+
+    ``hotspots`` (small-tier) adds each zone's Gi* bins.
+    """
+    zs = ws.settings.zones
+    selected = apply_filter(events, flt, ws.settings)
+    eps = eps_m or zs.eps_m
+    if min_samples is None:
+        min_samples = zone_min_samples(ws, len(selected), eps)
+    bins = None
+    tier_column = "h3_small"
+    if hotspots is not None:
+        bins = hotspots.cells.set_index("cell")["bin"]
+        tier_column = f"h3_{hotspots.summary['tier']}"
+    return hotspot_zones_from_events(
+        selected, metric_crs=ws.settings.metric_crs, timezone=ws.settings.timezone,
+        algorithm=(algorithm or zs.algorithm),  # type: ignore[arg-type]
+        eps_m=eps, min_samples=min_samples, buffer_m=zs.buffer_m,
+        grids=ws.grids, cell_bins=bins, tier_column=tier_column)

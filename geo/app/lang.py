@@ -1,0 +1,35 @@
+"""The session's language: the 中文 / English switch and the message catalogue of the running page.
+
+Kept apart from :mod:`geo.app.ui` so that :mod:`geo.app.session` (the login gate) and the widgets
+both read it without importing each other.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.i18n import LANGS, Catalogue, catalogue, check_lang
+
+LANG_KEY = "lang"
+
+
+def current_lang() -> str:
+    """The session's language: the switch, else ``?lang=`` in the URL, else Chinese."""
+    if LANG_KEY not in st.session_state:
+        try:
+            st.session_state[LANG_KEY] = check_lang(st.query_params.get("lang"))
+        except ValueError:
+            st.session_state[LANG_KEY] = check_lang(None)
+    return str(st.session_state[LANG_KEY])
+
+
+def cat() -> Catalogue:
+    return catalogue(current_lang())
+
+
+def language_switch() -> Catalogue:
+    """The sidebar language switch (中文 / English); returns the chosen catalogue."""
+    current_lang()
+    names = {code: catalogue(code).t("meta.name") for code in LANGS}
+    st.sidebar.radio("语言 · Language", LANGS, format_func=names.__getitem__, key=LANG_KEY, horizontal=True)
+    return cat()

@@ -1,0 +1,24 @@
+"""Ingestion: raw exports in, events in the store out, every physical record accounted for.
+
+Reads files (:mod:`~geo.ingest.filecheck`, :mod:`~geo.ingest.readers`), maps their columns
+(:mod:`~geo.ingest.columns`), parses times (:mod:`~geo.ingest.timeparse`), normalises text
+(:mod:`~geo.ingest.textnorm`), places address-only rows (:mod:`~geo.ingest.geocode`), scrubs
+personal data (:mod:`geo.privacy`), quarantines what cannot be used
+(:mod:`~geo.ingest.quarantine`) and writes one transaction per file
+(:mod:`~geo.ingest.pipeline`).  Imports :mod:`geo.grid` and :mod:`geo.store`, never an analysis.
+
+Public API (import from the module):
+
+- :mod:`geo.ingest.pipeline` -- ``ingest_file``, ``IngestReport``, ``prepare_events`` (the per-file
+  unit the Dask path reuses), ``near_duplicate_mask``, ``Progress``, ``Stopwatch``.
+- :mod:`geo.ingest.readers` -- ``read_raw``, ``RawTable``, ``detect_encoding``, ``sniff_delimiter``.
+- :mod:`geo.ingest.filecheck` -- ``looks_binary``, ``sniff_magic``, ``check_xlsx_package``,
+  ``UploadError``.
+- :mod:`geo.ingest.columns` -- ``map_columns``, ``load_mapping``, ``ColumnMapping``, ``FIELDS``,
+  ``REQUIRED``, ``SYNONYMS``, ``synonyms_for``, ``header_key``.
+- :mod:`geo.ingest.timeparse` -- ``parse_times``, ``parse_closed_times`` and the reason codes.
+- :mod:`geo.ingest.textnorm` -- ``normalize_text``, ``normalize_scalar``.
+- :mod:`geo.ingest.geocode` -- ``Gazetteer``, ``geocode``, ``parse_address``, ``normalize_address``.
+- :mod:`geo.ingest.quarantine` -- ``REASONS``, ``quarantine_frame``, ``write_quarantine``,
+  ``read_quarantine``.
+"""

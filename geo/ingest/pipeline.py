@@ -1,0 +1,966 @@
+"""Ingestion: a raw export in, every row stored or quarantined, counts reconciled.
+
+The steps, each vectorised over the whole file:
+
+1. read the file as text (:mod:`geo.ingest.readers`) and map its headers to the
+   canonical fields (:mod:`geo.ingest.columns`);
+2. parse times (:mod:`geo.ingest.timeparse`), map categories to the table of the
+   workspace, normalise text;
+3. locate: coordinates converted from the declared CRS to WGS84
+   (:mod:`geo.grid.crs`), checked against the study area (a swapped lat/lon that
+   lands inside is fixed and flagged), rows without coordinates geocoded
+   against the standard-address gazetteer (:mod:`geo.ingest.geocode`);
+4. protect personal data: phone/ID/plate hashed with the workspace salt and
+   masked, free text scrubbed (:mod:`geo.privacy`);
+5. index: H3 cells of the three tiers and the official grid of each tier;
+6. de-duplicate on ``event_id`` against the file and the store, flag near
+   duplicates, validate against the schema, write in ONE transaction.
+
+``read == stored + duplicates + quarantined`` always holds; the report says
+why each quarantined row was rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from geo import privacy
+from geo.errors import InputFileError
+from geo.grid import crs as gcrs
+from geo.grid import h3cells
+from geo.grid.officialgrids import locate_points
+from geo.ingest.columns import ColumnMapping, load_mapping, map_columns
+from geo.ingest.quarantine import quarantine_frame, write_quarantine
+from geo.ingest.readers import RawTable, read_raw
+from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
+from geo.ingest.timeparse import parse_times
+from geo.settings import OTHER_CATEGORY, SOURCES, TIERS, Settings
+from geo.store import audit
+from geo.store.database import append_events, connect, existing_hashes, record_ingest
+from geo.store.schema import conform_events, validate_events
+from geo.store.workspace import Workspace, area_contains, metric_study_area
+
+Progress = Callable[[str, float], None]
+"""``progress(stage, fraction_done)``: called as an ingest advances."""
+
+CLOSED_WORDS = ("已办结", "办结", "已处置", "已处理", "已完成", "已关闭", "已销号", "结案", "closed", "resolved",
+                "completed")
+_NEAR_DUP_LAGS = 8
+
+
+@dataclass
+class IngestReport:
+    """What happened to every row of one file (``read = stored + duplicates + quarantined``)."""
+
+    file: str
+    source: str
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    quarantine_file: str | None = None
+    by_reason: dict[str, int] = field(default_factory=dict)
+    ingest_id: str = ""
+    crs: str = ""
+    encoding: str | None = None
+    near_duplicates: int = 0
+    other_categories: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    located_by: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "source": self.source, "read": self.read, "stored": self.stored,
+            "duplicates": self.duplicates, "quarantined": self.quarantined,
+            "quarantine_file": self.quarantine_file, "by_reason": dict(sorted(self.by_reason.items())),
+            "ingest_id": self.ingest_id, "crs": self.crs, "encoding": self.encoding,
+            "near_duplicates": self.near_duplicates, "other_categories": self.other_categories,
+            "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+    @property
+    def reconciles(self) -> bool:
+        return self.read == self.stored + self.duplicates + self.quarantined
+
+
+class Stopwatch:
+    def __init__(self, progress: Progress | None) -> None:
+        self.t = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self.progress = progress
+
+    def lap(self, stage: str, fraction: float) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - self.t
+        self.t = now
+        if self.progress is not None:
+            self.progress(stage, fraction)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- field helpers -----------------------------------------------------------
+
+def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str,
+         rows: np.ndarray | None = None) -> pd.Series:
+    """Normalised text of a canonical field (all-null when the file lacks it).
+
+    ``rows``: positions to take first (one column is taken, not the whole frame).
+    """
+    header = mapping.fields.get(name)
+    index = frame.index if rows is None else frame.index[rows]
+    if header is None:
+        return pd.Series(pd.NA, index=index, dtype="string")
+    values = frame[header]
+    if rows is not None:
+        values = values.iloc[rows]
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("string")
+    return normalize_text(values)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Integer code of each value (-1 = missing) and the distinct values, in order of appearance.
+
+    One Arrow hash pass; mapping a result computed on the distinct values back
+    is then a numpy take instead of a per-row dictionary lookup.
+    """
+    enc = pc.dictionary_encode(to_arrow_strings(values))
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, pd.Series(enc.dictionary.to_pylist(), dtype="string")
+
+
+def _decode(labels: np.ndarray | list[str | None], codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``string`` Series of ``labels[codes]`` (missing where the code is -1), built in Arrow."""
+    taken = pc.take(pa.array(list(labels), type=pa.large_string()), pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(taken, dtype="string"), index=index)
+
+
+def _to_float(values: pd.Series) -> np.ndarray:
+    """Numbers from text; anything that is not a number becomes NaN (vectorised in polars)."""
+    import polars as pl
+    import pyarrow as pa
+
+    arr = pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
+    return pl.from_arrow(arr).cast(pl.Float64, strict=False).to_numpy().astype(np.float64)
+
+
+def _coordinate(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a raw coordinate column and whether each row has (normalised) text.
+
+    Plain numbers parse as they are; only the other values are normalised
+    first (full-width digits, stray spaces), which gives the same numbers as
+    normalising the whole column.
+    """
+    number = _to_float(values)
+    has_text = values.notna().to_numpy().copy()
+    odd = has_text & np.isnan(number)
+    if odd.any():
+        norm = normalize_text(values[odd].astype("string"))
+        number[odd] = _to_float(norm)
+        has_text[odd] = norm.notna().to_numpy()
+    return number, has_text
+
+
+def category_lookup(settings: Settings, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Raw value → category code: codes, Chinese and English labels, synonyms, overrides."""
+    table: dict[str, str] = {}
+    for cat in settings.categories:
+        for raw in (cat.code, cat.label_zh, cat.label_en.lower(), *cat.synonyms):
+            table.setdefault(raw, cat.code)
+    for raw, code in (overrides or {}).items():
+        table[raw] = code
+    return table
+
+
+def map_categories(raw: pd.Series, settings: Settings,
+                   overrides: dict[str, str] | None = None) -> pd.Series:
+    """Canonical category code of each raw value (``other`` when none matches).
+
+    An exact match (case-insensitive for Latin text) wins; otherwise the
+    longest known synonym contained in the value (``违法停车（电动自行车）`` →
+    ``illegal_parking``).  Works on the unique values only.
+    """
+    table = category_lookup(settings, overrides)
+    raw_codes, uniques = _codes(raw)
+    if uniques.empty:
+        return pd.Series(pd.NA, index=raw.index, dtype="string")
+    lowered = uniques.str.lower()
+    codes = uniques.map(table).fillna(lowered.map(table))
+    unmatched = codes.isna().to_numpy()
+    if unmatched.any():
+        # The longest key contained wins (the first of equal length): few values, many keys,
+        # so a plain substring test per pair beats a vectorised pass per key.
+        by_length = sorted(table, key=len, reverse=True)
+        if unmatched.sum() <= len(by_length):
+            keys = [(key.lower(), table[key]) for key in by_length]
+            for i in np.flatnonzero(unmatched):
+                value = lowered.iloc[i]
+                codes.iloc[i] = next((code for key, code in keys if key in value), None)
+        else:
+            best_len = pd.Series(0, index=uniques.index)
+            for key in by_length:
+                hit = unmatched & (best_len < len(key)) & lowered.str.contains(key.lower(), regex=False)
+                codes[hit] = table[key]
+                best_len[hit] = len(key)
+    codes = codes.fillna(OTHER_CATEGORY)
+    return _decode(codes.to_numpy(dtype=object), raw_codes, raw.index)
+
+
+def closed_status(status: pd.Series) -> pd.Series:
+    """Whether each status text means the case is closed (办结/已处置/已处理 …)."""
+    status_codes, uniques = _codes(status)
+    closed = pd.Series(False, index=uniques.index)
+    lowered = uniques.str.lower()
+    negations = lowered.str.contains("未") | lowered.str.contains("not ")
+    for word in CLOSED_WORDS:
+        closed |= lowered.str.contains(word, regex=False)
+    closed &= ~negations
+    table = closed.to_numpy(dtype=bool)
+    out = table[np.maximum(status_codes, 0)] if len(table) else np.zeros(len(status), dtype=bool)
+    return pd.Series(out & (status_codes >= 0), index=status.index)
+
+
+_HASH_KEYS = ("gridwatchevents1", "gridwatchevents2")
+
+
+def content_hashes(parts: dict[str, pd.Series]) -> pd.Series:
+    """128-bit hash (hex) of the normalised fields of each row; stable across runs.
+
+    Numbers and timestamps are hashed as numbers (no text formatting on the
+    hot path); text as text, a missing value as its own token.  The value is
+    ``pandas.util.hash_pandas_object(frame, index=False)`` under two keys,
+    computed in one pass: each text column is dictionary-encoded once and its
+    distinct values hashed under both keys; numbers do not depend on the key.
+    """
+    index = next(iter(parts.values())).index
+    per_key: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    for v in parts.values():
+        if isinstance(v.dtype, pd.StringDtype):
+            arr = to_arrow_strings(v).fill_null("\x00")
+            enc = pc.dictionary_encode(arr)
+            uniques = enc.dictionary.to_numpy(zero_copy_only=False)
+            codes = enc.indices.to_numpy(zero_copy_only=False)
+            for key, out in zip(_HASH_KEYS, per_key, strict=True):
+                out.append(pd.util.hash_array(uniques, hash_key=key, categorize=False)[codes]
+                           if len(uniques) else np.zeros(0, dtype=np.uint64))
+        else:
+            h = pd.util.hash_array(v.to_numpy(), categorize=False)  # the key only affects text
+            for out in per_key:
+                out.append(h)
+    a, b = (_combine_hashes(h, len(index)) for h in per_key)
+    return pd.Series(_hex_strings(a, b), index=index, dtype="string")
+
+
+def _combine_hashes(arrays: list[np.ndarray], n: int) -> np.ndarray:
+    """pandas' row hash of a frame from its column hashes (CPython's tuple hash)."""
+    if not arrays:
+        return np.full(n, 0x345678 + 97531, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    out = np.zeros(n, dtype=np.uint64) + np.uint64(0x345678)
+    for i, a in enumerate(arrays):
+        inverse_i = len(arrays) - i
+        out ^= a
+        out *= mult
+        mult += np.uint64(82520 + inverse_i + inverse_i)
+    out += np.uint64(97531)
+    return out
+
+
+# the two ASCII hex digits of each byte value, as one little-endian uint16 (first digit low)
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype="<u2")
+
+
+def _hex_strings(*words: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """Lower-case hex of each row of uint64 words, concatenated (16 characters a word).
+
+    Built as one Arrow string buffer: a two-digit lookup per big-endian byte.
+    """
+    n = len(words[0])
+    by = np.stack([np.ascontiguousarray(w, dtype=">u8").view(np.uint8).reshape(n, 8) for w in words],
+                  axis=1).reshape(n, 8 * len(words))
+    chars = _HEX_PAIRS[by].view(np.uint8)  # (n, 16 * words) ASCII
+    width = chars.shape[1]
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    arr = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets),
+                                                       pa.py_buffer(chars.reshape(-1))])
+    return pd.array(arr, dtype="string")
+
+
+def hex64(values: np.ndarray) -> np.ndarray:
+    """16-character lower-case hex of each uint64."""
+    return np.asarray(_hex_strings(np.asarray(values, dtype=np.uint64)), dtype="<U16")
+
+
+def near_duplicate_mask(source: pd.Series, category: pd.Series, t: pd.Series, x: np.ndarray,
+                        y: np.ndarray, metres: float, seconds: float) -> np.ndarray:
+    """Rows that repeat an earlier row of the same source and category within metres/seconds.
+
+    Vectorised: rows are sorted by (source, category, time) and compared with
+    the previous few rows (lags), which finds every pair inside the window
+    unless more than a handful of same-category events fall in two minutes.
+    """
+    n = len(t)
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    # one integer per (source, category) pair, without building strings
+    src_codes, _ = pd.factorize(source)
+    cat_codes, cat_uniques = pd.factorize(category)
+    key = src_codes.astype(np.int64) * (len(cat_uniques) + 1) + cat_codes
+    ts = t.astype("int64").to_numpy() / 1e6  # µs → s
+    order = np.lexsort((ts, key))
+    k, s, xs, ys = key[order], ts[order], x[order], y[order]
+    dup_sorted = np.zeros(n, dtype=bool)
+    for lag in range(1, min(_NEAR_DUP_LAGS, n - 1) + 1):
+        same = (k[lag:] == k[:-lag]) & (s[lag:] - s[:-lag] <= seconds)
+        close = np.hypot(xs[lag:] - xs[:-lag], ys[lag:] - ys[:-lag]) <= metres
+        dup_sorted[lag:] |= same & close
+    out = np.zeros(n, dtype=bool)
+    out[order] = dup_sorted
+    return out
+
+
+# --- the pipeline ------------------------------------------------------------
+
+@dataclass
+class _Rejects:
+    parts: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, raw: pd.DataFrame, mask: np.ndarray | pd.Series, reason: str, message: str | pd.Series,
+            column: str | None, source_file: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        idx = raw.index[mask]
+        msg = message.loc[idx] if isinstance(message, pd.Series) else message
+        self.parts.append(quarantine_frame(raw, idx, reason, msg, column, source_file))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat(self.parts) if self.parts else pd.DataFrame()
+
+
+@dataclass
+class Located:
+    """Where each row is: WGS84 lon/lat, how it was placed, or why it could not be."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    method: np.ndarray   # coordinates / swap_fixed / geocoded_<how> / ""
+    reason: np.ndarray   # "" or a quarantine reason code
+    message: np.ndarray
+    zero: np.ndarray
+    finite: np.ndarray
+    has_text: np.ndarray
+    x: np.ndarray | None = None   # metric coordinates of the rows placed by coordinates (else NaN)
+    y: np.ndarray | None = None
+
+
+def _area_contains_xy(ws: Workspace, lon: np.ndarray, lat: np.ndarray, buffer_m: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`geo.store.workspace.area_contains`, also returning the metric x/y it computed."""
+    x, y = gcrs.to_metric(np.asarray(lon, float), np.asarray(lat, float), crs=ws.settings.metric_crs)
+    area_m = metric_study_area(shapely.to_wkb(ws.area), ws.settings.metric_crs, float(buffer_m))
+    ok = np.isfinite(x) & np.isfinite(y)
+    out = np.zeros(len(x), dtype=bool)
+    out[ok] = shapely.contains_xy(area_m, x[ok], y[ok])
+    return out, x, y
+
+
+def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address: pd.Series, crs_name: str,
+                alive: np.ndarray) -> Located:
+    """Place rows: convert coordinates, check the study area, fix certain swaps, geocode the rest.
+
+    ``lon_text``/``lat_text`` are the raw coordinate columns (normalised where
+    they are not plain numbers); ``address`` is normalised text.
+
+    A row whose coordinates are missing, zero, invalid or outside the area is
+    geocoded from its address when it has one; if that fails too, the row is
+    rejected with the coordinate problem as the reason (``address_not_located``
+    only for rows that never had coordinates) and both problems in the message.
+    """
+    settings = ws.settings
+    n = len(lon_text)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    mx, my = np.full(n, np.nan), np.full(n, np.nan)
+    method = np.full(n, "", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    message = np.full(n, "", dtype=object)
+    (lon_raw, has_lon), (lat_raw, has_lat) = _coordinate(lon_text), _coordinate(lat_text)
+    has_text = has_lon | has_lat
+    finite = np.isfinite(lon_raw) & np.isfinite(lat_raw)
+    zero = finite & ((lon_raw == 0) | (lat_raw == 0))
+    has_address = address.notna().to_numpy()
+    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
+    buffer_m = settings.ingest.area_buffer_m
+
+    def problem(mask: np.ndarray, code: str, text: str | np.ndarray) -> None:
+        mask = mask & (reason == "")
+        reason[mask] = code
+        message[mask] = text if isinstance(text, str) else text[mask]
+
+    problem(alive & has_text & ~finite, "coords_invalid",
+            "longitude/latitude are not numbers; write decimal degrees like 116.3972")
+    problem(alive & zero, "coords_zero", "coordinates are 0 (the device had no fix)")
+    problem(alive & ~has_text, "coords_missing", "the row has no coordinates")
+    if geographic:
+        out_range = alive & finite & ~zero & ~((np.abs(lat_raw) <= 90) & (np.abs(lon_raw) <= 180)) & \
+            ~((np.abs(lon_raw) <= 90) & (np.abs(lat_raw) <= 180))
+        problem(out_range, "coords_invalid", "coordinates are outside -180..180 / -90..90 degrees")
+    idx = np.flatnonzero(alive & (reason == ""))
+    if len(idx):
+        wl, wa = gcrs.to_wgs84(lon_raw[idx], lat_raw[idx], crs_name)
+        inside, wx, wy = _area_contains_xy(ws, wl, wa, buffer_m)
+        mx[idx[inside]], my[idx[inside]] = wx[inside], wy[inside]  # reused for near duplicates
+        lon[idx[inside]], lat[idx[inside]] = wl[inside], wa[inside]
+        method[idx[inside]] = "coordinates"
+        out = idx[~inside]
+        if len(out) and geographic:
+            # A swap is fixed only when the swapped point lands in the study area.
+            sl, sa = gcrs.to_wgs84(lat_raw[out], lon_raw[out], crs_name)
+            swap_ok = area_contains(ws, sl, sa, buffer_m)
+            lon[out[swap_ok]], lat[out[swap_ok]] = sl[swap_ok], sa[swap_ok]
+            method[out[swap_ok]] = "swap_fixed"
+            out = out[~swap_ok]
+        if len(out):
+            outside = np.zeros(n, dtype=bool)
+            outside[out] = True
+            text = np.full(n, "", dtype=object)
+            text[out] = [f"point ({a:.6f}, {b:.6f}) in {crs_name} is outside the study area (+{buffer_m:g} m); "
+                         "check the coordinate system (--crs) or that the row belongs to this area"
+                         for a, b in zip(lon_raw[out], lat_raw[out], strict=True)]
+            problem(outside, "outside_area", text)
+    # Rows with a problem but an address: the address may still place them.
+    try_address = alive & (reason != "") & has_address
+    if try_address.any():
+        gidx = np.flatnonzero(try_address)
+        located, gmsg = _geocode(ws, address.iloc[gidx])
+        ok = located["method"].to_numpy() != "none"
+        lon[gidx[ok]] = located["lon"].to_numpy()[ok]
+        lat[gidx[ok]] = located["lat"].to_numpy()[ok]
+        method[gidx[ok]] = "geocoded_" + located["method"].to_numpy()[ok].astype(object)
+        reason[gidx[ok]] = ""
+        message[gidx[ok]] = ""
+        failed = gidx[~ok]
+        had_coords = has_text[failed]
+        message[failed] = np.where(had_coords, message[failed].astype(str) + "; and " + gmsg[~ok].astype(str),
+                                   gmsg[~ok].astype(str))
+        reason[failed] = np.where(had_coords, reason[failed], "address_not_located")
+    no_address = alive & (reason == "coords_missing") & ~has_address
+    message[no_address] = "the row has neither coordinates nor an address; add 经度/纬度 or 地址"
+    return Located(lon, lat, method, reason, message, zero, finite, has_text, mx, my)
+
+
+@lru_cache(maxsize=4)
+def _road_tree(path: str, mtime: float, metric_crs: str) -> shapely.STRtree:
+    from geo.grid.roads import read_roads
+
+    roads = read_roads(path).to_crs(metric_crs)
+    return shapely.STRtree(roads.geometry.values)
+
+
+def check_declared_crs(ws: Workspace, lon: np.ndarray, lat: np.ndarray, crs_name: str,
+                       sample: int = 500) -> str | None:
+    """Warn when points sit far closer to the roads if read in another Chinese CRS.
+
+    GCJ-02 data declared as WGS84 lands ~500 m off but usually still inside
+    the district, so no single row can be caught; the file as a whole can: the
+    median distance to the nearest road drops sharply under the right
+    reading.  Needs the workspace's road file; returns the warning or ``None``.
+    """
+    path = ws.paths.get("roads")
+    if path is None or not path.exists() or len(lon) < 30:
+        return None
+    idx = np.random.default_rng(0).choice(len(lon), size=min(sample, len(lon)), replace=False)
+    idx.sort()
+    lon, lat = lon[idx], lat[idx]
+    tree = _road_tree(str(path), path.stat().st_mtime, ws.settings.metric_crs)
+
+    def median_distance(x_lon: np.ndarray, x_lat: np.ndarray) -> float:
+        x, y = gcrs.to_metric(x_lon, x_lat, ws.settings.metric_crs)
+        _, dist = tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
+        return float(np.median(dist))
+
+    declared = median_distance(lon, lat)
+    # Undo the declared conversion, then read the raw numbers in each alternative system.
+    raw_lon, raw_lat = gcrs.from_wgs84(lon, lat, crs_name)
+    best_name, best = None, declared
+    for alt in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09):
+        if alt == crs_name or (alt == gcrs.WGS84 and crs_name == gcrs.CGCS2000):
+            continue
+        d = median_distance(*gcrs.to_wgs84(raw_lon, raw_lat, alt))
+        if d < best:
+            best_name, best = alt, d
+    if best_name is not None and declared > 25.0 and best < 0.5 * declared:
+        return (f"coordinates look like {best_name}, not {crs_name}: read as {best_name} the points lie a median "
+                f"{best:.0f} m from the nearest road instead of {declared:.0f} m. If the export comes from "
+                f"{'Amap/Tencent' if best_name == gcrs.GCJ02 else 'Baidu' if best_name == gcrs.BD09 else 'GPS'}, "
+                f"re-ingest with --crs {best_name}")
+    return None
+
+
+def prepare_events(
+    raw: RawTable,
+    source: str,
+    ws: Workspace,
+    *,
+    crs: str | None = None,
+    mapping_file: str | Path | None = None,
+    ingest_id: str = "",
+    progress: Progress | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, IngestReport]:
+    """Turn one raw table into schema events and quarantine records (no store access).
+
+    This is the per-file (and, at scale, per-partition) unit of ingestion.
+
+    Returns
+    -------
+    events : DataFrame in the event schema (``flags`` holds notes such as ``swap_fixed``)
+    rejects : quarantine records
+    report : counts so far (duplicates against the store are decided at write time)
+    """
+    if source not in SOURCES:
+        raise InputFileError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+    settings = ws.settings
+    watch = Stopwatch(progress)
+    mapping = load_mapping(mapping_file, [c.code for c in settings.categories]) if mapping_file else None
+    time_format = mapping.time_format if mapping else None
+    file_label = Path(raw.path).name  # a local absolute path has no business in files sent back
+    frame = raw.frame
+    report = IngestReport(file=str(raw.path), source=source, ingest_id=ingest_id, encoding=raw.encoding)
+    rejects = _Rejects()
+    bad = raw.bad_rows.reset_index(drop=True)
+    report.read = len(frame) + len(bad)
+    if raw.blank_rows:
+        report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
+    if len(bad):
+        rejects.parts.append(pd.DataFrame({
+            "source_file": file_label, "source_row": bad["_row"].astype("int64"),
+            "reason": bad["reason"].where(bad["reason"] == "ragged_row", "unreadable_row"),
+            "message": bad["detail"].astype(str) + "; check quoting and delimiters",
+            "column": "", "raw_line": privacy.scrub_text(bad["text"].astype("string")),
+        }))
+
+    cmap = map_columns([c for c in frame.columns if c != "_row"], source, mapping, file=file_label)
+    declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
+    crs_name = gcrs.normalize_crs_name(declared)
+    report.crs = crs_name
+    watch.lap("map_columns", 0.05)
+
+    # -- times ---------------------------------------------------------------
+    occurred = parse_times(frame[cmap.fields["occurred_at"]], tz=settings.timezone, time_format=time_format)
+    alive = occurred.ok.to_numpy().copy()
+    time_col = cmap.fields["occurred_at"]
+    for reason, message in (
+            ("time_missing", f"no time given in column {time_col!r}; fill in when the event happened"),
+            ("time_unparseable", f"cannot read the time in column {time_col!r}; use e.g. 2024-03-05 08:30 "
+                                 "(or give time_format in a --mapping file)")):
+        mask = ~occurred.ok.to_numpy() & (occurred.reason == reason).to_numpy()
+        rejects.add(frame, mask, reason, message, time_col, file_label)
+    t_utc = occurred.times.dt.tz_convert("UTC")
+    earliest = pd.Timestamp(settings.ingest.earliest, tz=settings.timezone)
+    latest = pd.Timestamp(datetime.now(UTC) + timedelta(days=settings.ingest.max_future_days))
+    out_of_range = alive & ((t_utc < earliest) | (t_utc > latest)).fillna(False).to_numpy()
+    rejects.add(frame, out_of_range, "time_out_of_range",
+                f"time is before {settings.ingest.earliest} or in the future; check the year and the "
+                "time zone", cmap.fields["occurred_at"], file_label)
+    alive &= ~out_of_range
+    watch.lap("parse_times", 0.2)
+
+    # -- category --------------------------------------------------------------
+    category_raw = _col(frame, cmap, "category_raw")
+    missing_cat = alive & category_raw.isna().to_numpy()
+    rejects.add(frame, missing_cat, "category_missing",
+                "the problem category is empty; fill it in (unknown values are kept as 'other')",
+                cmap.fields.get("category_raw"), file_label)
+    alive &= ~missing_cat
+    category = map_categories(category_raw, settings, mapping.categories if mapping else None)
+    others = category_raw[alive & (category == OTHER_CATEGORY).fillna(False).to_numpy()]
+    report.other_categories = {str(k): int(v) for k, v in others.value_counts().items()}
+    watch.lap("categories", 0.25)
+
+    # -- location --------------------------------------------------------------
+    address = _col(frame, cmap, "address")
+    lon_lat = [frame[cmap.fields[c]] if cmap.fields.get(c) else pd.Series(pd.NA, index=frame.index, dtype="string")
+               for c in ("lon", "lat")]
+    loc = locate_rows(ws, *lon_lat, address, crs_name, alive)
+    lon, lat, method = loc.lon, loc.lat, loc.method
+    for reason in ("coords_invalid", "coords_zero", "coords_missing", "outside_area", "address_not_located"):
+        mask = alive & (loc.reason == reason)
+        column = cmap.fields.get("address") if reason == "address_not_located" else \
+            (cmap.fields.get("lon") or cmap.fields.get("address"))
+        if mask.any():
+            rejects.add(frame, mask, reason, pd.Series(loc.message[mask], index=frame.index[mask],
+                                                       dtype="string"), column, file_label)
+        alive &= ~mask
+    zero, finite, has_text = loc.zero, loc.finite, loc.has_text
+    flag_cols: dict[str, np.ndarray] = {}
+    report.located_by = {str(k): int(v) for k, v in pd.Series(method[alive]).value_counts().items()}
+    by_coords = alive & (method == "coordinates")
+    crs_warning = check_declared_crs(ws, lon[by_coords], lat[by_coords], crs_name)
+    if crs_warning:
+        report.warnings.append(crs_warning)
+    watch.lap("geocode", 0.55)
+
+    # -- keep the surviving rows -------------------------------------------------
+    keep = np.flatnonzero(alive)
+    index_k = frame.index[keep]
+    t_keep = t_utc.iloc[keep]
+    lon_k, lat_k = lon[keep], lat[keep]
+    flag_cols["swap_fixed"] = method[keep] == "swap_fixed"
+    flag_cols["coords_zero_geocoded"] = (zero[keep] | ~finite[keep] & has_text[keep]) & \
+        pd.Series(method[keep]).str.startswith("geocoded").to_numpy()
+
+    text = _col(frame, cmap, "text", keep)
+    too_long = text.str.len().fillna(0).to_numpy() > settings.ingest.max_text_chars
+    flag_cols["text_truncated"] = too_long
+    text = text.str.slice(0, settings.ingest.max_text_chars)
+    text = privacy.scrub_text(text)
+
+    closed_text = _col(frame, cmap, "closed_at", keep)
+    closed_at = pd.Series(pd.NaT, index=index_k, dtype="datetime64[us, UTC]")
+    if closed_text.notna().any():
+        parsed = parse_times(closed_text, tz=settings.timezone, time_format=time_format)
+        ct = parsed.times.dt.tz_convert("UTC")
+        ok_closed = parsed.ok.to_numpy() & (ct >= t_keep).fillna(False).to_numpy()
+        flag_cols["closed_at_invalid"] = closed_text.notna().to_numpy() & ~ok_closed
+        closed_at = ct.where(ok_closed, pd.NaT).astype("datetime64[us, UTC]")
+    status = _col(frame, cmap, "status", keep)
+    watch.lap("text", 0.6)
+
+    # -- personal data -------------------------------------------------------------
+    personal: dict[str, pd.Series] = {}
+    for field_name, prefix, masker in (("phone", "phone", privacy.mask_phone),
+                                       ("id_number", "id", privacy.mask_id_number),
+                                       ("plate", "plate", privacy.mask_plate)):
+        values = _col(frame, cmap, field_name, keep)
+        if values.isna().all():  # most exports lack most personal fields
+            personal[f"{prefix}_hash"] = personal[f"{prefix}_masked"] = values
+            continue
+        # on the distinct values (plates and callers repeat), mapped back
+        codes, uniques = _codes(values)
+        uniques = uniques.astype("str")
+        for key, out in ((f"{prefix}_hash", privacy.hash_values(uniques, ws.salt, kind=field_name)),
+                         (f"{prefix}_masked", masker(uniques))):
+            taken = pc.take(to_arrow_strings(out), pa.array(codes, mask=codes < 0))
+            personal[key] = from_arrow_strings(taken, index=values.index)
+    watch.lap("privacy", 0.65)
+
+    # -- content hash and ids ----------------------------------------------------------
+    source_id = _col(frame, cmap, "source_id", keep)
+    chash = content_hashes({
+        "source": pd.Series(source, index=index_k, dtype="string"),
+        "t": t_keep.astype("datetime64[s, UTC]").astype("int64"),
+        "lon": pd.Series(np.round(lon_k * 1e6).astype(np.int64), index=index_k),
+        "lat": pd.Series(np.round(lat_k * 1e6).astype(np.int64), index=index_k),
+        "category_raw": category_raw.iloc[keep], "text": text, "address": address.iloc[keep],
+        "phone": personal["phone_hash"], "plate": personal["plate_hash"],
+    })
+    # "<source>:<source_id>", or "<source>:h<first 20 hex of the content hash>" without an id
+    def lit(value: str) -> pa.Scalar:
+        return pa.scalar(value, pa.large_string())
+
+    ids = to_arrow_strings(source_id)
+    if ids.null_count:
+        ids = pc.if_else(pc.is_null(ids), pc.binary_join_element_wise(
+            lit("h"), pc.utf8_slice_codeunits(to_arrow_strings(chash), 0, 20), lit("")), ids)
+    event_id = pd.Series(pd.array(pc.binary_join_element_wise(lit(source + ":"), ids, lit("")),
+                                  dtype="string"), index=index_k)
+
+    # -- duplicates inside the file ----------------------------------------------------
+    # Dictionary codes number the ids in order of first appearance, so a row is the
+    # first of its id exactly where the running maximum of the codes grows.
+    id_codes = pc.dictionary_encode(to_arrow_strings(event_id)).indices.to_numpy(zero_copy_only=False)
+    top = np.maximum.accumulate(id_codes) if len(id_codes) else id_codes
+    first = np.r_[True, top[1:] > top[:-1]][:len(id_codes)]
+    repeated = ~first
+    dup_in_file = np.zeros(len(keep), dtype=bool)
+    conflict = np.zeros(len(keep), dtype=bool)
+    if repeated.any():  # compare contents only for the (few) repeated ids
+        hashes = chash.to_numpy(dtype=object)
+        first_pos = np.flatnonzero(first)  # the k-th first occurrence has code k
+        same = hashes[repeated] == hashes[first_pos[id_codes[repeated]]]
+        dup_in_file[repeated] = same
+        conflict[repeated] = ~same
+    if conflict.any():
+        rows = index_k[conflict]
+        mask = frame.index.isin(rows)
+        rejects.add(frame, mask, "duplicate_id_conflict",
+                    "this id was already used by a different record earlier in the file; "
+                    "ids must be unique", cmap.fields.get("source_id"), file_label)
+    report.duplicates = int(dup_in_file.sum())
+
+    # Everything below is built for the first row of each id only (``sel``).
+    def once(values: Any) -> Any:
+        if not repeated.any():
+            return values
+        return values[first] if isinstance(values, np.ndarray) else values.iloc[np.flatnonzero(first)]
+
+    sel = once(keep)
+    index_s = frame.index[sel]
+    lon_s, lat_s, method_s = lon[sel], lat[sel], method[sel]
+    watch.lap("dedupe", 0.7)
+
+    # -- index -----------------------------------------------------------------------
+    cells = {tier: h3cells.cells_for_points(lon_s, lat_s, settings.tiers.resolution(tier))
+             for tier in TIERS}
+    watch.lap("h3", 0.75)
+    if ws.grids is not None:
+        grids = locate_points(ws.grids, lon_s, lat_s)
+        grids.index = index_s
+    else:
+        grids = pd.DataFrame({f"grid_{t}": pd.Series(pd.NA, index=index_s, dtype="string")
+                              for t in TIERS})
+    watch.lap("grids", 0.85)
+
+    status_s = once(status)
+    closed_at_s = once(closed_at)
+    method_codes, method_names = pd.factorize(method_s)
+    method_col = _decode(list(method_names), method_codes, index_s)
+    geocoded = np.asarray([str(m).startswith("geocoded") for m in method_names], dtype=bool)[method_codes] \
+        if len(method_names) else np.zeros(len(method_codes), dtype=bool)
+    events = pd.DataFrame({
+        "event_id": once(event_id),
+        "source": source,
+        "source_id": once(source_id),
+        "category": category.iloc[sel],
+        "category_raw": category_raw.iloc[sel],
+        "occurred_at": once(t_keep).astype("datetime64[us, UTC]"),
+        "lon": lon_s, "lat": lat_s,
+        "crs_in": _decode(["geocoded", crs_name], np.where(geocoded, 0, 1), index_s),
+        "location_method": method_col,
+        "address": address.iloc[sel],
+        "status": status_s,
+        "is_closed": closed_status(status_s).to_numpy() | closed_at_s.notna().to_numpy(),
+        "closed_at": closed_at_s,
+        "text": once(text),
+        **{k: once(v) for k, v in personal.items()},
+        "vehicle_type": _col(frame, cmap, "vehicle_type", sel),
+        "action": _col(frame, cmap, "action", sel),
+        "reporter": _col(frame, cmap, "reporter", sel),
+        "patrol_mode": _col(frame, cmap, "patrol_mode", sel),
+        **{f"h3_{t}": cells[t] for t in TIERS},
+        **{f"grid_{t}": grids[f"grid_{t}"].astype("string") for t in TIERS},
+        "flags": pd.Series(pd.NA, index=index_s, dtype="string"),
+        "content_hash": once(chash),
+        "ingest_id": ingest_id,
+        "source_file": Path(file_label).name,
+        "source_row": frame["_row"].to_numpy()[sel].astype("int64"),
+    }, index=index_s)
+
+    # rows placed by their coordinates were projected by the area check already
+    x, y = loc.x[sel].copy(), loc.y[sel].copy()
+    other = method_s != "coordinates"
+    if other.any():
+        x[other], y[other] = gcrs.to_metric(lon_s[other], lat_s[other], settings.metric_crs)
+    near = near_duplicate_mask(events["source"], events["category"], events["occurred_at"], x, y,
+                               settings.ingest.near_duplicate_m, settings.ingest.near_duplicate_s)
+    report.near_duplicates = int(near.sum())
+    flag_cols_k = {k: once(v) for k, v in flag_cols.items()}
+    flag_cols_k["near_duplicate"] = near
+    events["flags"] = _join_flags(flag_cols_k, events.index)
+    report.flags = {k: int(v.sum()) for k, v in flag_cols_k.items() if v.sum()}
+    watch.lap("dedupe", 0.9)
+    report.timings = watch.timings
+    return conform_events(events), rejects.frame(), report
+
+
+def _is_geographic(crs_name: str) -> bool:
+    import pyproj
+
+    try:
+        return bool(pyproj.CRS.from_user_input(crs_name).is_geographic)
+    except pyproj.exceptions.CRSError:
+        return False
+
+
+def _join_flags(flags: dict[str, np.ndarray], index: pd.Index) -> pd.Series:
+    """``a;b`` of the names of the flags set on each row (missing when none).
+
+    Rows are coded by their set of flags (a bit each), so only the few distinct
+    combinations are formatted.
+    """
+    names = [name for name, mask in flags.items() if mask.any()]
+    code = np.zeros(len(index), dtype=np.int64)
+    for bit, name in enumerate(names):
+        code |= np.asarray(flags[name], dtype=bool).astype(np.int64) << bit
+    labels: list[str | None] = [None] * (1 << len(names))
+    for c in np.unique(code):
+        if c:
+            labels[c] = ";".join(name for bit, name in enumerate(names) if c >> bit & 1)
+    return _decode(labels, np.where(code == 0, -1, code), index)
+
+
+def _geocode(ws: Workspace, addresses: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
+    """Geocode addresses; returns the match table and a message per row."""
+    from geo.ingest.geocode import geocode
+
+    path = ws.path("gazetteer")
+    if path is None or not path.exists():
+        located = pd.DataFrame({"lon": np.nan, "lat": np.nan, "method": "none",
+                                "candidates": ""}, index=addresses.index)
+        msg = np.full(len(addresses), "the row has only an address and the workspace has no standard-address "
+                      "gazetteer; set [workspace] gazetteer = FILE in gridwatch.toml", dtype=object)
+        return located, msg
+    gaz = _gazetteer_cache(path)
+    located = geocode(addresses, gaz, min_score=ws.settings.ingest.geocode_min_score)
+    located.index = addresses.index
+    inside = np.zeros(len(located), dtype=bool)
+    ok = located["method"].to_numpy() != "none"
+    if ok.any():
+        inside[ok] = area_contains(ws, located["lon"].to_numpy()[ok], located["lat"].to_numpy()[ok],
+                                   ws.settings.ingest.area_buffer_m)
+    located.loc[ok & ~inside, "method"] = "none"
+    cands = located["candidates"].fillna("").astype(str).to_numpy()
+    msg = np.where(cands != "",
+                   "address not found in the gazetteer; closest entries: " + cands.astype(object),
+                   "address not found in the gazetteer; check the spelling or add it to the gazetteer")
+    return located, msg
+
+
+_GAZ: dict[tuple[str, float], Any] = {}
+
+
+def _gazetteer_cache(path: Path) -> Any:
+    from geo.ingest.geocode import Gazetteer
+
+    key = (str(path), path.stat().st_mtime)
+    if key not in _GAZ:
+        _GAZ.clear()
+        _GAZ[key] = Gazetteer.from_csv(path)
+    return _GAZ[key]
+
+
+def ingest_file(
+    path: str | Path,
+    source: str,
+    ws: Workspace,
+    *,
+    crs: str | None = None,
+    mapping_file: str | Path | None = None,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+    actor: str | None = None,
+    role: str = "admin",
+) -> IngestReport:
+    """Ingest one file into the workspace's store as ONE transaction.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV (UTF-8/GBK), XLSX, GeoJSON or (Geo)Parquet.
+    source : str
+        One of :data:`geo.settings.SOURCES`.
+    ws : Workspace
+    crs : str, optional
+        Coordinate system of the file; default: the file's own declaration,
+        then the workspace's default for the source.
+    mapping_file : path-like, optional
+        TOML column mapping for exports whose headers are not recognised.
+    progress : callable, optional
+        ``progress(stage, fraction)``.
+    actor, role : str, optional
+        Who ingests, for the audit log (default: the command line's local admin).
+
+    Returns
+    -------
+    IngestReport
+        ``read == stored + duplicates + quarantined`` always.
+
+    Raises
+    ------
+    InputFileError
+        When the file as a whole cannot be read (the store is untouched).
+    """
+    t0 = time.perf_counter()
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError("file not found; check the path", file=str(path))
+    mapping = load_mapping(mapping_file) if mapping_file else None
+    if progress:
+        progress("read", 0.0)
+    raw = read_raw(path, encoding=encoding or (mapping.encoding if mapping else None),
+                   sheet=sheet or (mapping.sheet if mapping else None),
+                   delimiter=mapping.delimiter if mapping else None)
+    t_read = time.perf_counter() - t0
+    ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    events, rejects, report = prepare_events(raw, source, ws, crs=crs, mapping_file=mapping_file,
+                                             ingest_id=ingest_id, progress=progress)
+    report.timings = {"read": t_read, **report.timings}
+    validate_events(events, resolutions={t: ws.settings.tiers.resolution(t) for t in TIERS})
+
+    t_store = time.perf_counter()
+    sha = file_sha256(path)
+    with connect(ws.store_path) as con:
+        con.begin()
+        try:
+            known = existing_hashes(con, events["event_id"].tolist())
+            if len(known):
+                lookup = known.set_index("event_id")["content_hash"]
+                prev = events["event_id"].map(lookup)
+                in_store = prev.notna().to_numpy()
+                same = (prev == events["content_hash"]).fillna(False).to_numpy()
+                conflict = in_store & ~same
+                if conflict.any():
+                    raw_rows = raw.frame.index.isin(events.index[conflict])
+                    rejects = pd.concat([rejects, quarantine_frame(
+                        raw.frame, raw.frame.index[raw_rows], "duplicate_id_conflict",
+                        "this id is already in the store with different content; ids must be unique",
+                        None, path.name)])
+                report.duplicates += int((in_store & same).sum())
+                events = events[~in_store]
+            report.stored = append_events(con, events)
+            report.quarantined = len(rejects)
+            report.by_reason = {str(k): int(v) for k, v in rejects["reason"].value_counts().items()} \
+                if len(rejects) else {}
+            qpath = ws.quarantine_dir / f"{ingest_id}_{path.stem}.csv"
+            written = write_quarantine(rejects, qpath) if len(rejects) else None
+            report.quarantine_file = str(written) if written else None
+            report.timings["store"] = time.perf_counter() - t_store
+            report.seconds = time.perf_counter() - t0
+            if not report.reconciles:  # pragma: no cover - a bug, never user input
+                raise RuntimeError(f"ingest of {path} does not reconcile: {report.to_dict()}")
+            record_ingest(con, {
+                "ingest_id": ingest_id, "started_at": datetime.now(UTC), "file": str(path),
+                "file_sha256": sha, "source": source, "crs": report.crs, "read": report.read,
+                "stored": report.stored, "duplicates": report.duplicates,
+                "quarantined": report.quarantined, "quarantine_file": report.quarantine_file,
+                "report": report.to_dict(),
+            })
+            # The audit row lands in the same transaction as the events: both or neither.
+            audit.record_in(con, "ingest", actor=actor or audit.cli_actor(), role=role, target=path.name, details={
+                "ingest_id": ingest_id, "file_sha256": sha, "source": source, "crs": report.crs,
+                "read": report.read, "stored": report.stored, "duplicates": report.duplicates,
+                "quarantined": report.quarantined, "by_reason": report.by_reason})
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    if progress:
+        progress("done", 1.0)
+    return report

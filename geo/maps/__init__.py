@@ -1,0 +1,7 @@
+"""Maps: Folium (Leaflet) and pydeck layers, legends, tile sources and offline assets.
+
+Used by the app and the notebooks; imports Folium, never Streamlit.
+
+Public API: :mod:`geo.maps.render` -- ``base_map``, ``cells_layer``, ``legend``, ``TileSource``, ``finish``,
+``use_local_assets``, ``MODES`` and the colour helpers (``class_breaks``, ``bin_colours`` …).
+"""

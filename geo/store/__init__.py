@@ -1,0 +1,21 @@
+"""Storage: the event schema, the DuckDB event store, workspaces, the audit log and table exports.
+
+Imports only :mod:`geo.grid` and the foundation modules.  The audit log lives here, not in
+:mod:`geo.access`, because it is a table of the store written inside the store's own
+transactions (an ingest and its audit row commit together); access control builds on it.
+The Dask path for city scale is :mod:`geo.scale`, above the analyses it reuses.
+
+Public API (import from the module):
+
+- :mod:`geo.store.schema` -- ``EVENT_COLUMNS``, ``conform_events``, ``validate_events``,
+  ``empty_events``, ``tier_cell_column``.
+- :mod:`geo.store.database` -- ``connect``, ``append_events``, ``read_events``, ``store_counts``,
+  ``existing_hashes``, ``record_ingest``, ``query_arrow``, ``arrow_types_mapper``.
+- :mod:`geo.store.workspace` -- ``Workspace``, ``init_workspace``, ``load_workspace``,
+  ``update_settings``, ``resolve_workspace_dir``, ``area_contains``, ``metric_study_area``,
+  ``metric_crs_for``, ``REPO_ROOT``, ``SAMPLE_WORKSPACE``.
+- :mod:`geo.store.audit` -- ``record``, ``record_in``, ``record_export``, ``read_audit``,
+  ``verify_chain``, ``cli_actor``.
+- :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix),
+  ``escape_formulas``, ``FORMULA_PREFIXES``.
+"""
