@@ -16,7 +16,7 @@ from geo.settings import SOURCES, TIERS, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_FILES = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py")), *sorted((ROOT / "geo" / "app").glob("*.py")),
-             ROOT / "geo" / "render.py"]
+             *sorted((ROOT / "geo" / "maps").glob("*.py"))]
 
 
 def test_catalogues_have_the_same_keys_and_placeholders() -> None:
