@@ -213,7 +213,7 @@ class HotspotSettings(_Model):
     inference: Literal["analytic", "csr", "pooled", "permutation"] = "csr"
     """p-values: "csr" (default) holds its false-discovery rate on Poisson null maps at every count level and
     finds compact intersection hot spots; "pooled" also holds it on over-dispersed counts but misses 1-2-cell
-    hot spots; "analytic" is anti-conservative below ~10 events per cell (see geo/hotspot.py)."""
+    hot spots; "analytic" is anti-conservative below ~10 events per cell (see geo/analysis/gistar.py)."""
     simulations: int = Field(default=499, ge=19)
     permutations: int = Field(default=999, ge=0)
     seed: int = 0

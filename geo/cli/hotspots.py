@@ -93,7 +93,7 @@ def add_commands(sub: Any) -> None:
     add_filter_flags(p)
     p.add_argument("--k", type=int, help="k-ring neighbourhood (default from the workspace: 1)")
     p.add_argument("--inference", choices=("csr", "analytic", "pooled", "permutation"),
-                   help="how p-values are obtained (default: csr, calibrated by simulation; see geo/hotspot.py)")
+                   help="how p-values are obtained (default: csr, calibrated by simulation; see geo/analysis/gistar.py)")
     p.add_argument("--permutations", type=int, help="use conditional permutation inference with N permutations")
     p.add_argument("--alpha", type=float, help="FDR level for the significance summary (default 0.05)")
     p.add_argument("--no-fdr", action="store_true", help="judge bins on raw p-values (no Benjamini–Hochberg)")

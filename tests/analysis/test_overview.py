@@ -1,4 +1,4 @@
-"""Leader views (geo/overview.py) against hand-counted answers on small built tables."""
+"""Leader views (geo/analysis/overview.py) against hand-counted answers on small built tables."""
 
 from __future__ import annotations
 

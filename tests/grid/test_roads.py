@@ -1,4 +1,4 @@
-"""Road files, the noded road graph and intersections (geo/roads.py)."""
+"""Road files, the noded road graph and intersections (geo/grid/roads.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Map layers (geo/render.py): offline assets, colours and legends, GCJ-02 shifting, layer contents."""
+"""Map layers (geo/maps/render.py): offline assets, colours and legends, GCJ-02 shifting, layer contents."""
 
 from __future__ import annotations
 
