@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from test_browser import (  # noqa: E402  (helpers shared with the end-to-end test)
+from tests.app.test_browser import (  # noqa: E402  (helpers shared with the end-to-end test)
     CHROMIUM,
     CHROMIUM_ARGS,
     as_number,

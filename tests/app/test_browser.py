@@ -104,7 +104,7 @@ def as_number(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from test_app import add_test_users, build_app_workspace
+    from tests.app.test_app import add_test_users, build_app_workspace
 
     root = build_app_workspace(tmp_path_factory.mktemp("browserws"))
     with pytest.MonkeyPatch.context() as mp:
@@ -163,7 +163,7 @@ PAGE_TITLES = {"overview": "总览", "hotspots": "热点地图", "planner": "岗
 def login(page, app_url: str, username: str, *, screenshot: str | None = None,  # type: ignore[no-untyped-def]
           password: str | None = None) -> None:
     """Open the app at ``app_url`` (a new session shows the login form there) and log in."""
-    from test_app import PASSWORD
+    from tests.app.test_app import PASSWORD
 
     page.goto(app_url)
     settle(page)
