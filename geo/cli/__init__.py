@@ -9,23 +9,86 @@ Modules: :mod:`~geo.cli.common` (the shared, public argument and output helpers 
 imports), :mod:`~geo.cli.events` (init, ingest, status, export, sample, setup-sample),
 :mod:`~geo.cli.grids`, :mod:`~geo.cli.hotspots`, :mod:`~geo.cli.planning`,
 :mod:`~geo.cli.trends`, :mod:`~geo.cli.scale`, :mod:`~geo.cli.admin`.
-Public API: :func:`main` (the console script) and :func:`build_parser`.
+Public API: :func:`main` (the console script), :func:`build_parser`,
+:func:`join_negative_values` and :func:`error_document`.
+
+With ``--json`` anywhere on the command line every failure — a wrong flag, a
+missing workspace, an unreadable file — is one JSON document on stdout,
+``{"error": …, "hint": …, "type": …}``, and the exit status is 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from geo.cli import admin, events, grids, hotspots, planning, scale, trends
-from geo.errors import GridwatchError
+from geo.cli.common import print_json
+from geo.errors import GridwatchError, InputFileError, SettingsError, WorkspaceError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "error_document", "join_negative_values", "main"]
+
+# "-74.26,40.49,-73.70,40.92": a list of numbers whose first is negative (argparse takes it for a flag)
+_NEGATIVE_LIST = re.compile(r"^-\d[\d.]*(,\s*-?\d[\d.]*)+$")
+
+
+class UsageError(GridwatchError):
+    """A command line argparse refused (raised instead of exiting when ``--json`` was given)."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    json_errors = False  # set by main() for the duration of one parse
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        if _Parser.json_errors:
+            raise UsageError(message, self.prog)
+        return super().error(message)
+
+
+def join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--bbox -74.26,40.49,-73.70,40.92`` → ``--bbox=-74.26,40.49,-73.70,40.92``.
+
+    argparse reads a value that starts with ``-`` and is not a single number as a flag
+    ("expected one argument"); a comma-separated list of numbers after a long option is
+    joined to it, so both spellings work for every option that takes coordinates.
+    """
+    out: list[str] = []
+    for token in argv:
+        prev = out[-1] if out else ""
+        if (_NEGATIVE_LIST.match(token) and prev.startswith("--") and "=" not in prev):
+            out[-1] = f"{prev}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+_HINTS: tuple[tuple[type[BaseException], str], ...] = (
+    (UsageError, "run the command with --help for its flags and their values"),
+    (WorkspaceError, "pass --workspace DIR (or set GRIDWATCH_WORKSPACE), or create one with `gridwatch init`"),
+    (SettingsError, "fix the named key in the workspace's gridwatch.toml (defaults: geo/settings.py, README)"),
+    (InputFileError, "fix the named file, row or column, or describe its columns with --mapping FILE"),
+    (FileNotFoundError, "check the path: the file or folder does not exist"),
+    (PermissionError, "check that the file can be read (and the folder written) by this user"),
+    (GridwatchError, "the message says what to change"),
+)
+
+
+def error_document(exc: BaseException) -> dict[str, str]:
+    """The JSON form of a failure: ``error`` (the message), ``hint`` (what to do), ``type``."""
+    hint = getattr(exc, "hint", None) or next(h for t, h in _HINTS if isinstance(exc, t))
+    message = f"{exc.prog}: {exc}" if isinstance(exc, UsageError) else str(exc)
+    return {"error": message, "hint": hint, "type": type(exc).__name__}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gridwatch",
         description="Grid-based urban enforcement analytics: ingest patrol / 12345 hotline / violation "
                     "exports, index them on H3 grids, find hotspots and plan enforcement posts.")
@@ -38,13 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = join_negative_values(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in argv
     try:
+        _Parser.json_errors = want_json
+        try:
+            args = parser.parse_args(argv)
+        finally:
+            _Parser.json_errors = False
         return int(args.handler(args))
-    except GridwatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, PermissionError) as exc:
+    except (GridwatchError, FileNotFoundError, PermissionError) as exc:
+        if want_json:
+            print_json(error_document(exc))
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

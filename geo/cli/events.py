@@ -19,7 +19,7 @@ from geo.settings import SOURCES
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from geo.store.workspace import init_workspace
+    from geo.store.workspace import init_workspace, place_defaults
 
     bbox = None
     if args.bbox:
@@ -28,17 +28,24 @@ def cmd_init(args: argparse.Namespace) -> int:
         except ValueError:
             bbox = ()
         if len(bbox) != 4:
-            raise GridwatchError(f"--bbox {args.bbox!r} must be four numbers minlon,minlat,maxlon,maxlat")
+            raise GridwatchError(f"--bbox {args.bbox!r} must be four numbers minlon,minlat,maxlon,maxlat, "
+                                 "e.g. --bbox=-74.26,40.49,-73.70,40.92")
     ws = init_workspace(args.directory, area=args.area, bbox=bbox, grids=args.grids,  # type: ignore[arg-type]
                         timezone=args.timezone, name=args.name, metric_crs=args.metric_crs)
+    place = place_defaults(ws.area, args.timezone)
     doc = {"workspace": str(ws.root), "metric_crs": ws.settings.metric_crs,
-           "timezone": ws.settings.timezone, "grids": bool(ws.paths.get("grids"))}
+           "timezone": ws.settings.timezone, "grids": bool(ws.paths.get("grids")),
+           "timezone_how": place.timezone_how, "in_china": place.in_china,
+           "source_crs": dict(ws.settings.source_crs), "crs_how": place.crs_how}
     if args.json:
         print_json(doc)
     else:
-        print(f"created workspace {ws.root} (metric CRS {ws.settings.metric_crs}, "
-              f"time zone {ws.settings.timezone}); next: gridwatch ingest FILE --source S "
-              f"--workspace {ws.root}")
+        print(f"created workspace {ws.root}")
+        print(f"    time zone   {ws.settings.timezone} ({place.timezone_how})")
+        print(f"    source CRS  {', '.join(f'{k} {v}' for k, v in ws.settings.source_crs.items())}")
+        print(f"                ({place.crs_how})")
+        print(f"    metric CRS  {ws.settings.metric_crs} (for distances and areas)")
+        print(f"next: gridwatch ingest FILE --source S --workspace {ws.root}")
     return 0
 
 
@@ -56,6 +63,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             r = report
             print(f"{r.file}: read {r.read}, stored {r.stored}, duplicates {r.duplicates}, "
                   f"quarantined {r.quarantined}" + (f" → {r.quarantine_file}" if r.quarantine_file else ""))
+            by_coords = sum(v for k, v in r.located_by.items() if k in ("coordinates", "swap_fixed"))
+            print(f"    coordinates read as {r.crs} (from {r.crs_from}; {by_coords} rows placed by them)")
             for reason, count in sorted(r.by_reason.items()):
                 print(f"    {reason}: {count}")
             if r.other_categories:
@@ -153,7 +162,8 @@ def add_commands(sub: Any) -> None:
     g.add_argument("--area", metavar="FILE", help="study area polygon(s): GeoJSON, GeoPackage, GeoParquet")
     g.add_argument("--bbox", metavar="MINLON,MINLAT,MAXLON,MAXLAT", help="study area as a WGS84 box")
     p.add_argument("--grids", metavar="FILE", help="official grid polygons (tier column or one layer per tier)")
-    p.add_argument("--timezone", default="Asia/Shanghai", help="IANA time zone of the exports' local times")
+    p.add_argument("--timezone", help="IANA time zone of the exports' local times "
+                                      "(default: inferred offline from the area)")
     p.add_argument("--name", help="display name of the workspace")
     p.add_argument("--metric-crs", help="projected CRS for distances (default: chosen from the area)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

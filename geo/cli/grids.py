@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import numpy as np
+
 from geo.cli.common import (
     add_filter_flags,
     add_workspace,
@@ -23,6 +25,33 @@ def require_grids(ws: Any) -> Any:
     return ws.grids
 
 
+def _default_tiers(ws: Any, args: argparse.Namespace) -> int:
+    """``grid calibrate`` on a workspace without official grids: the default tiers' cell sizes."""
+    import shapely
+
+    from geo.grid.tiers import local_cell_km2
+
+    if args.write:
+        raise GridwatchError(f"workspace {ws.root} has no official grids, so there is nothing to calibrate "
+                             "against; give them with --grids FILE (or [workspace] grids in gridwatch.toml)")
+    point = shapely.point_on_surface(ws.area)
+    res = {tier: ws.settings.tiers.resolution(tier) for tier in TIERS}
+    km2 = local_cell_km2(np.array([point.x]), np.array([point.y]), tuple(sorted(set(res.values()))),
+                         ws.settings.metric_crs)
+    rows = [{"tier": t, "resolution": r, "cell_km2": round(km2[r], 4),
+             "cell_edge_m": round(float(np.sqrt(km2[r] * 1e6 / (1.5 * np.sqrt(3)))), 1)} for t, r in res.items()]
+    message = (f"no official grids are loaded in workspace {ws.root}: the tiers are the defaults of "
+               "gridwatch.toml [settings.tiers]; give official grids with --grids FILE to calibrate them")
+    if args.json:
+        print_json({"tiers": rows, "written": False, "official_grids": False, "message": message})
+    else:
+        print(message)
+        print(f"{'tier':<8}{'H3 res':>8}{'cell km²':>10}{'edge m':>9}")
+        for r in rows:
+            print(f"{r['tier']:<8}{r['resolution']:>8}{r['cell_km2']:>10.3f}{r['cell_edge_m']:>9.0f}")
+    return 0
+
+
 def cmd_grid_calibrate(args: argparse.Namespace) -> int:
     from geo.grid.officialgrids import read_official_grids
     from geo.grid.tiers import calibrate
@@ -30,6 +59,8 @@ def cmd_grid_calibrate(args: argparse.Namespace) -> int:
     from geo.store.workspace import update_settings
 
     ws = open_workspace(args)
+    if not args.grids and ws.grids is None:
+        return _default_tiers(ws, args)
     grids = read_official_grids(args.grids, tier_column=args.tier_column, id_column=args.id_column) \
         if args.grids else require_grids(ws)
     table = calibrate(grids, ws.settings.metric_crs)
@@ -40,7 +71,8 @@ def cmd_grid_calibrate(args: argparse.Namespace) -> int:
                                              middle=res.get("middle", current.middle),
                                              small=res.get("small", current.small)))
     if args.json:
-        print_json({"tiers": table.to_dict(orient="records"), "written": bool(args.write)})
+        print_json({"tiers": table.to_dict(orient="records"), "written": bool(args.write),
+                    "official_grids": True})
     else:
         print(f"{'tier':<8}{'count':>7}{'mean km²':>11}{'median km²':>12}{'H3 res':>8}{'cell km²':>10}"
               f"{'ratio':>8}")

@@ -76,6 +76,7 @@ class IngestReport:
     by_reason: dict[str, int] = field(default_factory=dict)
     ingest_id: str = ""
     crs: str = ""
+    crs_from: str = ""
     encoding: str | None = None
     near_duplicates: int = 0
     other_categories: dict[str, int] = field(default_factory=dict)
@@ -90,7 +91,8 @@ class IngestReport:
             "file": self.file, "source": self.source, "read": self.read, "stored": self.stored,
             "duplicates": self.duplicates, "quarantined": self.quarantined,
             "quarantine_file": self.quarantine_file, "by_reason": dict(sorted(self.by_reason.items())),
-            "ingest_id": self.ingest_id, "crs": self.crs, "encoding": self.encoding,
+            "ingest_id": self.ingest_id, "crs": self.crs, "crs_from": self.crs_from,
+            "encoding": self.encoding,
             "near_duplicates": self.near_duplicates, "other_categories": self.other_categories,
             "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
@@ -569,6 +571,9 @@ def prepare_events(
     declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
     crs_name = gcrs.normalize_crs_name(declared)
     report.crs = crs_name
+    report.crs_from = ("--crs" if crs else "mapping file" if mapping and mapping.crs else
+                       "the file's declaration" if raw.declared_crs else
+                       f"workspace default for {source} (gridwatch.toml source_crs)")
     watch.lap("map_columns", 0.05)
 
     # -- times ---------------------------------------------------------------

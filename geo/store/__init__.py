@@ -13,7 +13,8 @@ Public API (import from the module):
   ``existing_hashes``, ``record_ingest``, ``query_arrow``, ``arrow_types_mapper``.
 - :mod:`geo.store.workspace` -- ``Workspace``, ``init_workspace``, ``load_workspace``,
   ``update_settings``, ``resolve_workspace_dir``, ``area_contains``, ``metric_study_area``,
-  ``metric_crs_for``, ``REPO_ROOT``, ``SAMPLE_WORKSPACE``.
+  ``metric_crs_for``, ``infer_timezone``, ``place_defaults``, ``PlaceDefaults``,
+  ``MAINLAND_CHINA_ZONES``, ``REPO_ROOT``, ``SAMPLE_WORKSPACE``.
 - :mod:`geo.store.audit` -- ``record``, ``record_in``, ``record_export``, ``read_audit``,
   ``verify_chain``, ``cli_actor``.
 - :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix),

@@ -30,7 +30,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from geo.errors import SettingsError, WorkspaceError
-from geo.settings import Settings
+from geo.settings import DEFAULT_SOURCE_CRS, Settings
 
 CONFIG_NAME = "gridwatch.toml"
 ENV_VAR = "GRIDWATCH_WORKSPACE"
@@ -186,13 +186,79 @@ def metric_crs_for(lon: float, lat: float) -> str:
     return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
+MAINLAND_CHINA_ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Chongqing", "Asia/Harbin", "Asia/Kashgar")
+"""IANA zones of mainland China: the only places where GCJ-02 / CGCS2000 source defaults apply."""
+
+
+@dataclass(frozen=True)
+class PlaceDefaults:
+    """What ``init`` chose for a study area, and how (shown to the user)."""
+
+    timezone: str
+    timezone_how: str
+    in_china: bool
+    source_crs: dict[str, str]
+    crs_how: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"timezone": self.timezone, "timezone_how": self.timezone_how, "in_china": self.in_china,
+                "source_crs": dict(self.source_crs), "crs_how": self.crs_how}
+
+
+def infer_timezone(lon: float, lat: float) -> str:
+    """IANA time zone at a WGS84 point, found offline (``tzfpy``'s time-zone boundary polygons).
+
+    New York (-73.98, 40.7) gives ``America/New_York``; Beijing ``Asia/Shanghai``;
+    the open sea an ``Etc/GMT±N`` nautical zone.
+    """
+    import tzfpy
+
+    name = tzfpy.get_tz(float(lon), float(lat))
+    return name or "UTC"
+
+
+def place_defaults(area: shapely.Geometry, timezone: str | None = None) -> PlaceDefaults:
+    """The time zone and per-source coordinate systems a workspace over ``area`` starts with.
+
+    Parameters
+    ----------
+    area : shapely geometry
+        Study area in WGS84.
+    timezone : str, optional
+        A time zone the user gave; else inferred at the area's representative point.
+
+    Notes
+    -----
+    Mainland China (the zone at the area's point is one of :data:`MAINLAND_CHINA_ZONES`) keeps
+    the Chinese sources' defaults (12345 in GCJ-02, police in CGCS2000, snapshots in BD-09);
+    everywhere else every source defaults to WGS84, since GCJ-02 and BD-09 exist only on
+    Chinese maps.
+    """
+    point = shapely.point_on_surface(area)
+    found = infer_timezone(point.x, point.y)
+    if timezone:
+        tz, tz_how = timezone, "given with --timezone"
+    else:
+        tz, tz_how = found, f"inferred offline from the area's point ({point.x:.4f}, {point.y:.4f}) with tzfpy"
+    in_china = found in MAINLAND_CHINA_ZONES
+    if in_china:
+        crs, how = dict(DEFAULT_SOURCE_CRS), (
+            "area in mainland China: sources keep the Chinese defaults (patrol WGS84, 12345 GCJ-02, "
+            "police CGCS2000, snapshots BD-09)")
+    else:
+        crs, how = {s: "WGS84" for s in DEFAULT_SOURCE_CRS}, (
+            f"area outside mainland China (time zone {found}): every source defaults to WGS84; "
+            "GCJ-02 / BD-09 / CGCS2000 apply only in China (override per file with --crs)")
+    return PlaceDefaults(timezone=tz, timezone_how=tz_how, in_china=in_china, source_crs=crs, crs_how=how)
+
+
 def init_workspace(
     directory: str | os.PathLike[str],
     *,
     area: str | os.PathLike[str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     grids: str | os.PathLike[str] | None = None,
-    timezone: str = "Asia/Shanghai",
+    timezone: str | None = None,
     name: str | None = None,
     metric_crs: str | None = None,
     extra_paths: dict[str, str] | None = None,
@@ -202,7 +268,9 @@ def init_workspace(
 
     The area (and grids, if given) are copied into the workspace as WGS84
     GeoJSON so the workspace is self-contained.  A fresh secret salt is
-    written to ``.salt``.
+    written to ``.salt``.  Without ``timezone`` the IANA zone is inferred from
+    the area (offline), and the sources' default coordinate systems follow the
+    region: see :func:`place_defaults`.
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -210,7 +278,8 @@ def init_workspace(
     if (area is None) == (bbox is None):
         raise WorkspaceError("give exactly one of --area FILE or --bbox minlon,minlat,maxlon,maxlat")
     try:
-        ZoneInfo(timezone)
+        if timezone is not None:
+            ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"unknown timezone {timezone!r}; use an IANA name like 'Asia/Shanghai'") from None
     if (root / CONFIG_NAME).exists() and not overwrite:
@@ -250,8 +319,10 @@ def init_workspace(
             raise WorkspaceError(f"unknown workspace path {key!r}")
         ws_table[key] = value
 
-    centre = shapely.centroid(shapely.union_all(area_gdf.geometry.values))
-    settings = Settings(timezone=timezone, name=ws_table["name"],
+    whole = shapely.union_all(area_gdf.geometry.values)
+    centre = shapely.centroid(whole)
+    place = place_defaults(whole, timezone)
+    settings = Settings(timezone=place.timezone, name=ws_table["name"], source_crs=place.source_crs,
                         metric_crs=metric_crs or metric_crs_for(centre.x, centre.y))
     write_config(root, ws_table, settings)
     (root / "quarantine").mkdir(exist_ok=True)

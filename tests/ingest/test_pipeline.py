@@ -203,3 +203,18 @@ def test_killing_an_ingest_leaves_the_store_unchanged_or_complete(xicheng_ws, tm
         if after != before:
             break
     assert 0 in outcomes or n in outcomes
+
+
+def test_the_report_names_the_crs_applied_and_where_it_came_from(tmp_path):
+    from geo.store.workspace import init_workspace
+    ws = init_workspace(tmp_path / "nyc", bbox=(-74.05, 40.68, -73.90, 40.88))
+    csv = tmp_path / "points.csv"
+    pd.DataFrame({"id": ["1", "2"], "time": ["2024-03-05 08:30", "2024-03-05 09:30"],
+                  "category": ["Noise", "Noise"], "lon": [-73.99, -73.98], "lat": [40.75, 40.76]}
+                 ).to_csv(csv, index=False)
+    r = ingest_file(csv, "hotline", ws)
+    assert (r.crs, r.stored) == ("WGS84", 2)  # not GCJ02: the workspace is in New York
+    assert r.crs_from.startswith("workspace default for hotline")
+    assert r.to_dict()["crs_from"] == r.crs_from
+    r = ingest_file(csv, "patrol", ws, crs="EPSG:4326")
+    assert r.crs_from == "--crs"

@@ -82,3 +82,31 @@ def test_sample_workspace_config_is_valid():
     assert ws.settings.tiers.small == 9
     assert ws.paths["grids"].name == "official_grids.geojson"
     assert json.loads(json.dumps(ws.settings.source_crs))["hotline"] == "GCJ02"
+
+
+def test_place_defaults_follow_the_region():
+    import shapely
+
+    from geo.settings import DEFAULT_SOURCE_CRS
+    from geo.store.workspace import infer_timezone, place_defaults
+
+    assert infer_timezone(-0.12, 51.5) == "Europe/London"
+    assert infer_timezone(-46.63, -23.55) == "America/Sao_Paulo"
+    assert infer_timezone(116.4, 39.9) == "Asia/Shanghai"
+    beijing = place_defaults(shapely.box(116.3, 39.8, 116.4, 39.9))
+    assert beijing.in_china and beijing.source_crs == DEFAULT_SOURCE_CRS and beijing.timezone == "Asia/Shanghai"
+    london = place_defaults(shapely.box(-0.2, 51.45, -0.05, 51.55))
+    assert not london.in_china and set(london.source_crs.values()) == {"WGS84"}
+    assert london.timezone == "Europe/London" and "tzfpy" in london.timezone_how
+    # Hong Kong is in China's time zone family but not on GCJ-02 maps' mainland defaults
+    hk = place_defaults(shapely.box(114.15, 22.27, 114.2, 22.32))
+    assert hk.timezone == "Asia/Hong_Kong" and not hk.in_china
+
+
+def test_a_workspace_outside_china_reads_sources_as_wgs84(tmp_path):
+    from geo.store.workspace import load_workspace
+
+    ws = init_workspace(tmp_path / "ldn", bbox=(-0.2, 51.45, -0.05, 51.55))
+    again = load_workspace(ws.root)
+    assert again.settings.timezone == "Europe/London"
+    assert set(again.settings.source_crs.values()) == {"WGS84"}
