@@ -112,14 +112,14 @@ class Catalogue:
     # --- domain labels ---------------------------------------------------------------
     def category(self, settings: Any, code: str) -> str:
         """Label of a category code from the workspace's category table."""
-        for c in settings.categories:
+        for c in getattr(settings, "all_categories", settings.categories):
             if c.code == code:
-                return str(getattr(c, f"label_{self.lang}"))
+                return c.display(self.lang)
         return self.t("category.other") if code == "other" else str(code)
 
     def categories(self, settings: Any) -> dict[str, str]:
         """``code -> label`` of every category of the workspace (``other`` last)."""
-        out = {c.code: str(getattr(c, f"label_{self.lang}")) for c in settings.categories}
+        out = {c.code: c.display(self.lang) for c in getattr(settings, "all_categories", settings.categories)}
         out["other"] = self.t("category.other")
         return out
 

@@ -17,7 +17,10 @@ Defaults and why
 - ``windows``: the seeds' 早晚高峰 (07–09, 17–19), day/night, 5+2.
 - ``categories``: the problems named in the seeds, each with Chinese and
   English labels, raw-value synonyms and a demand weight for post planning
-  (red-light running and wrong-way riding above parking).
+  (red-light running and wrong-way riding above parking).  A custom category
+  needs one label: ``label`` (the data's language), ``label_zh`` or ``label_en``.
+  Raw values that match none become the workspace's own categories
+  (``categories.toml``, see :mod:`geo.store.categories`), not ``other``.
 """
 
 from __future__ import annotations
@@ -96,11 +99,25 @@ class Category(_Model):
     """
 
     code: str
-    label_zh: str
-    label_en: str
+    label_zh: str = ""
+    label_en: str = ""
+    label: str = ""
+    """The label in the data's own language (a city's categories need no Chinese label)."""
     synonyms: tuple[str, ...] = ()
     weight: float = Field(default=1.0, ge=0)
     sources: tuple[Source, ...] = SOURCES  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _some_label(self) -> Category:
+        if not (self.label_zh or self.label_en or self.label):
+            raise ValueError(f"category {self.code!r} needs a label: give label (in the data's language), "
+                             "label_zh or label_en")
+        return self
+
+    def display(self, lang: str) -> str:
+        """The label to show in ``lang`` (``zh``/``en``): that language's label, else whichever exists."""
+        own = self.label_zh if lang == "zh" else self.label_en if lang == "en" else ""
+        return own or self.label or self.label_zh or self.label_en or self.code
 
 
 DEFAULT_WINDOWS: tuple[TimeWindow, ...] = (
@@ -325,6 +342,12 @@ class Settings(_Model):
     basemap: BasemapSettings = BasemapSettings()
     access: AccessSettings = AccessSettings()
     scale: ScaleSettings = ScaleSettings()
+    workspace_categories: tuple[Category, ...] = Field(default=(), exclude=True)
+    """The workspace's own categories (raw values of its data with no taxonomy match), read from
+    ``categories.toml`` in the workspace folder by :mod:`geo.store.categories`; never written to
+    ``gridwatch.toml``."""
+    category_values: dict[str, str] = Field(default_factory=dict, exclude=True)
+    """Exact raw value → category code from ``categories.toml`` (merges a user made)."""
 
     @field_validator("source_crs")
     @classmethod
@@ -359,13 +382,27 @@ class Settings(_Model):
             f"unknown time window {name!r}; known windows: {', '.join(w.name for w in self.windows)} "
             "(define more under [[windows]] in gridwatch.toml)")
 
+    @model_validator(mode="after")
+    def _own_codes_are_new(self) -> Settings:
+        taken = {c.code for c in self.categories} | {OTHER_CATEGORY}
+        clash = sorted(c.code for c in self.workspace_categories if c.code in taken)
+        if clash:
+            raise ValueError(f"workspace categories {clash} reuse a code of the category table; "
+                             "rename them in categories.toml")
+        return self
+
+    @property
+    def all_categories(self) -> tuple[Category, ...]:
+        """The category table followed by the workspace's own categories."""
+        return self.categories + self.workspace_categories
+
     def category(self, code: str) -> Category:
-        for c in self.categories:
+        for c in self.all_categories:
             if c.code == code:
                 return c
         raise ValueError(
-            f"unknown category {code!r}; known categories: {', '.join(c.code for c in self.categories)}")
+            f"unknown category {code!r}; known categories: {', '.join(c.code for c in self.all_categories)}")
 
     def category_weights(self) -> dict[str, float]:
         """Demand weight per category code (``other`` weighs 1)."""
-        return {**{c.code: c.weight for c in self.categories}, OTHER_CATEGORY: 1.0}
+        return {**{c.code: c.weight for c in self.all_categories}, OTHER_CATEGORY: 1.0}

@@ -81,7 +81,7 @@ def apply_filter(events: pd.DataFrame, flt: EventFilter, settings: Settings) -> 
     unknown = set(flt.sources) - set(SOURCES)
     if unknown:
         raise ValueError(f"unknown source(s) {sorted(unknown)}; sources are {', '.join(SOURCES)}")
-    known_categories = {c.code for c in settings.categories} | {"other"}
+    known_categories = {c.code for c in settings.all_categories} | {"other"}
     bad = set(flt.categories) - known_categories
     if bad:
         raise ValueError(f"unknown category code(s) {sorted(bad)}; known: {', '.join(sorted(known_categories))}")

@@ -7,7 +7,7 @@ is never left half-written.
 
 Modules: :mod:`~geo.cli.common` (the shared, public argument and output helpers every group
 imports), :mod:`~geo.cli.events` (init, ingest, status, export, sample, setup-sample),
-:mod:`~geo.cli.grids`, :mod:`~geo.cli.hotspots`, :mod:`~geo.cli.planning`,
+:mod:`~geo.cli.categories` (categories list, merge, rename), :mod:`~geo.cli.grids`, :mod:`~geo.cli.hotspots`, :mod:`~geo.cli.planning`,
 :mod:`~geo.cli.trends`, :mod:`~geo.cli.scale`, :mod:`~geo.cli.admin`.
 Public API: :func:`main` (the console script), :func:`build_parser`,
 :func:`join_negative_values` and :func:`error_document`.
@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from geo.cli import admin, events, grids, hotspots, planning, scale, trends
+from geo.cli import admin, categories, events, grids, hotspots, planning, scale, trends
 from geo.cli.common import print_json
 from geo.errors import GridwatchError, InputFileError, SettingsError, WorkspaceError
 
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grid-based urban enforcement analytics: ingest patrol / 12345 hotline / violation "
                     "exports, index them on H3 grids, find hotspots and plan enforcement posts.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (events, grids, hotspots, planning, trends, scale, admin):
+    for group in (events, categories, grids, hotspots, planning, trends, scale, admin):
         group.add_commands(sub)
     events.add_setup_command(sub)
     return parser

@@ -67,6 +67,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"    coordinates read as {r.crs} (from {r.crs_from}; {by_coords} rows placed by them)")
             for reason, count in sorted(r.by_reason.items()):
                 print(f"    {reason}: {count}")
+            if r.own_categories:
+                new = ", ".join(list(r.new_categories)[:5]) + (" …" if len(r.new_categories) > 5 else "")
+                print(f"    workspace categories (no match in the category table): "
+                      f"{sum(r.own_categories.values())} events in {len(r.own_categories)} categories"
+                      + (f"; new: {new}" if r.new_categories else "")
+                      + " (see `gridwatch categories list`)")
             if r.other_categories:
                 print(f"    kept as 'other' category: {sum(r.other_categories.values())} "
                       f"({', '.join(list(r.other_categories)[:5])})")

@@ -50,6 +50,7 @@ from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_str
 from geo.ingest.timeparse import parse_times
 from geo.settings import OTHER_CATEGORY, SOURCES, TIERS, Settings
 from geo.store import audit
+from geo.store.categories import category_code, register_categories
 from geo.store.database import append_events, connect, existing_hashes, record_ingest
 from geo.store.schema import conform_events, validate_events
 from geo.store.workspace import Workspace, area_contains, metric_study_area
@@ -80,6 +81,8 @@ class IngestReport:
     encoding: str | None = None
     near_duplicates: int = 0
     other_categories: dict[str, int] = field(default_factory=dict)
+    own_categories: dict[str, int] = field(default_factory=dict)
+    new_categories: dict[str, dict[str, Any]] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
     located_by: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -94,6 +97,7 @@ class IngestReport:
             "ingest_id": self.ingest_id, "crs": self.crs, "crs_from": self.crs_from,
             "encoding": self.encoding,
             "near_duplicates": self.near_duplicates, "other_categories": self.other_categories,
+            "own_categories": self.own_categories, "new_categories": self.new_categories,
             "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
@@ -193,8 +197,9 @@ def category_lookup(settings: Settings, overrides: dict[str, str] | None = None)
     """Raw value → category code: codes, Chinese and English labels, synonyms, overrides."""
     table: dict[str, str] = {}
     for cat in settings.categories:
-        for raw in (cat.code, cat.label_zh, cat.label_en.lower(), *cat.synonyms):
-            table.setdefault(raw, cat.code)
+        for raw in (cat.code, cat.label_zh, cat.label_en.lower(), cat.label, *cat.synonyms):
+            if raw:
+                table.setdefault(raw, cat.code)
     for raw, code in (overrides or {}).items():
         table[raw] = code
     return table
@@ -202,18 +207,28 @@ def category_lookup(settings: Settings, overrides: dict[str, str] | None = None)
 
 def map_categories(raw: pd.Series, settings: Settings,
                    overrides: dict[str, str] | None = None) -> pd.Series:
-    """Canonical category code of each raw value (``other`` when none matches).
+    """Category code of each raw value: the table's, else the workspace's own.
 
-    An exact match (case-insensitive for Latin text) wins; otherwise the
-    longest known synonym contained in the value (``违法停车（电动自行车）`` →
-    ``illegal_parking``).  Works on the unique values only.
+    A mapping file's value map wins, then the workspace's recorded raw values
+    (``categories.toml``: its own categories and the merges a user made), then an
+    exact match with the table (case-insensitive for Latin text), then the longest
+    known synonym contained in the value (``违法停车（电动自行车）`` →
+    ``illegal_parking``).  A value that matches nothing becomes a category of the
+    workspace, coded :func:`geo.store.categories.category_code` of the value — never
+    ``other`` (only a value or merge that says ``other`` lands there).  Works on the
+    unique values only.
     """
     table = category_lookup(settings, overrides)
     raw_codes, uniques = _codes(raw)
     if uniques.empty:
         return pd.Series(pd.NA, index=raw.index, dtype="string")
     lowered = uniques.str.lower()
-    codes = uniques.map(table).fillna(lowered.map(table))
+    recorded = pd.Series(settings.category_values, dtype="string") if settings.category_values else None
+    over = uniques.map(overrides or {}).fillna(lowered.map(overrides or {})) if overrides else \
+        pd.Series(pd.NA, index=uniques.index, dtype="object")
+    if recorded is not None:
+        over = over.fillna(uniques.str.casefold().map(recorded))
+    codes = over.fillna(uniques.map(table)).fillna(lowered.map(table))
     unmatched = codes.isna().to_numpy()
     if unmatched.any():
         # The longest key contained wins (the first of equal length): few values, many keys,
@@ -230,8 +245,30 @@ def map_categories(raw: pd.Series, settings: Settings,
                 hit = unmatched & (best_len < len(key)) & lowered.str.contains(key.lower(), regex=False)
                 codes[hit] = table[key]
                 best_len[hit] = len(key)
-    codes = codes.fillna(OTHER_CATEGORY)
+    missing = codes.isna().to_numpy()
+    if missing.any():
+        codes[missing] = [category_code(v) for v in uniques[missing]]
     return _decode(codes.to_numpy(dtype=object), raw_codes, raw.index)
+
+
+def _own_categories(category: pd.Series, category_raw: pd.Series, alive: np.ndarray, settings: Settings
+                    ) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+    """Events per workspace category and the categories this file adds (label, raw values, count)."""
+    table_codes = {c.code for c in settings.categories} | {OTHER_CATEGORY}
+    own = alive & ~category.isin(table_codes).fillna(True).to_numpy()
+    if not own.any():
+        return {}, {}
+    pairs = pd.DataFrame({"code": category[own], "raw": category_raw[own]}).value_counts()
+    counts = pairs.groupby(level="code").sum().sort_values(ascending=False, kind="stable")
+    known = {c.code for c in settings.workspace_categories}
+    new: dict[str, dict[str, Any]] = {}
+    for code, count in counts.items():
+        if code in known:
+            continue
+        raws = pairs.loc[code]  # sorted by count: the most common spelling labels it
+        new[str(code)] = {"label": str(raws.index[0]), "values": sorted(str(v) for v in raws.index),
+                          "count": int(count)}
+    return {str(k): int(v) for k, v in counts.items()}, new
 
 
 def closed_status(status: pd.Series) -> pd.Series:
@@ -606,6 +643,7 @@ def prepare_events(
     category = map_categories(category_raw, settings, mapping.categories if mapping else None)
     others = category_raw[alive & (category == OTHER_CATEGORY).fillna(False).to_numpy()]
     report.other_categories = {str(k): int(v) for k, v in others.value_counts().items()}
+    report.own_categories, report.new_categories = _own_categories(category, category_raw, alive, settings)
     watch.lap("categories", 0.25)
 
     # -- location --------------------------------------------------------------
@@ -966,6 +1004,8 @@ def ingest_file(
         except BaseException:
             con.rollback()
             raise
+    # the workspace's new categories: codes are in the store already, this names them
+    register_categories(ws.root, report.new_categories)
     if progress:
         progress("done", 1.0)
     return report

@@ -15,6 +15,8 @@ Public API (import from the module):
   ``update_settings``, ``resolve_workspace_dir``, ``area_contains``, ``metric_study_area``,
   ``metric_crs_for``, ``infer_timezone``, ``place_defaults``, ``PlaceDefaults``,
   ``MAINLAND_CHINA_ZONES``, ``REPO_ROOT``, ``SAMPLE_WORKSPACE``.
+- :mod:`geo.store.categories` -- ``category_code``, ``read_categories``, ``register_categories``,
+  ``category_table``, ``merge_categories``, ``rename_category``, ``FILE_NAME``.
 - :mod:`geo.store.audit` -- ``record``, ``record_in``, ``record_export``, ``read_audit``,
   ``verify_chain``, ``cli_actor``.
 - :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix),

@@ -33,7 +33,7 @@ import pandas as pd
 from geo.errors import GridwatchError, StoreError
 
 ACTIONS = ("login", "login_failed", "login_locked", "logout", "ingest", "export", "settings_change",
-           "user_add", "user_change", "user_remove", "download")
+           "user_add", "user_change", "user_remove", "download", "categories_merge", "categories_rename")
 
 COLUMNS = ("seq", "at", "actor", "role", "action", "target", "details", "prev_hash", "hash")
 GENESIS = "0" * 64

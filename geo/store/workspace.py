@@ -7,6 +7,7 @@ Layout of a workspace ``DIR``::
     DIR/official_grids.geojson   official grids (optional), one layer with a ``tier`` column
     DIR/store.duckdb        the event store
     DIR/quarantine/         rejected rows, one CSV per ingested file
+    DIR/categories.toml     the workspace's own categories (see geo.store.categories)
     DIR/.salt               the secret salt of personal-data hashes (never commit it)
 
 The shipped Xicheng sample (``data/sample``) is the default workspace; every
@@ -31,6 +32,7 @@ from pydantic import ValidationError
 
 from geo.errors import SettingsError, WorkspaceError
 from geo.settings import DEFAULT_SOURCE_CRS, Settings
+from geo.store.categories import read_categories
 
 CONFIG_NAME = "gridwatch.toml"
 ENV_VAR = "GRIDWATCH_WORKSPACE"
@@ -162,6 +164,9 @@ def load_workspace(path: str | os.PathLike[str] | None = None) -> Workspace:
         settings = Settings.model_validate(settings_doc)
     except ValidationError as exc:
         raise SettingsError(f"{config}: invalid settings:\n{_format_validation(exc)}") from None
+    own, values = read_categories(root, {c.code for c in settings.categories})
+    if own or values:
+        settings = settings.model_copy(update={"workspace_categories": own, "category_values": values})
     paths = {k: _resolve(root, ws.get(k)) for k in _PATH_KEYS}
     return Workspace(root=root, settings=settings, paths=paths)
 

@@ -159,7 +159,8 @@ def test_another_citys_311_export_with_a_mapping_file(tmp_path):
     r = ingest_file(csv, "hotline", ws, mapping_file=mapping)
     assert (r.stored, r.by_reason) == (2, {"outside_area": 1})
     events = read_events(ws.store_path)
-    assert sorted(events["category"]) == ["illegal_parking", "other"]
+    assert sorted(events["category"]) == ["illegal_parking", "noise"]  # the workspace's own category, not other
+    assert r.own_categories == {"noise": 1} and r.new_categories["noise"]["label"] == "Noise"
     local = events["occurred_at"].dt.tz_convert("America/New_York").dt.strftime("%H:%M")
     assert sorted(local) == ["08:30", "17:45"]
 

@@ -132,7 +132,9 @@ def _old_map_categories(raw, settings):
         hit = unmatched & (best_len < len(key)) & lowered.str.contains(key.lower(), regex=False)
         codes[hit] = table[key]
         best_len[hit] = len(key)
-    codes = codes.fillna("other")
+    # no match: the workspace's own category, coded from the value (before: "other")
+    from geo.store.categories import category_code
+    codes = codes.fillna(uniques.map(category_code))
     return raw.map(dict(zip(uniques, codes, strict=True))).astype("string")
 
 
