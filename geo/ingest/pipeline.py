@@ -44,7 +44,13 @@ from geo.grid import crs as gcrs
 from geo.grid import h3cells
 from geo.grid.officialgrids import locate_points
 from geo.ingest.columns import ColumnMapping, load_mapping, map_columns
-from geo.ingest.quarantine import quarantine_frame, write_quarantine
+from geo.ingest.quarantine import (
+    META_COLUMNS,
+    is_quarantine_table,
+    quarantine_frame,
+    undo_bookkeeping,
+    write_quarantine,
+)
 from geo.ingest.readers import RawTable, read_raw
 from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
 from geo.ingest.timeparse import parse_times
@@ -188,6 +194,8 @@ def _coordinate(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     odd = has_text & np.isnan(number)
     if odd.any():
         norm = normalize_text(values[odd].astype("string"))
+        # a spreadsheet's text marker: '-95.11 (how exports escape a leading minus) is the number -95.11
+        norm = norm.str.replace(r"^'(?=[-+]?[\d.])", "", regex=True)
         number[odd] = _to_float(norm)
         has_text[odd] = norm.notna().to_numpy()
     return number, has_text
@@ -590,10 +598,16 @@ def prepare_events(
     time_format = mapping.time_format if mapping else None
     file_label = Path(raw.path).name  # a local absolute path has no business in files sent back
     frame = raw.frame
+    requarantined = is_quarantine_table(frame.columns)
+    if requarantined:  # a quarantine file sent back, fixed or not: the export it came from
+        frame = undo_bookkeeping(frame)
     report = IngestReport(file=str(raw.path), source=source, ingest_id=ingest_id, encoding=raw.encoding)
     rejects = _Rejects()
     bad = raw.bad_rows.reset_index(drop=True)
     report.read = len(frame) + len(bad)
+    if requarantined:
+        report.warnings.append("a quarantine file: its bookkeeping columns (" + ", ".join(META_COLUMNS)
+                               + ") are ignored and spreadsheet escapes (') undone")
     if raw.blank_rows:
         report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
     if len(bad):
@@ -970,9 +984,10 @@ def ingest_file(
                 same = (prev == events["content_hash"]).fillna(False).to_numpy()
                 conflict = in_store & ~same
                 if conflict.any():
-                    raw_rows = raw.frame.index.isin(events.index[conflict])
+                    src = undo_bookkeeping(raw.frame) if is_quarantine_table(raw.frame.columns) else raw.frame
+                    raw_rows = src.index.isin(events.index[conflict])
                     rejects = pd.concat([rejects, quarantine_frame(
-                        raw.frame, raw.frame.index[raw_rows], "duplicate_id_conflict",
+                        src, src.index[raw_rows], "duplicate_id_conflict",
                         "this id is already in the store with different content; ids must be unique",
                         None, path.name)])
                 report.duplicates += int((in_store & same).sum())

@@ -11,11 +11,17 @@ column by column, as they were read — except that personal data is masked
 spreadsheet would run as formulas get a leading ``'`` (see
 :func:`geo.store.export.escape_formulas`): the file is opened in Excel and sent
 back to whoever fixes the source data.
+
+Round trip: a quarantine file, untouched or fixed by hand, re-ingests as it is.
+:func:`undo_bookkeeping` (called by the pipeline on every file whose header
+starts with :data:`META_COLUMNS`) drops the bookkeeping columns and takes the
+``'`` off escaped cells and headers, so ``'-95.11`` is a longitude again.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +65,8 @@ def quarantine_frame(raw: pd.DataFrame, rows: pd.Index | list[int], reason: str 
         "column": (column.to_numpy() if isinstance(column, pd.Series) else (column or "")),
     }, index=sub.index)
     values = sub.drop(columns=["_row"])
+    # an export's own "reason" or "message" column must not collide with the bookkeeping
+    values = values.rename(columns={c: f"{c}.1" for c in values.columns if c in META_COLUMNS})
     return pd.concat([meta, values], axis=1)
 
 
@@ -95,3 +103,56 @@ def write_quarantine(records: pd.DataFrame, path: Path) -> Path | None:
 def read_quarantine(path: str | Path) -> pd.DataFrame:
     """Read a quarantine file back (all values as text)."""
     return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+
+
+# pandas / polars spellings of a repeated header ("reason" twice → "reason.1" / "reason_duplicated_0")
+_MANGLED = re.compile(r"^(?P<name>.+?)(?:\.\d+|_duplicated_\d+)$")
+
+
+def is_quarantine_table(columns: list[str] | pd.Index) -> bool:
+    """Whether a table's header is a quarantine file's (it starts with :data:`META_COLUMNS`)."""
+    cols = [str(c) for c in columns if c != "_row"]
+    return cols[: len(META_COLUMNS)] == list(META_COLUMNS)
+
+
+def _unescape(values: pd.Series) -> pd.Series:
+    from geo.store.export import FORMULA_PREFIXES
+
+    text = values.astype("string")
+    escaped = (text.str.startswith("'") & text.str.slice(1, 2).isin(list(FORMULA_PREFIXES))).fillna(False)
+    return text.where(~escaped, text.str.slice(1)) if escaped.any() else values
+
+
+def undo_bookkeeping(frame: pd.DataFrame) -> pd.DataFrame:
+    """A quarantine table as the original export: bookkeeping columns dropped, escapes undone.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table read from a quarantine file (with the reader's ``_row`` column).
+
+    Returns
+    -------
+    DataFrame
+        The original columns (a header repeated because the export had a column called
+        ``reason`` gets its name back) with every ``'``-escaped cell and header restored:
+        ``'-95.11`` → ``-95.11``, ``'=A1`` → ``=A1``.
+    """
+    from geo.store.export import FORMULA_PREFIXES
+
+    keep = [c for c in frame.columns if c == "_row"] + [c for c in frame.columns if c != "_row"][len(META_COLUMNS):]
+    out = frame[keep].copy()
+    names = []
+    for c in out.columns:
+        name = str(c)
+        m = _MANGLED.match(name)
+        if m and m.group("name") in META_COLUMNS:
+            name = m.group("name")
+        if name.startswith("'") and name[1:2] in FORMULA_PREFIXES:
+            name = name[1:]
+        names.append(name)
+    out.columns = names
+    for c in out.columns:
+        if c != "_row" and (out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype)):
+            out[c] = _unescape(out[c])
+    return out
