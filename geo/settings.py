@@ -172,7 +172,12 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
              synonyms=("燃煤", "散煤", "煤炉"), weight=0.5),
 )
 OTHER_CATEGORY = "other"
-"""Canonical code of values outside the category table (kept, with the raw value)."""
+"""Code of the catch-all category: raw values that say "other" (:data:`OTHER_WORDS`) or a user merged there."""
+
+OTHER_WORDS: tuple[str, ...] = ("其他", "其它", "其他问题", "其它问题", "其他类", "其它类", "other", "others",
+                                "misc", "miscellaneous")
+"""Raw category values (exact, case-insensitive) that mean "other" and map to :data:`OTHER_CATEGORY`;
+any other value with no match in the table becomes a category of the workspace itself."""
 
 DEFAULT_SOURCE_CRS: dict[str, str] = {
     "patrol": "WGS84",      # GPS devices of patrol staff

@@ -54,7 +54,7 @@ from geo.ingest.quarantine import (
 from geo.ingest.readers import RawTable, read_raw
 from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
 from geo.ingest.timeparse import parse_times
-from geo.settings import OTHER_CATEGORY, SOURCES, TIERS, Settings
+from geo.settings import OTHER_CATEGORY, OTHER_WORDS, SOURCES, TIERS, Settings
 from geo.store import audit
 from geo.store.categories import category_code, register_categories
 from geo.store.database import append_events, connect, existing_hashes, record_ingest
@@ -202,8 +202,8 @@ def _coordinate(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def category_lookup(settings: Settings, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """Raw value → category code: codes, Chinese and English labels, synonyms, overrides."""
-    table: dict[str, str] = {}
+    """Raw value → category code: codes, labels, synonyms, words for "other", overrides."""
+    table: dict[str, str] = dict.fromkeys(OTHER_WORDS, OTHER_CATEGORY)
     for cat in settings.categories:
         for raw in (cat.code, cat.label_zh, cat.label_en.lower(), cat.label, *cat.synonyms):
             if raw:
@@ -241,7 +241,9 @@ def map_categories(raw: pd.Series, settings: Settings,
     if unmatched.any():
         # The longest key contained wins (the first of equal length): few values, many keys,
         # so a plain substring test per pair beats a vectorised pass per key.
-        by_length = sorted(table, key=len, reverse=True)
+        # (words for "other" match whole values only: "其他违法行为" is not "其他")
+        by_length = sorted((k for k in table if k not in OTHER_WORDS or table[k] != OTHER_CATEGORY),
+                           key=len, reverse=True)
         if unmatched.sum() <= len(by_length):
             keys = [(key.lower(), table[key]) for key in by_length]
             for i in np.flatnonzero(unmatched):

@@ -127,3 +127,9 @@ def test_a_custom_category_needs_one_label_in_any_language():
         Category(code="noise")
     s = Settings(categories=(Category(code="noise", label="Noise"),))
     assert s.category("noise").label == "Noise"
+
+
+def test_words_for_other_go_to_other_and_are_reported(nyc, tmp_path):
+    r = ingest_file(_311(tmp_path, rows=[("Other", 2), ("其他", 1), ("Other - Mother Goose", 1)]), "hotline", nyc)
+    assert r.other_categories == {"Other": 2, "其他": 1}  # said so, never silent
+    assert r.own_categories == {"other_mother_goose": 1}  # "other" inside a value is not a match
