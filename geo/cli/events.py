@@ -76,8 +76,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             if r.other_categories:
                 print(f"    kept as 'other' category: {sum(r.other_categories.values())} "
                       f"({', '.join(list(r.other_categories)[:5])})")
+            if r.duplicates_by_rule:
+                print("    exact duplicates dropped: " + ", ".join(f"{k} {v}" for k, v in r.duplicates_by_rule.items()))
             if r.near_duplicates:
-                print(f"    near duplicates flagged: {r.near_duplicates}")
+                print(f"    near duplicates flagged (stored, not dropped): {r.near_duplicates}")
             for w in r.warnings:
                 print(f"    warning: {w}")
     if args.json:

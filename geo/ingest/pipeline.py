@@ -71,7 +71,15 @@ _NEAR_DUP_LAGS = 8
 
 @dataclass
 class IngestReport:
-    """What happened to every row of one file (``read = stored + duplicates + quarantined``)."""
+    """What happened to every row of one file (``read = stored + duplicates + quarantined``).
+
+    Duplicates are dropped only when exact (``duplicates_by_rule``): ``same_id_same_content`` (a
+    repeated source id with the same content), ``same_whole_row`` (no id, and the whole normalised
+    row — every column, mapped fields compared as parsed — repeats an earlier one) and
+    ``already_in_store``.  Near duplicates (same source and category within
+    ``ingest.near_duplicate_m`` metres and ``ingest.near_duplicate_s`` seconds) are stored, flagged
+    ``near_duplicate`` and counted in ``near_duplicates``, never dropped.
+    """
 
     file: str
     source: str
@@ -86,6 +94,7 @@ class IngestReport:
     crs_from: str = ""
     encoding: str | None = None
     near_duplicates: int = 0
+    duplicates_by_rule: dict[str, int] = field(default_factory=dict)
     other_categories: dict[str, int] = field(default_factory=dict)
     own_categories: dict[str, int] = field(default_factory=dict)
     new_categories: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -102,7 +111,8 @@ class IngestReport:
             "quarantine_file": self.quarantine_file, "by_reason": dict(sorted(self.by_reason.items())),
             "ingest_id": self.ingest_id, "crs": self.crs, "crs_from": self.crs_from,
             "encoding": self.encoding,
-            "near_duplicates": self.near_duplicates, "other_categories": self.other_categories,
+            "near_duplicates": self.near_duplicates, "duplicates_by_rule": self.duplicates_by_rule,
+            "other_categories": self.other_categories,
             "own_categories": self.own_categories, "new_categories": self.new_categories,
             "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
@@ -324,6 +334,36 @@ def content_hashes(parts: dict[str, pd.Series]) -> pd.Series:
                 out.append(h)
     a, b = (_combine_hashes(h, len(index)) for h in per_key)
     return pd.Series(_hex_strings(a, b), index=index, dtype="string")
+
+
+def whole_row_hashes(frame: pd.DataFrame, unmapped: list[str], rows: np.ndarray, content: pd.Series) -> pd.Series:
+    """Hash of whole rows: the content hash of their mapped fields and the normalised text of the others.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The raw table.
+    unmapped : list of str
+        Its columns that no canonical field uses.
+    rows : ndarray of int
+        Positions of the rows to hash.
+    content : Series
+        :func:`content_hashes` of those rows (same order).
+
+    Returns
+    -------
+    Series of 32-character hex strings, indexed like ``content``.  With no unmapped column
+    it is a function of the content hash alone (equal contents, equal hashes).
+    """
+    if not unmapped:
+        return content
+    parts = {"content": pd.Series(content.to_numpy(), index=content.index, dtype="string")}
+    for i, col in enumerate(unmapped):
+        values = frame[col].iloc[rows]
+        if not isinstance(values.dtype, pd.StringDtype):
+            values = values.astype("string")
+        parts[f"c{i}"] = pd.Series(normalize_text(values).to_numpy(), index=content.index, dtype="string")
+    return content_hashes(parts)
 
 
 def _combine_hashes(arrays: list[np.ndarray], n: int) -> np.ndarray:
@@ -745,8 +785,16 @@ def prepare_events(
 
     ids = to_arrow_strings(source_id)
     if ids.null_count:
+        # Without an id a row is known by the WHOLE normalised row: the parsed mapped fields (the
+        # content hash) and every other column's normalised text, so two reports that differ only in
+        # a column no field uses are two events (near-duplicate rules then flag them, never drop them).
+        no_id = np.flatnonzero(source_id.isna().to_numpy())
+        row_hash = whole_row_hashes(frame, [c for c in cmap.unmapped if c in frame.columns
+                                            and not str(c).startswith("_")], keep[no_id], chash.iloc[no_id])
+        full = np.full(len(keep), None, dtype=object)
+        full[no_id] = row_hash.to_numpy(dtype=object)
         ids = pc.if_else(pc.is_null(ids), pc.binary_join_element_wise(
-            lit("h"), pc.utf8_slice_codeunits(to_arrow_strings(chash), 0, 20), lit("")), ids)
+            lit("h"), pc.utf8_slice_codeunits(pa.array(full, type=pa.large_string()), 0, 20), lit("")), ids)
     event_id = pd.Series(pd.array(pc.binary_join_element_wise(lit(source + ":"), ids, lit("")),
                                   dtype="string"), index=index_k)
 
@@ -772,6 +820,10 @@ def prepare_events(
                     "this id was already used by a different record earlier in the file; "
                     "ids must be unique", cmap.fields.get("source_id"), file_label)
     report.duplicates = int(dup_in_file.sum())
+    had_id = source_id.notna().to_numpy()
+    report.duplicates_by_rule = {k: v for k, v in (
+        ("same_id_same_content", int((dup_in_file & had_id).sum())),
+        ("same_whole_row", int((dup_in_file & ~had_id).sum()))) if v}
 
     # Everything below is built for the first row of each id only (``sel``).
     def once(values: Any) -> Any:
@@ -993,6 +1045,8 @@ def ingest_file(
                         "this id is already in the store with different content; ids must be unique",
                         None, path.name)])
                 report.duplicates += int((in_store & same).sum())
+                if (in_store & same).any():
+                    report.duplicates_by_rule["already_in_store"] = int((in_store & same).sum())
                 events = events[~in_store]
             report.stored = append_events(con, events)
             report.quarantined = len(rejects)
