@@ -91,13 +91,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     from geo.store.database import store_counts
 
     ws = open_workspace(args)
-    counts = store_counts(ws.store_path)
+    counts = store_counts(ws.store_path, ws.settings.timezone)
     doc = {"workspace": str(ws.root), "store": str(ws.store_path), **counts}
     if args.json:
         print_json(doc)
         return 0
     print(f"workspace {ws.root}\nstore     {ws.store_path}\nevents    {counts['events']}"
-          f" ({counts['first']} … {counts['last']})")
+          f" ({counts['first']} … {counts['last']}, months in {counts['timezone']})")
     for title, key in (("by source", "by_source"), ("by month", "by_month"),
                        ("by category", "by_category"), ("cells with events", "cells_with_events")):
         print(f"{title}:")
@@ -111,11 +111,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from geo.store.audit import record_export
-    from geo.store.export import write_table
+    from geo.store.export import local_times, write_table
 
     ws = open_workspace(args)
     events, flt = events_for(ws, args)
     events = events.drop(columns=[c for c in events.columns if c.endswith("_hash")])
+    events = local_times(events, ws.settings.timezone)  # occurred_at local with offset, occurred_at_utc beside
     path = write_table(events, args.out)
     record_export(ws, path, rows=len(events), command="export", filters=flt.describe())
     doc = {"out": str(path), "events": len(events)}

@@ -21,9 +21,9 @@ from geo.analysis.trends import emerging_hotspots
 def _export(ws: Any, table: pd.DataFrame, out: str, command: str, flt: Any, **params: Any) -> str:
     """Write an export and record it in the audit log (who, what, filters)."""
     from geo.store.audit import record_export
-    from geo.store.export import write_table
+    from geo.store.export import local_times, write_table
 
-    path = write_table(table, out)
+    path = write_table(local_times(table, ws.settings.timezone), out)
     record_export(ws, path, rows=len(table), command=command, filters=flt.describe(), **params)
     return str(path)
 

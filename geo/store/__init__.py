@@ -19,6 +19,6 @@ Public API (import from the module):
   ``category_table``, ``merge_categories``, ``rename_category``, ``FILE_NAME``.
 - :mod:`geo.store.audit` -- ``record``, ``record_in``, ``record_export``, ``read_audit``,
   ``verify_chain``, ``cli_actor``.
-- :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix),
+- :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix), ``local_times``,
   ``escape_formulas``, ``FORMULA_PREFIXES``.
 """

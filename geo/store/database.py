@@ -146,30 +146,49 @@ def arrow_types_mapper(t: pa.DataType) -> Any:
     return None
 
 
-def store_counts(path: str | Path) -> dict[str, Any]:
-    """Totals for ``gridwatch status``: events, by source, category, month, ingests."""
+def store_counts(path: str | Path, timezone: str = "UTC") -> dict[str, Any]:
+    """Totals for ``gridwatch status``: events, by source, category, month, ingests.
+
+    Parameters
+    ----------
+    path : path-like
+        The store.
+    timezone : str
+        IANA zone of the months and of ``first``/``last`` (the workspace's, for people: a
+        dataset that ends on a local 31 August has no September bucket).  Default UTC.
+    """
     with connect(path, read_only=True) as con:
         total = con.execute("SELECT count(*) FROM events").fetchone()[0]
         by_source = dict(con.execute(
             "SELECT source, count(*) FROM events GROUP BY 1 ORDER BY 1").fetchall())
         by_category = dict(con.execute(
             "SELECT category, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
-        by_month = dict(con.execute(
-            "SELECT strftime(occurred_at, '%Y-%m'), count(*) FROM events GROUP BY 1 ORDER BY 1"
-        ).fetchall())
-        span = con.execute("SELECT min(occurred_at), max(occurred_at) FROM events").fetchone()
+        # counts per UTC quarter hour (every zone's offset is a multiple of 15 min), months taken locally
+        quarters = con.execute(
+            "SELECT (epoch(occurred_at) // 900)::BIGINT, count(*) FROM events GROUP BY 1").fetchall()
+        span = con.execute("SELECT epoch(min(occurred_at)), epoch(max(occurred_at)) FROM events").fetchone()
         cells = {t: con.execute(f"SELECT count(DISTINCT h3_{t}) FROM events").fetchone()[0]
                  for t in ("big", "middle", "small")}
         ingests = con.execute(
             "SELECT count(*), coalesce(sum(read),0), coalesce(sum(stored),0), "
             "coalesce(sum(duplicates),0), coalesce(sum(quarantined),0) FROM ingests").fetchone()
+    by_month: dict[str, int] = {}
+    if quarters:
+        q = pd.DataFrame(quarters, columns=["q", "n"])
+        local = pd.to_datetime(q["q"] * 900, unit="s", utc=True).dt.tz_convert(timezone)
+        by_month = {str(k): int(v) for k, v in q["n"].groupby(local.dt.strftime("%Y-%m")).sum().sort_index().items()}
+
+    def _local(epoch: float | None) -> str | None:
+        return None if epoch is None else pd.Timestamp(epoch, unit="s", tz="UTC").tz_convert(timezone).isoformat()
+
     return {
         "events": int(total),
+        "timezone": timezone,
         "by_source": {k: int(v) for k, v in by_source.items()},
         "by_category": {k: int(v) for k, v in by_category.items()},
         "by_month": {k: int(v) for k, v in by_month.items()},
-        "first": span[0].isoformat() if span[0] is not None else None,
-        "last": span[1].isoformat() if span[1] is not None else None,
+        "first": _local(span[0]),
+        "last": _local(span[1]),
         "cells_with_events": {k: int(v) for k, v in cells.items()},
         "ingests": {"files": int(ingests[0]), "read": int(ingests[1]), "stored": int(ingests[2]),
                     "duplicates": int(ingests[3]), "quarantined": int(ingests[4])},

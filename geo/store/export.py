@@ -75,6 +75,29 @@ def points_frame(df: pd.DataFrame, lon: str = "lon", lat: str = "lat") -> gpd.Ge
                             crs="EPSG:4326")
 
 
+def local_times(df: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Times as people read them: every time-zone-aware column in ``timezone``, with a UTC twin.
+
+    Each aware column ``c`` (``occurred_at``, ``closed_at``, a problem list's ``opened`` …) is
+    converted to the workspace's zone — written with its offset, ``2024-08-31 23:30:00-0400`` — and
+    ``c_utc`` follows it with the same instant in UTC.  Naive columns are left as they are.
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.to_datetime(["2024-09-01 03:30"], utc=True))
+    >>> local_times(pd.DataFrame({"occurred_at": t}), "America/New_York").iloc[0].tolist()
+    [Timestamp('2024-08-31 23:30:00-0400', tz='America/New_York'), Timestamp('2024-09-01 03:30:00+0000', tz='UTC')]
+    """
+    out = df.copy()
+    for col in list(df.columns):
+        dtype = df[col].dtype
+        if isinstance(dtype, pd.DatetimeTZDtype) and not str(col).endswith("_utc") and f"{col}_utc" not in df:
+            at = out.columns.get_loc(col)
+            out.insert(at + 1, f"{col}_utc", df[col].dt.tz_convert("UTC"))
+            out[col] = df[col].dt.tz_convert(timezone)
+    return out
+
+
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """Timestamps as ISO text and geometry dropped, for CSV/XLSX."""
     out = pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry"]))
