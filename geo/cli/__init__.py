@@ -14,7 +14,8 @@ Public API: :func:`main` (the console script), :func:`build_parser`,
 
 With ``--json`` anywhere on the command line every failure — a wrong flag, a
 missing workspace, an unreadable file — is one JSON document on stdout,
-``{"error": …, "hint": …, "type": …}``, and the exit status is 2.
+``{"error": …, "hint": …, "type": …}``, and the exit status is 2 (1 for an
+unexpected error, which without ``--json`` shows its traceback).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ _HINTS: tuple[tuple[type[BaseException], str], ...] = (
     (FileNotFoundError, "check the path: the file or folder does not exist"),
     (PermissionError, "check that the file can be read (and the folder written) by this user"),
     (GridwatchError, "the message says what to change"),
+    (ValueError, "check the values given on the command line (see --help)"),
+    (Exception, "an unexpected error (a bug): run the command again without --json for the traceback and "
+                "report it"),
 )
 
 
@@ -110,11 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             _Parser.json_errors = False
         return int(args.handler(args))
-    except (GridwatchError, FileNotFoundError, PermissionError) as exc:
+    except (GridwatchError, FileNotFoundError, PermissionError, ValueError) as exc:
         if want_json:
             print_json(error_document(exc))
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not the user's input: JSON still, and the traceback without --json
+        if not want_json:
+            raise
+        print_json(error_document(exc))
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

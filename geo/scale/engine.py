@@ -812,6 +812,7 @@ def _ingest_locked(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, root
         if not report.reconciles:  # pragma: no cover - a bug, never user input
             raise StoreError(f"partitioned ingest does not reconcile: {report.to_dict()}")
         _commit(staging, root, ingest_id, report)
+        _register_new_categories(ws, docs)
         lap("commit", 1.0)
         report.timings = watch.timings
         report.seconds = time.perf_counter() - start
@@ -855,6 +856,7 @@ def _file_reports(inputs: Sequence[tuple[str | Path, str]], chunks: list[Chunk],
             "chunks": len(mine), "near_duplicates": near, "flags": dict(sorted(flags.items())),
             "located_by": _sum_dicts(d["located_by"] for d in mine),
             "other_categories": _sum_dicts(d["other_categories"] for d in mine),
+            "own_categories": _sum_dicts(d.get("own_categories", {}) for d in mine),
             "warnings": warnings,
             "months": _sum_dicts(s["months"] for s in st),
         })
@@ -871,6 +873,18 @@ def _commit(staging: Path, root: Path, ingest_id: str, report: ScaleReport) -> N
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(p, target)
+
+
+def _register_new_categories(ws: Workspace, docs: list[dict[str, Any]]) -> None:
+    """Name the workspace categories the chunks met (``categories.toml``), as a single-file ingest does."""
+    from geo.store.categories import register_categories
+
+    merged: dict[str, dict[str, Any]] = {}
+    for d in docs:
+        for code, info in d.get("new_categories", {}).items():
+            entry = merged.setdefault(code, {"label": info["label"], "values": []})
+            entry["values"] = sorted({*entry["values"], *info["values"]})
+    register_categories(ws.root, merged)
 
 
 def _write_commit_record(root: Path, ingest_id: str, report: ScaleReport) -> None:

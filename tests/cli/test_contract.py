@@ -103,3 +103,21 @@ def test_calibrate_without_official_grids_reports_default_tiers(tmp_path, capsys
     assert by_tier["big"]["cell_km2"] / by_tier["small"]["cell_km2"] == pytest.approx(49, rel=0.05)
     code, out, _ = _run(capsys, ["grid", "calibrate", "-w", str(tmp_path / "nyc"), "--write", "--json"])
     assert code == 2 and "no official grids" in json.loads(out)["error"]
+
+
+def test_value_errors_and_bugs_are_json_too(tmp_path, capsys, monkeypatch):
+    _run(capsys, ["init", str(tmp_path / "nyc"), "--bbox", NYC])
+    w = ["-w", str(tmp_path / "nyc")]
+    code, out, _ = _run(capsys, ["export", "-o", str(tmp_path / "e.csv"), "--category", "nope", "--json", *w])
+    doc = json.loads(out)
+    assert code == 2 and doc["type"] == "ValueError" and "unknown category" in doc["error"]
+    import geo.store.database
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(geo.store.database, "store_counts", boom)
+    code, out, _ = _run(capsys, ["status", "--json", *w])
+    doc = json.loads(out)
+    assert code == 1 and doc["type"] == "RuntimeError" and "bug" in doc["hint"]
+    with pytest.raises(RuntimeError):
+        main(["status", *w])
