@@ -424,10 +424,10 @@ def test_local_search_returns_a_swap_local_optimum(seed: int) -> None:
     res = solve_mclp_greedy(A, w, 6, fixed=fixed, local_search=True)
     assert res.objective >= solve_mclp_greedy(A, w, 6, fixed=fixed).objective
     # the swap search alone, from a poor start (the first candidates), also ends at a local optimum
-    from geo.planning.mclp import _swap_improve
+    from geo.planning.heuristics import swap_improve
 
     start = np.array([j for j in range(25) if j not in fixed][: 6 - len(fixed)])
-    new, swaps = _swap_improve(A, A.T.tocsr(), w, np.array(fixed, dtype=np.int64), start, deadline=math.inf)
+    new, swaps = swap_improve(A, A.T.tocsr(), w, np.array(fixed, dtype=np.int64), start, deadline=math.inf)
     assert swaps > 0
     for plan, value in ((res.sites.tolist(), res.objective),
                         (fixed + new.tolist(), covered_value(A, w, np.r_[fixed, new].astype(int)))):
