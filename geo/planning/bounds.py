@@ -19,7 +19,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from geo.planning.problem import FloatArray, IntArray, check_problem, gather_rows
 
-__all__ = ["ReducedInstance", "lagrangian_bound", "reduce_instance"]
+__all__ = ["LagrangianDual", "ReducedInstance", "lagrangian_bound", "lagrangian_dual", "reduce_instance",
+           "reduced_cost_fixing"]
 
 # Seeded once: the row hashes of the reduction must be the same run to run.
 _HASH_SEED = 0x9E3779B9
@@ -152,30 +153,74 @@ def reduce_instance(coverage: Any, weights: ArrayLike | None, p: int, fixed: Arr
 # ---------------------------------------------------------------------------
 
 
-def lagrangian_bound(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: int, lower: float,
-                      *, iters: int = 600, deadline: float = math.inf) -> float:
+@dataclass(frozen=True)
+class LagrangianDual:
+    """The best Lagrangian bound found and what it was found with.
+
+    Attributes
+    ----------
+    bound : float
+        ``L(λ)``: an upper bound on the (reduced) instance's optimum.
+    lam : (n,) float
+        The multipliers that gave ``bound`` (``0 ≤ λ ≤ w``).
+    site_value : (m,) float
+        ``c_j = Σ_i a_ij λ_i``: what choosing site ``j`` earns in the relaxation.
+    iterations : int
+        Subgradient steps taken.
+    """
+
+    bound: float
+    lam: FloatArray
+    site_value: FloatArray
+    iterations: int
+
+
+def lagrangian_dual(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: int, lower: float,
+                    *, iters: int = 600, deadline: float = math.inf) -> LagrangianDual:
     """Upper bound on the best coverage by relaxing ``y_i ≤ Σ_j a_ij x_j`` (subgradient).
 
     For multipliers ``0 ≤ λ ≤ w`` the relaxation separates:
     ``L(λ) = Σ_i (w_i − λ_i) + (sum of the p largest  Σ_i a_ij λ_i)``, an upper
-    bound for *any* λ; subgradient steps (Polyak, halving on stalls) drive it
-    towards the LP bound.  ``lower`` (a known plan's value) sets the step size.
-    Fixed iteration count: deterministic.
+    bound for *any* λ; its minimum over λ is the LP bound.  Subgradient steps
+    (Polyak towards ``lower``, a known plan's value; the step halves after 20
+    steps without progress) drive it there.  Fixed iteration count:
+    deterministic unless ``deadline`` cuts it short.
+
+    Parameters
+    ----------
+    A, At : scipy.sparse.csr_matrix
+        Coverage ``(n, m)`` and its transpose.
+    w : (n,) float
+        Demand weights.
+    p_new : int
+        Sites to choose.
+    lower : float
+        Value of a known plan (on this instance).
+    iters : int
+        Maximum subgradient steps.
+    deadline : float
+        :func:`time.perf_counter` time after which to stop.
+
+    Returns
+    -------
+    LagrangianDual
     """
     n, m = A.shape
     if p_new <= 0 or n == 0:
-        return float(w.sum()) if p_new > 0 else 0.0
+        b = float(w.sum()) if p_new > 0 else 0.0
+        return LagrangianDual(b, np.zeros(n), np.zeros(m), 0)
     p_new = min(p_new, m)
     lam = 0.5 * w
-    best = math.inf
-    theta, stall = 1.0, 0
+    best, best_lam, best_c = math.inf, lam, np.zeros(m)
+    theta, stall, it = 1.0, 0, 0
     row_len = np.diff(A.indptr)
     for _ in range(iters):
+        it += 1
         c = np.bincount(A.indices, weights=np.repeat(lam, row_len), minlength=m)
         top = np.argpartition(-c, p_new - 1)[:p_new] if p_new < m else np.arange(m)
         L = float((w - lam).sum() + c[top].sum())
         if not math.isfinite(best) or L < best - 1e-9 * max(best, 1.0):
-            best, stall = L, 0
+            best, best_lam, best_c, stall = L, lam, c, 0
         else:
             stall += 1
             if stall >= 20:
@@ -190,4 +235,52 @@ def lagrangian_bound(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: 
         if nn == 0:
             break
         lam = np.clip(lam - theta * (L - lower) / nn * g, 0.0, w)
-    return best
+    return LagrangianDual(float(best), best_lam, best_c, it)
+
+
+def lagrangian_bound(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: int, lower: float,
+                     *, iters: int = 600, deadline: float = math.inf) -> float:
+    """The bound of :func:`lagrangian_dual` alone (same arguments)."""
+    return lagrangian_dual(A, At, w, p_new, lower, iters=iters, deadline=deadline).bound
+
+
+def reduced_cost_fixing(dual: LagrangianDual, p_new: int, lower: float
+                        ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Sites that no plan better than ``lower`` can leave out or take in.
+
+    With ``c_j`` the site values at the dual's multipliers and ``c_(p)``,
+    ``c_(p+1)`` the p-th and (p+1)-th largest, forcing ``x_j = 1`` for a site
+    outside the top ``p`` bounds every such plan by ``L − c_(p) + c_j``, and
+    forcing ``x_j = 0`` for a site inside by ``L − c_j + c_(p+1)``.  When that
+    bound is ``≤ lower`` no plan strictly better than ``lower`` has that value
+    of ``x_j``: the site is fixed.  Fixing never loses the optimum when
+    ``lower`` is the value of a plan in hand (keep that plan as the fallback).
+
+    Parameters
+    ----------
+    dual : LagrangianDual
+        From :func:`lagrangian_dual` on the same instance.
+    p_new : int
+        Sites to choose.
+    lower : float
+        Value of a known plan on the same instance.
+
+    Returns
+    -------
+    (fix_out, fix_in) : two (m,) bool arrays
+        Sites to drop, and sites every better plan contains.
+    """
+    c = dual.site_value
+    m = c.size
+    out = np.zeros(m, dtype=bool)
+    into = np.zeros(m, dtype=bool)
+    if p_new <= 0 or p_new >= m:
+        return out, into
+    order = np.argsort(-c, kind="stable")
+    top = np.zeros(m, dtype=bool)
+    top[order[:p_new]] = True
+    cp, cp1 = float(c[order[p_new - 1]]), float(c[order[p_new]])
+    slack = 1e-9 * max(abs(dual.bound), 1.0)  # float safety: fix only clear cases
+    out[~top] = dual.bound - cp + c[~top] < lower - slack
+    into[top] = dual.bound - c[top] + cp1 < lower - slack
+    return out, into

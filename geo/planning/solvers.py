@@ -20,13 +20,20 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from geo.errors import InfeasibleError
-from geo.planning.bounds import ReducedInstance, lagrangian_bound, reduce_instance
+from geo.planning.bounds import (
+    ReducedInstance,
+    lagrangian_bound,
+    lagrangian_dual,
+    reduce_instance,
+    reduced_cost_fixing,
+)
 from geo.planning.heuristics import (
     evaluate_plan,
     greedy_select,
     iterated_local_search,
     pad_sites,
     plan_result,
+    swap_improve,
 )
 from geo.planning.problem import FloatArray, MCLPResult, PostPlanningError, check_problem, gather_rows
 
@@ -227,24 +234,76 @@ def solve_mclp_exact(
     if R.shape[1] <= red.p_new or R.shape[0] == 0:
         chosen = red.sites  # every useful candidate fits
         ub = red.constant + float(red.weights.sum())
+        bound_source = "reduction"
     else:
+        # Warm start: the swap local search from the greedy plan (cheap) gives the lower bound
+        # that the Lagrangian steps aim at and that reduced-cost fixing compares against.
+        if local_search:
+            incumbent, swaps = swap_improve(A, At, w, f, g.picks, deadline=t0 + 0.1 * time_limit)
+            inc_obj = evaluate_plan(A, At, w, np.r_[f, incumbent].astype(np.int64))[0]
+            stats["warm_start_swaps"] = swaps
+            stats["warm_start_objective"] = inc_obj
         # Large reduced instances: HiGHS may not even finish its root LP, so secure a good plan
-        # first (local search, up to 30 % of the budget).  Small ones: HiGHS usually proves
-        # optimality fast; local search only runs in a reserve if it is cut short.
+        # first (iterated local search, up to 30 % of the budget).  Small ones: HiGHS usually
+        # proves optimality fast; the search only runs in a reserve if it is cut short.
         ls_first = local_search and R.nnz > ls_first_nnz
         if ls_first:
-            incumbent, info = iterated_local_search(A, At, w, f, g.picks, deadline=t0 + 0.3 * time_limit, seed=seed)
+            incumbent, info = iterated_local_search(A, At, w, f, incumbent, deadline=t0 + 0.3 * time_limit,
+                                                    seed=seed)
             stats.update({f"ls_{key}": v for key, v in info.items()})
             inc_obj = evaluate_plan(A, At, w, np.r_[f, incumbent].astype(np.int64))[0]
-        reserve = 0.0 if not local_search else (min(0.05 * time_limit, 3.0) if ls_first
-                                                 else min(0.3 * time_limit, 10.0))
-        remaining = end - time.perf_counter() - reserve
-        mask, ub_r, st, info = _milp(R, red.weights, red.p_new, time_limit=remaining, mip_rel_gap=mip_rel_gap)
-        stats.update(info)
-        ub = red.constant + ub_r
-        chosen = red.sites[mask] if mask is not None else incumbent
-        if st != 0:
-            status = "time_limit"
+        # Lagrangian bound: may prove the warm start optimal without HiGHS; else its site values
+        # fix the candidates no better plan can take (or leave out) and HiGHS gets the rest.
+        lower_r = inc_obj - red.constant
+        dual = lagrangian_dual(R, R.T.tocsr(), red.weights, red.p_new, lower_r,
+                               deadline=time.perf_counter() + 0.2 * time_limit)
+        lag_ub = red.constant + dual.bound
+        stats.update({"lagrangian_bound": lag_ub, "lagrangian_iterations": dual.iterations})
+        if local_search and R.shape[1] > red.p_new:
+            # Lagrangian heuristic: the relaxation's own choice (the p best site values), swap-improved
+            top = red.sites[np.argsort(-dual.site_value, kind="stable")[:red.p_new]]
+            lag_plan, _ = swap_improve(A, At, w, f, top, deadline=t0 + 0.3 * time_limit)
+            lag_obj = evaluate_plan(A, At, w, np.r_[f, lag_plan].astype(np.int64))[0]
+            stats["lagrangian_heuristic_objective"] = lag_obj
+            if lag_obj > inc_obj:
+                incumbent, inc_obj = lag_plan, lag_obj
+                lower_r = inc_obj - red.constant
+        if lag_ub - inc_obj <= mip_rel_gap * max(lag_ub, 1e-12):
+            chosen, ub, bound_source = incumbent, lag_ub, "lagrangian"
+            stats["proved_by"] = "lagrangian"
+        else:
+            fix_out, fix_in = reduced_cost_fixing(dual, red.p_new, lower_r)
+            stats.update({"fixed_out": int(fix_out.sum()), "fixed_in": int(fix_in.sum())})
+            keep = np.flatnonzero(~fix_out)
+            sub_into = np.flatnonzero(fix_in[keep])
+            if keep.size <= red.p_new:  # every candidate left fits
+                chosen = red.sites[keep]
+                ub = max(inc_obj, red.constant + float(red.weights[np.asarray(R[:, keep].sum(axis=1)).ravel() > 0]
+                                                        .sum()))
+                bound_source = "lagrangian"
+            else:
+                sub = reduce_instance(R[:, keep], red.weights, red.p_new, sub_into)
+                stats.update({"n_demand_fixed": int(sub.A.shape[0]), "n_sites_fixed": int(sub.A.shape[1])})
+                base = red.sites[keep[sub_into]]  # fixed in: part of every better plan
+                reserve = 0.0 if not local_search else (min(0.05 * time_limit, 3.0) if ls_first
+                                                         else min(0.3 * time_limit, 10.0))
+                remaining = end - time.perf_counter() - reserve
+                if sub.p_new == 0:
+                    mask, ub_r, st, info = np.zeros(sub.A.shape[1], bool), 0.0, 0, {}
+                elif sub.A.shape[1] <= sub.p_new or sub.A.shape[0] == 0:
+                    mask, ub_r, st, info = np.ones(sub.A.shape[1], bool), float(sub.weights.sum()), 0, {}
+                else:
+                    mask, ub_r, st, info = _milp(sub.A, sub.weights, sub.p_new, time_limit=remaining,
+                                                 mip_rel_gap=mip_rel_gap)
+                stats.update(info)
+                # every plan better than the incumbent lies in the restricted instance
+                ub = max(inc_obj, red.constant + sub.constant + ub_r)
+                chosen = np.r_[base, red.sites[keep[sub.sites[mask]]]] if mask is not None else incumbent
+                bound_source = "highs"
+                if st != 0:
+                    status = "time_limit"
+            if lag_ub < ub:
+                ub, bound_source = lag_ub, "lagrangian"
     obj, _ = evaluate_plan(A, At, w, np.r_[f, chosen].astype(np.int64))
     if obj < inc_obj:  # the MILP's incumbent (cut short) is worse than greedy / local search
         chosen, obj = incumbent, inc_obj
@@ -256,20 +315,16 @@ def solve_mclp_exact(
         avail[chosen] = False
         chosen = np.r_[chosen, pad_sites(A, w, avail, k - chosen.size)]
     if status != "optimal" and local_search:
-        if "ls_swaps" not in stats:  # reserve: two thirds to improve the plan, one third for the bound
-            better, info = iterated_local_search(A, At, w, f, chosen, deadline=end - (end - time.perf_counter()) / 3,
-                                         seed=seed)
+        if "ls_swaps" not in stats:  # the reserve: improve the plan HiGHS was cut short on
+            better, info = iterated_local_search(A, At, w, f, chosen, deadline=end, seed=seed)
             stats.update({f"ls_{key}": v for key, v in info.items()})
             better_obj = evaluate_plan(A, At, w, np.r_[f, better].astype(np.int64))[0]
             if better_obj > obj:
                 chosen, obj = better, better_obj
                 stats["used_local_search"] = True
-        # HiGHS cut short may have no useful dual bound: a Lagrangian one (allowed a little overrun)
-        lag = red.constant + lagrangian_bound(R, R.T.tocsr(), red.weights, red.p_new, obj - red.constant,
-                                               deadline=max(end, time.perf_counter() + 0.05 * time_limit))
-        stats["lagrangian_bound"] = lag
-        ub = min(ub, lag)
-    ub = min(ub, greedy_ub)
+    if greedy_ub < ub:
+        ub, bound_source = greedy_ub, "greedy"
+    stats["bound_source"] = bound_source
     return plan_result(A, At, w, f, chosen, upper_bound=ub, t0=t0, solver="exact", status=status, stats=stats)
 
 
