@@ -22,7 +22,6 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from geo.errors import InfeasibleError
 from geo.planning.bounds import (
     ReducedInstance,
-    lagrangian_bound,
     lagrangian_dual,
     reduce_instance,
     reduced_cost_fixing,
@@ -133,7 +132,7 @@ def solve_mclp_greedy(
     ub = float(g.ub_by_budget[k - 1]) if (g.ub_by_budget is not None and k >= 1) else g.value
     new = g.picks
     stats: dict[str, Any] = {"n_demand": A.shape[0], "n_sites": A.shape[1], "nnz": int(A.nnz),
-                             "greedy_objective": g.value, "greedy_bound": ub}
+                             "greedy_objective": g.value, "greedy_bound": ub, "bound_source": "greedy"}
     solver = "greedy"
     deadline = t0 + time_limit
     if local_search and k >= 1:
@@ -145,11 +144,21 @@ def solve_mclp_greedy(
     if bound == "lagrangian" and k >= 1:
         red = reduce_instance(A, w, p, f)
         lower = evaluate_plan(A, At, w, np.r_[f, new].astype(np.int64))[0] - red.constant
-        lag = red.constant + lagrangian_bound(red.A, red.A.T.tocsr(), red.weights, red.p_new, lower,
-                                               deadline=deadline)
-        stats["lagrangian_bound"] = lag
+        dual = lagrangian_dual(red.A, red.A.T.tocsr(), red.weights, red.p_new, lower, deadline=deadline)
+        lag = red.constant + dual.bound
+        stats.update({"lagrangian_bound": lag, "lagrangian_iterations": dual.iterations})
         stats.update(red.stats)
-        ub = min(ub, lag)
+        if local_search and red.A.shape[1] > red.p_new:
+            # Lagrangian heuristic: the relaxation's p best sites, swap-improved (a second start)
+            top = red.sites[np.argsort(-dual.site_value, kind="stable")[:red.p_new]]
+            lag_plan, _ = swap_improve(A, At, w, f, top, deadline=max(deadline, time.perf_counter() + 1.0))
+            lag_obj = evaluate_plan(A, At, w, np.r_[f, lag_plan].astype(np.int64))[0]
+            stats["lagrangian_heuristic_objective"] = lag_obj
+            if lag_obj > lower + red.constant:
+                new = lag_plan
+                stats["used_lagrangian_heuristic"] = True
+        if lag < ub:
+            ub, stats["bound_source"] = lag, "lagrangian"
     return plan_result(A, At, w, f, new, upper_bound=ub, t0=t0, solver=solver, status="heuristic", stats=stats)
 
 
@@ -168,10 +177,18 @@ def solve_mclp_exact(
 ) -> MCLPResult:
     """Maximal covering as an integer programme (HiGHS via :func:`scipy.optimize.milp`).
 
-    The instance is first shrunk by :func:`reduce_instance` (``reduce=True``);
-    demand covered by a single candidate is folded into that candidate's
-    objective.  A greedy plan is computed too: it is returned if HiGHS runs
-    out of time with a worse incumbent, and its value is a lower bound.
+    Steps: the greedy plan; the instance shrunk by :func:`reduce_instance`
+    (``reduce=True``); a warm start by swap local search (``local_search``);
+    a Lagrangian dual (:func:`~geo.planning.bounds.lagrangian_dual`) whose own
+    choice of sites, swap-improved, is a second start (the Lagrangian
+    heuristic).  If the Lagrangian bound is within ``mip_rel_gap`` of the best
+    plan, that plan is proven and HiGHS is not run.  Otherwise reduced-cost
+    fixing (:func:`~geo.planning.bounds.reduced_cost_fixing`) drops the
+    candidates no better plan can use and fixes those every better plan uses,
+    the rest is reduced again and HiGHS solves it (demand covered by a single
+    candidate folded into that candidate's objective).  The best plan found by
+    any step is returned; ``stats["bound_source"]`` names what proved the
+    bound (``highs``, ``lagrangian``, ``greedy``, ``reduction``, ``fixed``).
 
     Parameters
     ----------
@@ -211,6 +228,7 @@ def solve_mclp_exact(
     stats: dict[str, Any] = {"n_demand": A.shape[0], "n_sites": A.shape[1], "nnz": int(A.nnz),
                              "greedy_objective": g.value}
     if k == 0:
+        stats["bound_source"] = "fixed"  # every post is an existing one: nothing to choose
         return plan_result(A, At, w, f, np.zeros(0, np.int64), upper_bound=g.value, t0=t0,
                        solver="exact", status="optimal", stats=stats)
     if reduce:
