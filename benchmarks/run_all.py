@@ -104,21 +104,29 @@ def fmt_value(v: float | None) -> str:
     return f"{v:.3g}"
 
 
+def fmt_ratio(r: dict[str, Any]) -> str:
+    """``"1.85x floor"``: the case's time over its floor's or peer's, measured in the same run."""
+    if r.get("ratio") is None:
+        return "-"
+    return f"{r['ratio']:.2f}x {r['ratio_to']}"
+
+
 def table_lines(rows: list[dict[str, Any]], *, markdown: bool) -> list[str]:
-    head = ["benchmark", "case", "result", "unit", "peak RSS", "note"]
-    body = [[r["benchmark"], r["case"], fmt_value(r["value"]), r["unit"],
+    head = ["benchmark", "case", "result", "unit", "time vs floor/peer", "peak RSS", "note"]
+    body = [[r["benchmark"], r["case"], fmt_value(r["value"]), r["unit"], fmt_ratio(r),
              f"{r['peak_rss_mb']:,.0f} MB" if r.get("peak_rss_mb") is not None else "-", r["note"]]
             for r in rows]
     if markdown:
         esc = [[c.replace("|", "\\|") for c in line] for line in body]
-        return (["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---", "---:", "---", "---:", "---"]) + "|"]
+        return (["| " + " | ".join(head) + " |",
+                 "|" + "|".join(["---", "---", "---:", "---", "---:", "---:", "---"]) + "|"]
                 + ["| " + " | ".join(line) + " |" for line in esc])
-    widths = [max(len(x[i]) for x in [head, *body]) for i in range(5)]
-    right = {2, 4}
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(6)]
+    right = {2, 4, 5}
 
     def line(cells: list[str]) -> str:
         parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))]
-        return " | ".join(parts + [cells[5]])
+        return " | ".join(parts + [cells[6]])
 
     return [line(head), "-+-".join("-" * w for w in widths) + "-+-" + "-" * 4] + [line(b) for b in body]
 
@@ -135,11 +143,14 @@ def write_results(rows: list[dict[str, Any]], machine: dict[str, Any], meta: dic
           f"Run {meta['date']} with `{meta['command']}` ({meta['seconds'] / 60:.0f} min).", "",
           *machine_lines(machine), "",
           *table_lines(rows, markdown=True), "",
+          "time vs floor/peer: the case's wall time divided by that of its reference in the same run "
+          "(ingest: the floor, polars/pyarrow read -> h3ronpy index -> Parquet write of the same file; MCLP: "
+          "plain HiGHS on the same matrix; Gi*: libpysal/esda; scale: the single process); below 1 is faster.", "",
           "peak RSS: for `scale` rows, the largest sum of RSS over the mode's whole process tree (driver, "
           "Dask nanny and workers; sampled every 0.2 s); for the other rows, the largest single process of "
           "the script's run (`ru_maxrss` of the child from `os.wait4`), the same for every row of a script.", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(md), encoding="utf-8")
-    keys = ["benchmark", "case", "metric", "value", "unit", "peak_rss_mb", "note", "script"]
+    keys = ["benchmark", "case", "metric", "value", "unit", "ratio", "ratio_to", "peak_rss_mb", "note", "script"]
     with (RESULTS / f"{stem}.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
         w.writeheader()
