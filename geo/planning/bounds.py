@@ -213,10 +213,10 @@ def lagrangian_dual(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: i
     lam = 0.5 * w
     best, best_lam, best_c = math.inf, lam, np.zeros(m)
     theta, stall, it = 1.0, 0, 0
-    row_len = np.diff(A.indptr)
+    At_f = sp.csr_matrix((At.data.astype(np.float64), At.indices, At.indptr), shape=At.shape)
     for _ in range(iters):
         it += 1
-        c = np.bincount(A.indices, weights=np.repeat(lam, row_len), minlength=m)
+        c = At_f @ lam  # site values: one sparse product
         top = np.argpartition(-c, p_new - 1)[:p_new] if p_new < m else np.arange(m)
         L = float((w - lam).sum() + c[top].sum())
         if not math.isfinite(best) or L < best - 1e-9 * max(best, 1.0):

@@ -136,15 +136,16 @@ def solve_mclp_greedy(
     solver = "greedy"
     deadline = t0 + time_limit
     if local_search and k >= 1:
-        # the bound (if asked) keeps at least a quarter of the budget
-        ls_deadline = t0 + (0.75 * time_limit if bound == "lagrangian" else time_limit)
+        # the bound (if asked) and its Lagrangian heuristic keep half of the budget
+        ls_deadline = t0 + (0.5 * time_limit if bound == "lagrangian" else time_limit)
         new, info = iterated_local_search(A, At, w, f, new, deadline=ls_deadline, seed=seed)
         stats.update(info)
         solver = "greedy+swap"
     if bound == "lagrangian" and k >= 1:
         red = reduce_instance(A, w, p, f)
         lower = evaluate_plan(A, At, w, np.r_[f, new].astype(np.int64))[0] - red.constant
-        dual = lagrangian_dual(red.A, red.A.T.tocsr(), red.weights, red.p_new, lower, deadline=deadline)
+        dual = lagrangian_dual(red.A, red.A.T.tocsr(), red.weights, red.p_new, lower,
+                               deadline=deadline - 0.15 * time_limit)
         lag = red.constant + dual.bound
         stats.update({"lagrangian_bound": lag, "lagrangian_iterations": dual.iterations})
         stats.update(red.stats)
