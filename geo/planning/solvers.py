@@ -158,6 +158,11 @@ def solve_mclp_greedy(
             if lag_obj > lower + red.constant:
                 new = lag_plan
                 stats["used_lagrangian_heuristic"] = True
+            if time.perf_counter() < deadline:  # time left: iterated local search from the better plan
+                more, info = iterated_local_search(A, At, w, f, new, deadline=deadline, seed=seed + 1)
+                if evaluate_plan(A, At, w, np.r_[f, more].astype(np.int64))[0] > max(lag_obj, lower + red.constant):
+                    new = more
+                stats["late_ils_rounds"] = info["ils_rounds"]
         if lag < ub:
             ub, stats["bound_source"] = lag, "lagrangian"
     return plan_result(A, At, w, f, new, upper_bound=ub, t0=t0, solver=solver, status="heuristic", stats=stats)
