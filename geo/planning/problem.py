@@ -224,7 +224,9 @@ class MCLPResult:
     covered : (n_demand,) bool
         Demand covered by the plan.
     stats : dict
-        Instance sizes before/after reduction and solver details.
+        Instance sizes before/after reduction and solver details;
+        ``stats["bound_source"]`` names what proved ``upper_bound`` (``highs``,
+        ``lagrangian``, ``greedy``, ``reduction`` or ``fixed``).
     """
 
     sites: IntArray
