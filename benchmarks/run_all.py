@@ -108,7 +108,7 @@ def fmt_ratio(r: dict[str, Any]) -> str:
     """``"1.85x floor"``: the case's time over its floor's or peer's, measured in the same run."""
     if r.get("ratio") is None:
         return "-"
-    return f"{r['ratio']:.2f}x {r['ratio_to']}"
+    return f"{r['ratio']:.3g}x {r['ratio_to']}"
 
 
 def table_lines(rows: list[dict[str, Any]], *, markdown: bool) -> list[str]:
@@ -165,12 +165,14 @@ README_END = "<!-- end of bench-quick table -->"
 
 
 def readme_table(rows: list[dict[str, Any]], meta: dict[str, Any], machine: dict[str, Any]) -> list[str]:
-    """The README's copy of a run: case, result and the time against the floor or peer (notes in results/)."""
+    """The README's copy of a run: case, result, the time against the floor or peer, the note's start."""
     lines = [f"Quick run of {meta['date']} ({machine['cpu']}, {machine['cores']}; shared machine, so compare "
              "within the run):", "",
-             "| benchmark | case | result | time vs floor/peer |", "|---|---|---:|---:|"]
+             "| benchmark | case | result | time vs floor/peer | note (cut at 100 characters) |",
+             "|---|---|---:|---:|---|"]
     for r in rows:
-        cells = [r["benchmark"], r["case"], f"{fmt_value(r['value'])} {r['unit']}", fmt_ratio(r)]
+        note = r["note"] if len(r["note"]) <= 100 else r["note"][:99] + "…"
+        cells = [r["benchmark"], r["case"], f"{fmt_value(r['value'])} {r['unit']}", fmt_ratio(r), note]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
 
