@@ -44,7 +44,7 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 bench-quick: setup
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) benchmarks/run_all.py --quick --readme
 
 lint: setup
 	$(PY) -m ruff check geo tests app.py app_pages benchmarks

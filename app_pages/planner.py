@@ -42,7 +42,8 @@ with st.spinner(c.t("spinner.planner")):
 s = plan.summary
 first, last = ui.data_dates(ev, ws)
 st.caption(ui.describe_filter(f.flt, ws, first, last) + " · " + c.t(
-    "planner.summary_line", solver=s["solver"], status=s["status"], candidates=c.fmt_int(s["candidates"]),
+    "planner.summary_line", solver=s["solver"], status=s["status"], gap=c.fmt_pct(s["gap"], 2),
+    bound=c.fmt_num(s["upper_bound"], 1), candidates=c.fmt_int(s["candidates"]),
     source=c.t(f"planner.candidate_source.{s['candidate_source'].split(':')[0]}"),
     distance=c.t("planner.network_short") if s["network"] else c.t("planner.euclidean_short"),
     seconds=c.fmt_num(s["seconds"], 2)))

@@ -30,16 +30,23 @@ LIBRARIES = ("gridwatch", "numpy", "pandas", "pyarrow", "scipy", "h3", "h3ronpy"
 
 
 def result_row(benchmark: str, case: str, metric: str, value: float | None, unit: str, note: str = "",
-               *, peak_rss_mb: float | None = None) -> dict[str, Any]:
+               *, peak_rss_mb: float | None = None, ratio: float | None = None, ratio_to: str = ""
+               ) -> dict[str, Any]:
     """One machine-readable result.
 
     ``peak_rss_mb`` is optional: a figure measured for this row alone (e.g. a
     process tree); without it the runner shows the peak RSS of the whole script.
+    ``ratio`` is this case's wall time divided by that of its floor or peer
+    (``ratio_to`` names it: "floor", "plain HiGHS", "libpysal/esda", "single
+    process"), measured in the same run: below 1 is faster than the reference.
     """
     row: dict[str, Any] = {"benchmark": benchmark, "case": case, "metric": metric,
                            "value": None if value is None else float(value), "unit": unit, "note": note}
     if peak_rss_mb is not None:
         row["peak_rss_mb"] = float(peak_rss_mb)
+    if ratio is not None and ratio == ratio and ratio_to:  # not NaN
+        row["ratio"] = float(ratio)
+        row["ratio_to"] = ratio_to
     return row
 
 

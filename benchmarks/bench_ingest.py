@@ -6,7 +6,9 @@
 For each size, synthetic patrol-like events inside the Xicheng sample area are
 written as CSV (UTF-8), Parquet and (1e5 only) XLSX, then ingested into a fresh
 workspace with :func:`geo.ingest.pipeline.ingest_file` (read → validate → convert →
-index → grids → store).  Beside it, on the same points: h3-py in a Python loop,
+index → grids → store).  Beside it, for CSV and Parquet, the floor of the same file in the same run:
+polars reads it, h3ronpy indexes it, polars writes Parquet (no checks); the
+end-to-end row states its time as a ratio of that floor.  On the same points: h3-py in a Python loop,
 and :func:`geo.grid.h3cells.cells_for_points` (h3ronpy) on one thread and on all
 threads — each thread count in a fresh interpreter, because h3ronpy's thread
 pool is sized once per process from ``RAYON_NUM_THREADS``.  The table also says
@@ -100,6 +102,30 @@ def h3_rates(lon: np.ndarray, lat: np.ndarray, tmp: Path) -> dict[str, float]:
     return out
 
 
+FLOOR = "floor (polars read -> h3ronpy -> Parquet write)"
+
+
+def floor_seconds(path: Path, fmt: str, out: Path) -> float:
+    """The bare floor of ingesting ``path``: read it, index every point at H3 res 9, write Parquet.
+
+    polars reads the file (CSV or Parquet), :func:`geo.grid.h3cells.cells_for_points`
+    (h3ronpy, all threads) indexes it, polars writes the table with the cell
+    column as Parquet: no checks, no grids, no store.  Best of two runs.
+    """
+    import polars as pl
+
+    from geo.grid.h3cells import cells_for_points
+
+    best = float("inf")
+    for _ in range(2):
+        t = time.perf_counter()
+        df = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
+        cells = cells_for_points(df["经度"].to_numpy(), df["纬度"].to_numpy(), 9)
+        df.with_columns(pl.Series("h3_res9", cells)).write_parquet(out)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -122,6 +148,10 @@ def main() -> None:
                 files["xlsx"] = tmp / f"e{n}.xlsx"
                 df.to_excel(files["xlsx"], index=False)
             for fmt, path in files.items():
+                floor = floor_seconds(path, fmt, tmp / f"floor{n}.parquet") if fmt != "xlsx" else None
+                if floor is not None:
+                    rows.append({"events": n, "what": f"{FLOOR} ({fmt})", "events_per_s": n / floor,
+                                 "seconds": floor, "stages": "", "floor_s": floor})
                 ws = fresh_workspace(tmp)
                 t = time.perf_counter()
                 report = ingest_file(path, "patrol", ws, crs="WGS84")
@@ -129,7 +159,8 @@ def main() -> None:
                 assert report.read == report.stored + report.duplicates + report.quarantined
                 top = sorted(report.timings.items(), key=lambda kv: -kv[1])[:5]
                 rows.append({"events": n, "what": f"ingest end to end ({fmt})", "events_per_s": n / seconds,
-                             "seconds": seconds, "stages": ", ".join(f"{k} {v:.2f}s" for k, v in top)})
+                             "seconds": seconds, "stages": ", ".join(f"{k} {v:.2f}s" for k, v in top),
+                             "floor_s": floor})
     table = pd.DataFrame(rows)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"# ingest benchmark ({machine})\n")
@@ -153,8 +184,10 @@ def suite_rows(rows: list[dict]) -> list[dict]:
         note = f"{r['seconds']:.2f} s" + (f"; slowest stages: {r['stages']}" if r["stages"] else "")
         if what == "h3-py loop":
             note = f"first {min(r['events'], 200_000):,} points, {note}"
+        is_ingest = what.startswith("ingest end to end")
+        ratio = r["seconds"] / r["floor_s"] if is_ingest and r.get("floor_s") else None
         out.append(result_row("point->H3 / ingest", f"{what}, {r['events']:,} events", "rate",
-                              r["events_per_s"], "events/s", note))
+                              r["events_per_s"], "events/s", note, ratio=ratio, ratio_to="floor"))
     return out
 
 

@@ -3,7 +3,7 @@
 One command, prints a table:
 
     python benchmarks/bench_mclp.py            # full run (~10-15 min on 2 cores)
-    python benchmarks/bench_mclp.py --quick    # small instance only, short caps
+    python benchmarks/bench_mclp.py --quick    # 2,000 x 5,000 only (p = 20, 60), short caps
 
 Instances (metres, radius 300 m), built in code with a seed: 500 × 1,250
 (small enough for spopt), 2,000 candidates × 5,000 demand (p = 20, 60) in two
@@ -197,7 +197,9 @@ def run_case(label: str, A: sp.csr_matrix, w: np.ndarray, p: int, *, plain_cap: 
         add(f"exact (reduced) {budget:.0f}s", {"seconds": r.seconds, "objective": r.objective,
                                                 "upper": r.upper_bound, "status": r.status,
                                                 "note": f"{r.stats.get('n_sites_reduced')}x"
-                                                        f"{r.stats.get('n_demand_reduced')}"})
+                                                        f"{r.stats.get('n_demand_reduced')}, bound "
+                                                        f"{r.stats.get('bound_source')}, fixed out/in "
+                                                        f"{r.stats.get('fixed_out', 0)}/{r.stats.get('fixed_in', 0)}"})
     g = solve_mclp_greedy(A, w, p)
     add("greedy", {"seconds": g.seconds, "objective": g.objective, "upper": g.upper_bound, "status": "heuristic"})
     ls = solve_mclp_greedy(A, w, p, local_search=True, bound="lagrangian")
@@ -221,13 +223,16 @@ def _gaps(r: dict) -> tuple[float, float]:
 def suite_rows(rows: list[dict]) -> list[dict]:
     """The table's rows as run_all.py's {benchmark, case, metric, value, unit, note}: seconds, gaps in the note."""
     out = []
+    plain = {(r["instance"], r["p"]): r["seconds"] for r in rows if r["method"] == "plain HiGHS"}
     for r in rows:
         gap, own = _gaps(r)
         pct = (lambda x: f"{100 * x:.2f}%" if np.isfinite(x) else "-")  # noqa: E731
         status = r["status"] + (f" [{r['note']}]" if r.get("note") else "")
         note = f"objective {r['objective']:.0f}, gap* {pct(gap)}, own gap {pct(own)}, {status}"
+        ref = plain.get((r["instance"], r["p"]))
+        ratio = r["seconds"] / ref if ref and r["method"] != "plain HiGHS" else None
         out.append(result_row("MCLP", f"{r['instance']} p={r['p']}: {r['method']}", "seconds", r["seconds"], "s",
-                              note))
+                              note, ratio=ratio, ratio_to="plain HiGHS"))
     return out
 
 
@@ -248,7 +253,7 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small instance, p=20 only, short caps")
+    ap.add_argument("--quick", action="store_true", help="2,000 x 5,000 only, short caps")
     ap.add_argument("--plain-cap", type=float, default=120.0, help="time cap of the plain HiGHS baseline (s)")
     ap.add_argument("--spopt-cap", type=float, default=120.0, help="time cap of spopt, 0 = skip (s)")
     ap.add_argument("--layouts", default="cells,points", help="comma-separated: cells, points")
@@ -262,7 +267,7 @@ def main() -> None:
         cases.append(("cells", 500, 1250, (10,)))  # small enough for spopt to finish
     if not args.large_only:
         for layout in args.layouts.split(","):
-            cases.append((layout, 2000, 5000, (20,) if args.quick else (20, 60)))
+            cases.append((layout, 2000, 5000, (20, 60)))
     if not args.quick:
         cases.append(("cells", 20000, 60000, (200,)))
     for layout, m, n, ps in cases:

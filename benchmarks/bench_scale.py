@@ -419,7 +419,8 @@ def main() -> None:
                 if stages:
                     note += " (" + ", ".join(f"{k} {v:.0f} s" for k, v in stages) + ")"
                 note += f"; then cell_counts {r['counts_s']:.1f} s ({r['cells']:,} cells)"
-            rows.append(result_row(BENCH, case, "seconds", r["seconds"], "s", note, peak_rss_mb=r["peak_rss_mb"]))
+            rows.append(result_row(BENCH, case, "seconds", r["seconds"], "s", note, peak_rss_mb=r["peak_rss_mb"],
+                                   ratio=r["seconds"] / base["seconds"], ratio_to=f"first mode ({selected[0]})"))
             print(f"  {case}: {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
                   f"({r['procs']} procs); {note}", flush=True)
 

@@ -48,7 +48,7 @@ def cmd_posts(args: argparse.Namespace) -> int:
         print_json(doc)
     else:
         s = plan.summary
-        print(f"{s['p']} posts ({s['solver']}, {s['status']}, gap {s['gap']:.3%}) cover {s['coverage']:.1%} of "
+        print(f"{s['p']} posts ({s['solver']}, {s['status']}, gap {s['gap']:.3%} to the bound {s['upper_bound']:.1f}) cover {s['coverage']:.1%} of "
               f"the weighted demand in window {flt.window} (radius {s['radius_m']:g} m"
               f"{', along roads' if s['network'] else ''}); candidates: {s['candidate_source']} ({s['candidates']})")
         for r in plan.posts.head(args.p).itertuples():

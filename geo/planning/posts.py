@@ -302,6 +302,7 @@ def plan_posts(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventFilt
         "p": int(result.p), "solver": result.solver, "status": result.status,
         "objective": float(result.objective), "total_demand": float(result.total_demand),
         "coverage": float(result.coverage_share), "gap": float(result.gap), "seconds": float(result.seconds),
+        "upper_bound": float(result.upper_bound), "bound_source": str(result.stats.get("bound_source", "greedy")),
         "radius_m": radius_m, "network": bool(network), "candidate_source": source,
         "candidates": int(len(sites)), "demand_rows": int(len(demand)), "events": int(demand["events"].sum()),
         "existing": int(len(fixed)), "posts_for_80pct": int(posts_for_share(curve, 0.8))

@@ -305,6 +305,77 @@ def test_reductions_do_not_change_the_optimum(seed: int) -> None:
     assert r3.weights.sum() + r3.constant == pytest.approx(w[n_cov].sum())
 
 
+def plain_highs_optimum(A: sp.csr_matrix, w: np.ndarray, p: int) -> float:
+    """The textbook MCLP MILP (no reduction, no fixing) solved by HiGHS to optimality."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n, m = A.shape
+    M = sp.hstack([-A.astype(float), sp.identity(n, format="csr")], format="csr")
+    cons = [LinearConstraint(M, -np.inf, 0.0),
+            LinearConstraint(sp.csr_matrix(np.r_[np.ones(m), np.zeros(n)][None, :]), 0, p)]
+    res = milp(np.r_[np.zeros(m), -w], constraints=cons, integrality=np.r_[np.ones(m), np.zeros(n)],
+               bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
+    assert res.status == 0
+    return -float(res.fun)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_matches_plain_highs_and_its_bound_holds(seed: int) -> None:
+    # instances big enough for the Lagrangian steps, the heuristic and reduced-cost fixing to act
+    A, w = random_instance(seed + 40, n=300, m=60, radius=180.0, dup=seed % 2 == 0)
+    for p in (3, 8, 15):
+        ref = plain_highs_optimum(A, w, p)
+        ex = solve_mclp_exact(A, w, p, mip_rel_gap=0.0)
+        assert ex.objective == pytest.approx(ref)
+        assert ex.status == "optimal"
+        assert ex.upper_bound >= ref - 1e-6 and ex.gap <= 1e-9
+        assert ex.stats["bound_source"] in ("highs", "lagrangian", "greedy", "reduction")
+        assert ex.stats["lagrangian_bound"] >= ref - 1e-6  # a real upper bound
+
+
+def test_lagrangian_dual_bounds_the_optimum_and_fixing_keeps_every_better_plan() -> None:
+    from geo.planning.bounds import lagrangian_dual, reduced_cost_fixing
+
+    for seed in range(6):
+        A, w = random_instance(seed + 60, n=60, m=10, radius=300.0)
+        Ad = A.toarray().astype(bool)
+        At = A.T.tocsr()
+        for p in (2, 3):
+            plans = {c: float(w[Ad[:, list(c)].any(axis=1)].sum()) for c in itertools.combinations(range(10), p)}
+            opt = max(plans.values())
+            # a weak lower bound: the median plan
+            lower = float(np.median(list(plans.values())))
+            dual = lagrangian_dual(A, At, w, p, lower)
+            assert dual.bound >= opt - 1e-9
+            # the bound holds for the multipliers it reports
+            c = np.asarray(A.T @ dual.lam).ravel()
+            np.testing.assert_allclose(c, dual.site_value)
+            assert (w - dual.lam).sum() + np.sort(c)[::-1][:p].sum() == pytest.approx(dual.bound)
+            fix_out, fix_in = reduced_cost_fixing(dual, p, lower)
+            for plan, value in plans.items():
+                if value > lower + 1e-9:  # every strictly better plan respects the fixing
+                    assert not fix_out[list(plan)].any()
+                    assert set(np.flatnonzero(fix_in)) <= set(plan)
+            # with the optimum as the lower bound, fixing leaves the optimum's value reachable
+            d2 = lagrangian_dual(A, At, w, p, opt)
+            out2, _ = reduced_cost_fixing(d2, p, opt - 1e-6)
+            assert any(v >= opt - 1e-9 and not out2[list(c)].any() for c, v in plans.items())
+
+
+def test_reduced_cost_fixing_by_hand() -> None:
+    from geo.planning.bounds import LagrangianDual, reduced_cost_fixing
+
+    # L = 100, site values 50, 40, 10, 1 and p = 2: c_(p) = 40, c_(p+1) = 10.
+    dual = LagrangianDual(100.0, np.zeros(3), np.array([50.0, 40.0, 10.0, 1.0]), 1)
+    out, into = reduced_cost_fixing(dual, 2, 75.0)
+    # taking site 2 bounds a plan by 100 - 40 + 10 = 70 < 75; site 3: 61 < 75 -> out
+    assert out.tolist() == [False, False, True, True]
+    # leaving site 0 out: 100 - 50 + 10 = 60 < 75 -> in; site 1: 100 - 40 + 10 = 70 < 75 -> in
+    assert into.tolist() == [True, True, False, False]
+    out, into = reduced_cost_fixing(dual, 2, 65.0)
+    assert out.tolist() == [False, False, False, True] and into.tolist() == [True, False, False, False]
+
+
 def test_dominated_and_identical_sites_are_dropped_keeping_lowest_index() -> None:
     # site 0 covers {0,1}; site 1 covers {0} (dominated); site 2 == site 0 (identical, higher index)
     A = sp.csr_matrix(np.array([[1, 1, 1], [1, 0, 1], [0, 0, 0]]))
@@ -424,10 +495,10 @@ def test_local_search_returns_a_swap_local_optimum(seed: int) -> None:
     res = solve_mclp_greedy(A, w, 6, fixed=fixed, local_search=True)
     assert res.objective >= solve_mclp_greedy(A, w, 6, fixed=fixed).objective
     # the swap search alone, from a poor start (the first candidates), also ends at a local optimum
-    from geo.planning.mclp import _swap_improve
+    from geo.planning.heuristics import swap_improve
 
     start = np.array([j for j in range(25) if j not in fixed][: 6 - len(fixed)])
-    new, swaps = _swap_improve(A, A.T.tocsr(), w, np.array(fixed, dtype=np.int64), start, deadline=math.inf)
+    new, swaps = swap_improve(A, A.T.tocsr(), w, np.array(fixed, dtype=np.int64), start, deadline=math.inf)
     assert swaps > 0
     for plan, value in ((res.sites.tolist(), res.objective),
                         (fixed + new.tolist(), covered_value(A, w, np.r_[fixed, new].astype(int)))):

@@ -1,0 +1,286 @@
+"""Bounds and reductions for MCLP: a smaller instance with the same optimum, and proven upper bounds.
+
+:func:`reduce_instance` removes what cannot change the optimum (demand the
+fixed posts cover, demand nobody covers, identical demand rows, dominated
+candidates); :func:`lagrangian_bound` relaxes the coverage constraints and
+drives the multipliers by subgradient steps to an upper bound near the LP one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from geo.planning.problem import FloatArray, IntArray, check_problem, gather_rows
+
+__all__ = ["LagrangianDual", "ReducedInstance", "lagrangian_bound", "lagrangian_dual", "reduce_instance",
+           "reduced_cost_fixing"]
+
+# Seeded once: the row hashes of the reduction must be the same run to run.
+_HASH_SEED = 0x9E3779B9
+
+
+
+
+@dataclass(frozen=True)
+class ReducedInstance:
+    """An MCLP instance reduced without changing its optimum.
+
+    ``A`` is ``(n', m')`` over the remaining demand groups and candidates,
+    ``weights`` the summed weights of each group, ``sites`` maps reduced
+    columns to original candidate indices, ``constant`` is the demand covered by
+    the fixed sites whatever else is chosen, and ``p_new`` the number of new
+    sites to choose (``Σ x ≤ p_new``).
+    """
+
+    A: sp.csr_matrix
+    weights: FloatArray
+    sites: IntArray
+    constant: float
+    p_new: int
+    stats: dict[str, int]
+
+
+def _merge_identical_rows(A: sp.csr_matrix, w: FloatArray) -> tuple[sp.csr_matrix, FloatArray]:
+    """Merge demand rows with identical covering sets, summing weights (exact, hash then verify)."""
+    n, m = A.shape
+    if n <= 1:
+        return A, w
+    rng = np.random.default_rng(_HASH_SEED)
+    keys = rng.integers(0, np.iinfo(np.int64).max, size=(2, m), dtype=np.int64).view(np.uint64)
+    lens = np.diff(A.indptr)
+    nonempty = lens > 0
+    h = np.zeros((2, n), dtype=np.uint64)
+    starts = A.indptr[:-1][nonempty]
+    for t in range(2):  # two 64-bit hashes (wrapping sums of random column keys)
+        h[t, nonempty] = np.add.reduceat(keys[t][A.indices], starts)
+    table = np.stack([h[0].view(np.int64), h[1].view(np.int64), lens.astype(np.int64)], axis=1)
+    _, first, inv = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    rep = first[inv]  # representative (lowest row index of the group)
+    # verify: a hash collision must never merge different rows
+    diff = (A - A[rep]).tocsr()
+    diff.eliminate_zeros()
+    bad = np.diff(diff.indptr) > 0
+    group = inv.copy()
+    if bad.any():  # pragma: no cover - 2^-128 collision odds
+        group[bad] = inv.max() + 1 + np.arange(int(bad.sum()))
+    uniq, rep_rows, group = np.unique(group, return_index=True, return_inverse=True)
+    order = np.argsort(rep_rows, kind="stable")  # keep groups in order of first occurrence
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    group = rank[group.ravel()]
+    w2 = np.bincount(group, weights=w, minlength=uniq.size)
+    return A[np.sort(rep_rows)], w2
+
+
+def _dominated_columns(A: sp.csr_matrix) -> NDArray[np.bool_]:
+    """Columns whose covered set is inside another's (equal sets: all but the lowest index)."""
+    m = A.shape[1]
+    B = A.astype(np.int32)
+    size = np.asarray(B.sum(axis=0)).ravel()
+    C = (B.T @ B).tocoo()
+    j, k, c = C.row.astype(np.int64), C.col.astype(np.int64), C.data
+    dom = (j != k) & (c == size[j]) & ((size[k] > size[j]) | (k < j))
+    out = np.zeros(m, dtype=bool)
+    out[j[dom]] = True
+    out[size == 0] = True
+    return out
+
+
+def reduce_instance(coverage: Any, weights: ArrayLike | None, p: int, fixed: ArrayLike | None = None
+                    ) -> ReducedInstance:
+    """Shrink an MCLP instance without changing its optimal value.
+
+    Steps (each provably safe for the objective):
+
+    1. demand covered by a fixed site is always covered → moved to ``constant``;
+       fixed columns are removed and ``p_new = p − |fixed|``;
+    2. demand with zero weight or covered by no candidate → dropped;
+    3. demand rows with identical covering sets → merged, weights summed;
+    4. dominated candidates (covered set ⊆ another's; among equal sets the
+       lowest index stays) → dropped: swapping one for its dominator never
+       loses coverage.  Steps 3-4 repeat until nothing changes.
+
+    With ``Σ x ≤ p_new`` the reduced optimum plus ``constant`` equals the
+    original optimum; leftover posts add nothing and are placed by padding.
+    """
+    A, w, p, f = check_problem(coverage, weights, p, fixed)
+    n0, m0 = A.shape
+    At = A.T.tocsr()
+    covered = np.zeros(n0, dtype=bool)
+    if f.size:
+        rows, _ = gather_rows(At.indptr, At.indices, f)
+        covered[rows] = True
+    constant = float(w[covered].sum())
+    free = np.ones(m0, dtype=bool)
+    free[f] = False
+    keep_rows = ~covered & (w > 0)
+    R = A[np.flatnonzero(keep_rows)][:, np.flatnonzero(free)].tocsr()
+    wr = w[keep_rows]
+    site_map = np.flatnonzero(free).astype(np.int64)
+    # rows nobody (free) covers
+    nz = np.diff(R.indptr) > 0
+    R, wr = R[np.flatnonzero(nz)], wr[nz]
+    stats = {"n_demand": n0, "n_sites": m0, "nnz": int(A.nnz)}
+    for _ in range(20):  # converges in 2-3 rounds
+        n_before, m_before = R.shape
+        R, wr = _merge_identical_rows(R, wr)
+        dom = _dominated_columns(R) if R.shape[0] else np.ones(R.shape[1], bool)
+        if dom.any():
+            keep = np.flatnonzero(~dom)
+            R = R[:, keep].tocsr()
+            site_map = site_map[keep]
+        if R.shape == (n_before, m_before):
+            break
+    R.sort_indices()
+    R.indptr = R.indptr.astype(np.int64)
+    R.indices = R.indices.astype(np.int64)
+    stats.update({"n_demand_reduced": int(R.shape[0]), "n_sites_reduced": int(R.shape[1]),
+                  "nnz_reduced": int(R.nnz)})
+    return ReducedInstance(R, wr.astype(np.float64), site_map, constant, p - int(f.size), stats)
+
+
+
+# ---------------------------------------------------------------------------
+# bounds
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LagrangianDual:
+    """The best Lagrangian bound found and what it was found with.
+
+    Attributes
+    ----------
+    bound : float
+        ``L(λ)``: an upper bound on the (reduced) instance's optimum.
+    lam : (n,) float
+        The multipliers that gave ``bound`` (``0 ≤ λ ≤ w``).
+    site_value : (m,) float
+        ``c_j = Σ_i a_ij λ_i``: what choosing site ``j`` earns in the relaxation.
+    iterations : int
+        Subgradient steps taken.
+    """
+
+    bound: float
+    lam: FloatArray
+    site_value: FloatArray
+    iterations: int
+
+
+def lagrangian_dual(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: int, lower: float,
+                    *, iters: int = 600, deadline: float = math.inf) -> LagrangianDual:
+    """Upper bound on the best coverage by relaxing ``y_i ≤ Σ_j a_ij x_j`` (subgradient).
+
+    For multipliers ``0 ≤ λ ≤ w`` the relaxation separates:
+    ``L(λ) = Σ_i (w_i − λ_i) + (sum of the p largest  Σ_i a_ij λ_i)``, an upper
+    bound for *any* λ; its minimum over λ is the LP bound.  Subgradient steps
+    (Polyak towards ``lower``, a known plan's value; the step halves after 20
+    steps without progress) drive it there.  Fixed iteration count:
+    deterministic unless ``deadline`` cuts it short.
+
+    Parameters
+    ----------
+    A, At : scipy.sparse.csr_matrix
+        Coverage ``(n, m)`` and its transpose.
+    w : (n,) float
+        Demand weights.
+    p_new : int
+        Sites to choose.
+    lower : float
+        Value of a known plan (on this instance).
+    iters : int
+        Maximum subgradient steps.
+    deadline : float
+        :func:`time.perf_counter` time after which to stop.
+
+    Returns
+    -------
+    LagrangianDual
+    """
+    n, m = A.shape
+    if p_new <= 0 or n == 0:
+        b = float(w.sum()) if p_new > 0 else 0.0
+        return LagrangianDual(b, np.zeros(n), np.zeros(m), 0)
+    p_new = min(p_new, m)
+    lam = 0.5 * w
+    best, best_lam, best_c = math.inf, lam, np.zeros(m)
+    theta, stall, it = 1.0, 0, 0
+    At_f = sp.csr_matrix((At.data.astype(np.float64), At.indices, At.indptr), shape=At.shape)
+    for _ in range(iters):
+        it += 1
+        c = At_f @ lam  # site values: one sparse product
+        top = np.argpartition(-c, p_new - 1)[:p_new] if p_new < m else np.arange(m)
+        L = float((w - lam).sum() + c[top].sum())
+        if not math.isfinite(best) or L < best - 1e-9 * max(best, 1.0):
+            best, best_lam, best_c, stall = L, lam, c, 0
+        else:
+            stall += 1
+            if stall >= 20:
+                theta, stall = theta * 0.5, 0
+        if (best - lower) <= 1e-6 * max(best, 1.0) or theta < 1e-4 or time.perf_counter() >= deadline:
+            break
+        rows, _ = gather_rows(At.indptr, At.indices, top)
+        cnt = np.bincount(rows, minlength=n).astype(np.float64)
+        g = cnt - 1.0  # dL/dλ_i
+        g[((lam <= 0) & (g > 0)) | ((lam >= w) & (g < 0))] = 0.0
+        nn = float(g @ g)
+        if nn == 0:
+            break
+        lam = np.clip(lam - theta * (L - lower) / nn * g, 0.0, w)
+    return LagrangianDual(float(best), best_lam, best_c, it)
+
+
+def lagrangian_bound(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: int, lower: float,
+                     *, iters: int = 600, deadline: float = math.inf) -> float:
+    """The bound of :func:`lagrangian_dual` alone (same arguments)."""
+    return lagrangian_dual(A, At, w, p_new, lower, iters=iters, deadline=deadline).bound
+
+
+def reduced_cost_fixing(dual: LagrangianDual, p_new: int, lower: float
+                        ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Sites that no plan better than ``lower`` can leave out or take in.
+
+    With ``c_j`` the site values at the dual's multipliers and ``c_(p)``,
+    ``c_(p+1)`` the p-th and (p+1)-th largest, forcing ``x_j = 1`` for a site
+    outside the top ``p`` bounds every such plan by ``L − c_(p) + c_j``, and
+    forcing ``x_j = 0`` for a site inside by ``L − c_j + c_(p+1)``.  When that
+    bound is ``≤ lower`` no plan strictly better than ``lower`` has that value
+    of ``x_j``: the site is fixed.  Fixing never loses the optimum when
+    ``lower`` is the value of a plan in hand (keep that plan as the fallback).
+
+    Parameters
+    ----------
+    dual : LagrangianDual
+        From :func:`lagrangian_dual` on the same instance.
+    p_new : int
+        Sites to choose.
+    lower : float
+        Value of a known plan on the same instance.
+
+    Returns
+    -------
+    (fix_out, fix_in) : two (m,) bool arrays
+        Sites to drop, and sites every better plan contains.
+    """
+    c = dual.site_value
+    m = c.size
+    out = np.zeros(m, dtype=bool)
+    into = np.zeros(m, dtype=bool)
+    if p_new <= 0 or p_new >= m:
+        return out, into
+    order = np.argsort(-c, kind="stable")
+    top = np.zeros(m, dtype=bool)
+    top[order[:p_new]] = True
+    cp, cp1 = float(c[order[p_new - 1]]), float(c[order[p_new]])
+    slack = 1e-9 * max(abs(dual.bound), 1.0)  # float safety: fix only clear cases
+    out[~top] = dual.bound - cp + c[~top] < lower - slack
+    into[top] = dual.bound - c[top] + cp1 < lower - slack
+    return out, into
