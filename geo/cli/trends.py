@@ -161,14 +161,19 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     print(f"forecast of week {s['forecast_week']} for {s['cells']} {args.tier} cells from {s['weeks']} weeks: "
           f"model {s['model']}, expected {s['expected_total']:.0f} events (last week {s['last_week_total']:.0f})")
     if res.backtest is not None:
-        print(f"backtest ({args.folds} rolling origins), mean over folds:")
+        print(f"backtest ({s['backtest_folds']} rolling origins), mean over folds:")
         print(f"    {'model':<14}{'hit 1%':>8}{'hit 5%':>8}{'hit 10%':>9}{'PAI 1%':>8}{'PAI 5%':>8}{'PAI 10%':>9}"
-              f"{'MAE':>7}")
-        for r in res.backtest.table.itertuples(index=False):
-            d = r._asdict()
+              f"{'MAE':>10}")
+        # to_dict, not itertuples: namedtuples rename the columns 'hit_1%' … to _1, _2 (the old KeyError)
+        for d in res.backtest.table.to_dict(orient="records"):
             print(f"    {d['model']:<14}{d['hit_1%']:>8.3f}{d['hit_5%']:>8.3f}{d['hit_10%']:>9.3f}"
-                  f"{d['pai_1%']:>8.2f}{d['pai_5%']:>8.2f}{d['pai_10%']:>9.2f}{d['mae']:>7.3f}"
-                  + ("  ← default" if d["default"] else ""))
+                  f"{d['pai_1%']:>8.2f}{d['pai_5%']:>8.2f}{d['pai_10%']:>9.2f}{d['mae']:>10.3g}"
+                  + ("  ← default" if d["default"] else "") + (f"  ⚠ {d['flag']}" if d["flag"] else ""))
+        if s.get("runner_up"):
+            print(f"winner {s['winner']}: PAI 5% {s['winner_pai_5']:.2f} vs {s['runner_up_pai_5']:.2f} for "
+                  f"{s['runner_up']} (by {s['margin_pai_5']:+.2f})")
+        else:
+            print(f"winner {s['winner']} (no other eligible model)")
     for note in s.get("notes", []):
         print(f"note: {note}")
     if args.out:
