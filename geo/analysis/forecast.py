@@ -49,8 +49,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geo.analysis.filters import EventFilter, apply_filter, window_mask
-from geo.analysis.notes import active_span, data_notes, grid_note
 from geo.analysis.gistar import kring_weights
+from geo.analysis.notes import active_span, data_notes, grid_note
 from geo.analysis.trends import build_cube
 from geo.errors import GridwatchError
 from geo.grid import h3cells

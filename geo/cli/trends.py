@@ -104,9 +104,12 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
+    short = res.summary["cells_with_shortfall"]
     print(f"{res.summary['cells']} {args.tier} cells, windows {', '.join(res.summary['windows'])}: demand "
           f"{res.summary['demand']}, patrol {res.summary['patrol']:.0f}; "
-          f"{res.summary['cells_with_shortfall']} cells under-patrolled somewhere")
+          + (f"{short} cells under-patrolled somewhere" if short is not None else "coverage not measured"))
+    for note in res.summary["notes"]:
+        print(f"note: {note}")
     key = "grid_id" if args.by == "grid" else "h3"
     for r in table.head(10).itertuples(index=False):
         d = r._asdict()
