@@ -9,6 +9,7 @@ Public API:
 
 - :func:`data_notes` -- notes on a filtered event set: no events, a single day, all events in one
   cell, fewer weeks than a method needs, long empty stretches in time.
+- :func:`workspace_notes` -- :func:`data_notes` of a workspace's filtered events plus :func:`grid_note`.
 - :func:`grid_note` -- the note when the workspace has no official grids (H3 tiers used instead).
 - :func:`active_span` -- the span an analysis over time should cover: the events' own span with
   leading/trailing empty time cut and, unless the user fixed the dates, long empty stretches cut
@@ -177,3 +178,14 @@ def active_span(selected: pd.DataFrame, flt: Any, settings: Any, *, gap_days: in
         notes.append(f"no events from {a} to {b} ({(b - a).days + 1} days) inside the analysed span: "
                      "those periods count as zero")
     return Span(since, until, notes, cut)
+
+
+def workspace_notes(ws: Any, events: pd.DataFrame, flt: Any, *, tier: str | None = "small",
+                    method: str = "this analysis", weeks_needed: int | None = None) -> list[str]:
+    """:func:`data_notes` of the events ``flt`` selects, plus :func:`grid_note` for the workspace."""
+    from geo.analysis.filters import apply_filter
+
+    selected = apply_filter(events, flt, ws.settings)
+    return (data_notes(selected, ws.settings, cell_column=f"h3_{tier}" if tier else None, method=method,
+                       weeks_needed=weeks_needed, flt=flt)
+            + grid_note(ws.grids is not None))

@@ -14,6 +14,7 @@ import pandas as pd
 
 from geo.analysis.forecast import BASELINES, LEARNED, forecast
 from geo.analysis.gaps import GapError, coverage_gaps
+from geo.analysis.notes import workspace_notes
 from geo.analysis.review import ReviewError, campaign_review, parse_campaign, problem_list
 from geo.analysis.trends import emerging_hotspots
 
@@ -229,6 +230,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         doc["review"] = res.summary
         if args.out:
             doc["out"] = _export(ws, res.weekly, args.out, "review", flt, campaign=args.campaign)
+    doc["notes"] = workspace_notes(ws, events, flt, tier=args.tier, method="the review")
     if args.problems or not args.campaign:
         plist = problem_list(ws, events, flt, tier=args.tier, cool_weeks=args.cool_weeks)
         doc["problems"] = {"work_orders": int((plist["kind"] == "work_order").sum()),
@@ -258,6 +260,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         p = doc["problems"]
         print(f"problem list: {p['work_orders']} work orders ({p['overdue']} overdue), {p['hot_cells']} hot cells "
               f"({p['hot_cells_cleared']} 销号)")
+    for note in doc["notes"]:
+        print(f"note: {note}")
     return 0
 
 
