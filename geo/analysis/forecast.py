@@ -193,8 +193,11 @@ def fit_predict(h: History, name: str, *, seed: int = 0) -> tuple[np.ndarray, in
         lx, lx_next = np.log1p(x), np.log1p(x_next)
         mu, sd = lx.mean(axis=0), lx.std(axis=0)
         sd[sd == 0] = 1.0
+        from threadpoolctl import threadpool_limits
+
         model = PoissonRegressor(alpha=1e-4, max_iter=500)
-        with warnings.catch_warnings():
+        # one BLAS thread: the fit is small, and thread start-up dominates on a shared machine
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             model.fit((lx - mu) / sd, y)
         return model.predict((lx_next - mu) / sd), newest

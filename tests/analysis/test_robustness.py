@@ -98,18 +98,20 @@ def scenario_events(name: str, settings) -> tuple[np.ndarray, np.ndarray, pd.Ser
     raise ValueError(name)
 
 
-def build_case(template: Path, tmp: Path, name: str, *, grids: bool = True) -> Path:
+def build_case(template: Path, tmp: Path, name: str, *, grids: bool = True, patrol: bool = True,
+               label: str | None = None) -> Path:
     from geo.store.database import append_events, connect
     from geo.store.workspace import load_workspace
 
-    dst = tmp / name
+    dst = tmp / (label or name)
     shutil.copytree(template / ("ws" if grids else "nogrids"), dst)
     ws = load_workspace(dst)
     lon, lat, times, cat = scenario_events(name, ws.settings)
     if len(lon):
         frame = make_events(lon, lat, times, category=cat, source="violation", settings=ws.settings,
                             grids=ws.grids)
-        frame["source"] = np.array(["patrol", "hotline", "violation"])[np.arange(len(frame)) % 3]
+        kinds = ["patrol", "hotline", "violation"] if patrol else ["hotline", "violation"]
+        frame["source"] = np.array(kinds)[np.arange(len(frame)) % len(kinds)]
         frame["event_id"] = [f"{s}:{i}" for i, s in enumerate(frame["source"])]
         with connect(ws.store_path) as con:
             con.execute("BEGIN")
@@ -160,7 +162,8 @@ def check(code: int, doc: dict | None, err: str, *, odd: bool, label: str) -> No
 def cases(template, tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("cases")
     out = {name: build_case(template, tmp, name) for name in CASES}
-    out["nogrids"] = build_case(template, tmp, "normal", grids=False)
+    out["nogrids"] = build_case(template, tmp, "normal", grids=False, label="nogrids")
+    out["nopatrol"] = build_case(template, tmp, "normal", patrol=False, label="nopatrol")
     return out
 
 
@@ -178,3 +181,74 @@ def test_every_command_on_odd_workspaces(case, cases, capsys, tmp_path):
         except Exception as exc:  # noqa: BLE001 - collect all, report together
             failures.append(f"{label}: {type(exc).__name__}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+def _json(argv: list[str], capsys) -> dict:
+    code, doc, err = run(argv + ["--json"], capsys)
+    assert code == 0, err
+    assert doc is not None
+    return doc
+
+
+def test_gap_in_time_is_cut_and_said(cases, capsys, tmp_path):
+    """Five years with a four-year hole: trends and forecast analyse the recent stretch and say what was cut."""
+    ws = str(cases["gap"])
+    doc = _json(["trends", "-o", str(tmp_path / "t.csv"), "-w", ws], capsys)
+    assert doc["span"]["events_cut"] > 0 and doc["span"]["since"] >= "2025-"
+    assert any("give --since to analyse across the gap" in n for n in doc["notes"])
+    assert doc["slices"] <= 23  # ~5 months of weeks, not 260
+    doc = _json(["forecast", "--backtest", "--folds", "3", "-w", ws], capsys)
+    assert doc["weeks"] <= 23 and any("after the gap" in n for n in doc["notes"])
+    assert doc["winner"] == doc["model"]
+
+
+def test_gaps_without_patrol_data_report_no_coverage(cases, capsys, tmp_path):
+    doc = _json(["gaps", "-w", str(cases["nopatrol"])], capsys)
+    assert doc["patrol"] == 0 and doc["cells_with_shortfall"] is None and doc["coverage_measured"] is False
+    assert any("no patrol data" in n for n in doc["notes"])
+    main(["gaps", "-o", str(tmp_path / "g.csv"), "-w", str(cases["nopatrol"])])
+    table = pd.read_csv(tmp_path / "g.csv")
+    assert table["worst_window_coverage"].isna().all()  # never a coverage of 1.0
+
+
+def test_all_events_in_one_cell_flags_that_cell(cases, capsys, tmp_path):
+    doc = _json(["hotspots", "-o", str(tmp_path / "h.csv"), "-w", str(cases["one_cell"])], capsys)
+    assert any("all events fall in one cell" in n for n in doc["notes"])
+    assert doc["cell_hot"] == 1
+    table = pd.read_csv(tmp_path / "h.csv")
+    top = table.sort_values("hot_rank").iloc[0]
+    assert bool(top["cell_hot"]) and top["count"] == 400
+
+
+def test_no_official_grids_is_said(cases, capsys, tmp_path):
+    ws = str(cases["nogrids"])
+    doc = _json(["hotspots", "-o", str(tmp_path / "h.csv"), "-w", ws], capsys)
+    assert any("no official grids" in n for n in doc["notes"])
+    code, _, err = run(["gaps", "--by", "grid", "-w", ws, "--json"], capsys)
+    assert code == 2 and "no official grids" in err
+
+
+def test_forecast_text_backtest_prints_the_table_and_winner(cases, capsys):
+    code = main(["forecast", "--backtest", "--folds", "3", "-w", str(cases["boundary"])])
+    out = capsys.readouterr().out
+    assert code == 0 and "PAI 5%" in out and "winner " in out and "← default" in out
+
+
+@pytest.mark.skipif(not os.environ.get("GRIDWATCH_ROBUSTNESS_LARGE"), reason="set GRIDWATCH_ROBUSTNESS_LARGE=1")
+def test_large_sparse_five_years(template, tmp_path, capsys):
+    """10^5 events over five years with a four-year hole: trends and forecast finish (memory: bench_trends)."""
+    from geo.store.database import append_events, connect
+    from geo.store.workspace import load_workspace
+
+    dst = tmp_path / "large"
+    shutil.copytree(template / "ws", dst)
+    ws = load_workspace(dst)
+    rng = np.random.default_rng(2)
+    n = 100_000
+    days = np.where(rng.random(n) < 0.3, rng.integers(0, 120, n), rng.integers(1640, 1826, n))
+    frame = make_events(rng.uniform(BBOX[0], BBOX[2], n), rng.uniform(BBOX[1], BBOX[3], n),
+                        _times(days, rng, "2021-01-01"), settings=ws.settings, grids=ws.grids)
+    with connect(ws.store_path) as con:
+        append_events(con, frame)
+    assert _json(["trends", "-o", str(tmp_path / "t.csv"), "-w", str(dst)], capsys)["span"]["events_cut"] > 0
+    assert _json(["forecast", "--backtest", "-w", str(dst)], capsys)["weeks"] < 30
