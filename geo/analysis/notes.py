@@ -130,7 +130,7 @@ def grid_note(has_grids: bool) -> list[str]:
     if has_grids:
         return []
     return ["the workspace has no official grids: results are per H3 cell only (tiers big/middle/small); "
-            "load grids with `gridwatch grids load` to report per 网格"]
+            "create the workspace with `gridwatch init --grids FILE` to report per 网格"]
 
 
 @dataclass

@@ -437,7 +437,9 @@ def emerging_hotspots(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFil
     span = active_span(selected, flt, ws.settings)  # NoEventsError on zero events without dates
     since, until = span.since, span.until
     cells = area_cells(ws, tier)
-    cube = build_cube(selected, cells, tier, ws.settings, period_days=period_days, since=since, until=until)
+    local_day = selected["occurred_at"].dt.tz_convert(ws.settings.timezone).dt.date
+    in_span = selected[(local_day >= since) & (local_day <= until)]
+    cube = build_cube(in_span, cells, tier, ws.settings, period_days=period_days, since=since, until=until)
     z, bins, cls = emerging_from_cube(cube, k=k, time_step=time_step, alpha=alpha, fdr=fdr,
                                       trend_alpha=trend_alpha, min_slices=min_slices, inference=inference)
     table = pd.DataFrame({"h3": h3cells.cells_to_hex(cube.cells), "cell": cube.cells})
@@ -450,7 +452,6 @@ def emerging_hotspots(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFil
     gdf = gpd.GeoDataFrame(table, geometry=h3cells.cell_polygons(cube.cells), crs="EPSG:4326")
     counts = gdf["pattern"].value_counts()
     notes = list(span.notes)
-    in_span = selected[selected["occurred_at"].dt.tz_convert(ws.settings.timezone).dt.date.between(since, until)]
     notes += [n for n in data_notes(in_span, ws.settings, cell_column=f"h3_{tier}", method="the trend test",
                                     flt=flt) if not n.startswith("no events at all from")]
     if cube.n_slices < min_slices:
