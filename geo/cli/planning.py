@@ -17,12 +17,11 @@ from geo.cli.common import (
 
 
 def cmd_posts(args: argparse.Namespace) -> int:
+    from geo.analysis.notes import workspace_notes
     from geo.planning.posts import deployment_table, plan_posts
     from geo.store.audit import record_export
     from geo.store.database import read_events
     from geo.store.export import write_table
-
-    from geo.analysis.notes import workspace_notes
 
     ws = open_workspace(args)
     flt = filter_from_args(args)
@@ -70,12 +69,11 @@ def cmd_posts(args: argparse.Namespace) -> int:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
+    from geo.analysis.notes import workspace_notes
     from geo.planning.posts import segment_staffing
     from geo.store.audit import record_export
     from geo.store.database import read_events
     from geo.store.export import write_table
-
-    from geo.analysis.notes import workspace_notes
 
     ws = open_workspace(args)
     flt = filter_from_args(args)
