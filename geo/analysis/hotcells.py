@@ -88,9 +88,13 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
         ``cells``: ``h3``, ``cell``, ``res``, ``count``, ``density`` (per km²
         of the cell's part inside the area), ``per_day`` (per day on which the
         window applies), ``gi_z``, ``p_value``, ``p_fdr``, ``bin`` (−3…+3),
-        ``area_share``, responsible official grid (``grid_id``, ``grid_name``,
-        ``unit``, ``street_name``) and the cell polygon.  ``summary``: cells,
-        events counted, hot/cold cells per bin, parameters.
+        ``area_share``, the cell's own-count test against the area rate
+        (``cell_expected``, ``cell_ratio``, ``cell_p``, ``cell_q``, ``cell_hot``; see
+        :func:`geo.analysis.gistar.cell_excess_test`), ``hot_rank`` (hot by Gi* or by
+        its own count first, then the own-count q, then Gi* z), responsible official
+        grid (``grid_id``, ``grid_name``, ``unit``, ``street_name``) and the cell
+        polygon.  ``summary``: cells, events counted, hot/cold cells per bin,
+        ``cell_hot``, parameters and ``notes`` (thin or odd data).
     """
     selected = apply_filter(events, flt, ws.settings)
     counts = selected.groupby(f"h3_{tier}").size()

@@ -250,5 +250,18 @@ def test_large_sparse_five_years(template, tmp_path, capsys):
                         _times(days, rng, "2021-01-01"), settings=ws.settings, grids=ws.grids)
     with connect(ws.store_path) as con:
         append_events(con, frame)
-    assert _json(["trends", "-o", str(tmp_path / "t.csv"), "-w", str(dst)], capsys)["span"]["events_cut"] > 0
-    assert _json(["forecast", "--backtest", "-w", str(dst)], capsys)["weeks"] < 30
+    # each command in its own process under a 4 GB address-space cap (the issue's `ulimit -v 4000000`)
+    import resource
+    import subprocess
+    import sys
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4_000_000 * 1024, 4_000_000 * 1024))
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for argv in (["trends", "-o", str(tmp_path / "t.csv")], ["forecast", "--backtest"]):
+        done = subprocess.run([sys.executable, "-m", "geo.cli", *argv, "--json", "-w", str(dst)], env=env,
+                              capture_output=True, text=True, preexec_fn=capped, timeout=1800)
+        assert done.returncode == 0, done.stderr[-2000:]
+        doc = json.loads(done.stdout)
+        assert any("after the gap" in n for n in doc["notes"])
