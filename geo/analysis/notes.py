@@ -36,6 +36,10 @@ LONG_GAP_DAYS = 90
 forecasts analyse only the most recent active stretch unless ``--since``/``--until`` are given."""
 
 
+FEW_EVENTS = 30
+"""Fewer filtered events than this get a note: too few to tell a pattern from chance."""
+
+
 class NoEventsError(GridwatchError, ValueError):
     """No events left after filtering: the analysis has nothing to work on."""
 
@@ -94,7 +98,7 @@ def data_notes(events: pd.DataFrame, settings: Any, *, cell_column: str | None =
     local = _local_dates(events, settings)
     first, last = local.min(), local.max()
     days = int((last - first).days) + 1
-    if n < 30:
+    if n < FEW_EVENTS:
         notes.append(f"only {n} event{'s' if n != 1 else ''}: too few for {method} to tell a pattern from "
                      "chance; read any 'not significant' as 'not enough data', not as 'no hot spot'")
     if days == 1:
