@@ -45,6 +45,7 @@ cols[3].metric(c.t("hotspot.hot_cells"), c.fmt_int(sum(summary["hot"].values()))
                help=" · ".join(f"{c.t(f'legend.bin.hot{b}')}: {summary['hot'][str(b)]}" for b in (3, 2, 1)))
 cols[4].metric(c.t("hotspot.cold_cells"), c.fmt_int(sum(summary["cold"].values())), border=True,
                help=" · ".join(f"{c.t(f'legend.bin.cold{b}')}: {summary['cold'][str(b)]}" for b in (3, 2, 1)))
+ui.show_notes(summary.get("notes"))
 
 if mode == "emerging":
     # the emerging class joins the Gi* cells (same filled study area), so tooltips and the detail still work
@@ -60,6 +61,7 @@ if mode == "emerging":
         st.caption(c.t("hotspot.emerging_caption", slices=es["slices"], first=c.fmt_date(es["first_slice"]),
                        last=c.fmt_date(es["last_slice"]), hot=c.fmt_int(int(pattern.str.endswith("hot spot").sum())),
                        cold=c.fmt_int(int(pattern.str.endswith("cold spot").sum()))))
+        ui.show_notes([n for n in es.get("notes", []) if n not in summary.get("notes", [])])
 
 zones = None
 if show["zones"]:
@@ -144,6 +146,11 @@ with detail_col:
         st.markdown(c.t("hotspot.cell_summary", h3=row["h3"], count=c.fmt_int(row["count"]),
                         density=c.fmt_num(row["density"], 1), z=c.fmt_num(row["gi_z"], 2),
                         bin=bin_labels[int(row["bin"])]))
+        if "cell_expected" in row:
+            st.markdown(c.t("hotspot.cell_own", count=c.fmt_int(row["count"]), expected=c.fmt_num(row["cell_expected"], 1),
+                            ratio=c.fmt_num(row["cell_ratio"], 1) if pd.notna(row["cell_ratio"]) else "–",
+                            q=c.fmt_num(row["cell_q"], 3),
+                            verdict=c.t("hotspot.cell_own_yes") if bool(row["cell_hot"]) else c.t("hotspot.cell_own_no")))
         if isinstance(row.get("grid_id"), str):
             st.markdown(c.t("hotspot.cell_grid", grid_id=row["grid_id"], name=row["grid_name"], unit=row["unit"],
                             street=row["street_name"] or c.t("format.missing")))
@@ -172,9 +179,9 @@ with detail_col:
 # --- tables and downloads ----------------------------------------------------------------------------------
 with st.expander(c.t("hotspot.table")):
     table = pd.DataFrame(cells.drop(columns="geometry"))
-    table = table[table["count"] > 0].sort_values("gi_z", ascending=False)
-    cols_shown = ["h3", "count", "density", "per_day", "gi_z", "p_value", "p_fdr", "bin", "grid_id", "grid_name",
-                  "street_name"]
+    table = table[table["count"] > 0].sort_values("hot_rank")
+    cols_shown = ["hot_rank", "h3", "count", "density", "per_day", "gi_z", "p_value", "p_fdr", "bin", "cell_expected",
+                  "cell_ratio", "cell_q", "cell_hot", "grid_id", "grid_name", "street_name"]
     st.dataframe(ui.localised_frame(table, "cell", cols_shown), hide_index=True, width="stretch")
     if session.can("export_aggregates"):
         ui.download_buttons(cells, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl",

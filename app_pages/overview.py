@@ -147,6 +147,7 @@ if st.toggle(c.t("trends.risk_toggle"), value=False, key="ov_forecast"):
         s = fc.summary
         st.caption(c.t("trends.risk_caption", week=c.fmt_date(s["forecast_week"]), model=c.t(f"model.{s['model']}"),
                        last=c.fmt_int(s["last_week_total"]), expected=c.fmt_num(s["expected_total"], 0)))
+        ui.show_notes([n for n in s.get("notes", []) if " is flagged and never the default" not in n])
         top_grids = data.forecast_grids(ws, fc)
         left, right = st.columns(2)
         if top_grids is not None:
@@ -159,16 +160,23 @@ if st.toggle(c.t("trends.risk_toggle"), value=False, key="ov_forecast"):
                                   "last_week": top_cells["last_week"]})
         right.markdown(f"**{c.t('trends.top_cells')}**")
         right.dataframe(ui.localised_frame(top_cells, "forecast"), hide_index=True, width="stretch")
-        with st.expander(c.t("trends.backtest", folds=FORECAST_FOLDS)):
-            st.caption(c.t("trends.backtest_caption"))
-            bt = fc.backtest.table.copy()
-            bt["model"] = [("★ " if d else "") + c.t(f"model.{m}") for m, d in zip(bt["model"], bt["default"],
-                                                                                  strict=True)]
-            cols_bt = ["model"] + [col for col in bt.columns if col.startswith(("hit_", "pai_"))] + ["mae"]
-            shown_bt = bt[cols_bt].copy()
-            for col in cols_bt[1:]:
-                shown_bt[col] = shown_bt[col].round(3 if col.startswith("hit_") else 2)
-            st.dataframe(ui.localised_frame(shown_bt, "forecast"), hide_index=True, width="stretch")
+        if fc.backtest is not None:
+            with st.expander(c.t("trends.backtest", folds=FORECAST_FOLDS)):
+                st.caption(c.t("trends.backtest_caption"))
+                if s.get("runner_up"):
+                    st.markdown(c.t("trends.backtest_winner", winner=c.t(f"model.{s['winner']}"),
+                                    win=c.fmt_num(s["winner_pai_5"], 2), run=c.fmt_num(s["runner_up_pai_5"], 2),
+                                    runner=c.t(f"model.{s['runner_up']}"), margin=c.fmt_num(s["margin_pai_5"], 2)))
+                for r in fc.backtest.table[fc.backtest.table["flag"] != ""].itertuples(index=False):
+                    st.warning(c.t("trends.backtest_flagged", model=c.t(f"model.{r.model}"), flag=r.flag))
+                bt = fc.backtest.table.copy()
+                bt["model"] = [("★ " if d else "") + c.t(f"model.{m}") for m, d in zip(bt["model"], bt["default"],
+                                                                                      strict=True)]
+                cols_bt = ["model"] + [col for col in bt.columns if col.startswith(("hit_", "pai_"))] + ["mae"]
+                shown_bt = bt[cols_bt].copy()
+                for col in cols_bt[1:]:
+                    shown_bt[col] = shown_bt[col].round(3 if col.startswith("hit_") else 2)
+                st.dataframe(ui.localised_frame(shown_bt, "forecast"), hide_index=True, width="stretch")
 
 st.subheader(c.t("trends.gaps"))
 st.caption(c.t("trends.gaps_caption"))
@@ -176,6 +184,7 @@ gp = None
 with ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
     gp = data.gaps(ws, ev, trend_flt, tier)
 if gp is not None:
+    ui.show_notes(gp.summary.get("notes"))
     table_gp = gp.grids if gp.grids is not None else gp.cells
     if gp.grids is None:
         st.info(c.t("trends.no_grids"))

@@ -13,7 +13,9 @@ What is measured, in the same run on this machine:
 * ``mclp``    — MCLP exact vs greedy vs spopt (``bench_mclp.py``);
 * ``scale``   — ~2e7 synthetic events (``gridwatch sample --scale``): one
   process vs Dask threads / workers, indexing+counting and the ``geo.scale.engine``
-  ingest, with the peak RSS of each mode's whole process tree (``bench_scale.py``).
+  ingest, with the peak RSS of each mode's whole process tree (``bench_scale.py``);
+* ``trends``  — emerging hot spots at city scale: 100,651 cells × 260 weeks, 10⁶ events, time per step
+  and peak RSS against the 3 GiB target (``bench_trends.py``).
 
 Each script runs as its own child process with ``--json-out`` and writes
 ``{benchmark, case, metric, value, unit, note}`` rows; its peak RSS is the
@@ -54,12 +56,14 @@ FULL: list[tuple[str, list[str]]] = [
     ("gistar", ["bench_gistar.py"]),
     ("mclp", ["bench_mclp.py"]),
     ("scale", ["bench_scale.py", "--events", "2e7", "--ingest-modes", "single,dask2x1"]),
+    ("trends", ["bench_trends.py"]),
 ]
 QUICK: list[tuple[str, list[str]]] = [
     ("ingest", ["bench_ingest.py", "--sizes", "100000", "--no-xlsx"]),
     ("gistar", ["bench_gistar.py", "--repeat", "1", "--k", "1"]),
     ("mclp", ["bench_mclp.py", "--quick"]),
     ("scale", ["bench_scale.py", "--events", "2e5", "--ingest-modes", "single,dask2x1"]),
+    ("trends", ["bench_trends.py", "--radius", "60", "--slices", "104", "--events", "100000"]),
 ]
 EXTRAS: list[tuple[str, list[str]]] = [
     ("gistar-null", ["bench_gistar_null.py"]),

@@ -48,8 +48,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from geo.analysis.filters import EventFilter, apply_filter, date_span, window_mask
+from geo.analysis.filters import EventFilter, apply_filter, window_mask
 from geo.analysis.gistar import kring_weights
+from geo.analysis.notes import active_span, data_notes, grid_note
 from geo.analysis.trends import build_cube
 from geo.errors import GridwatchError
 from geo.grid import h3cells
@@ -60,6 +61,9 @@ BASELINES = ("last_week", "mean_4w", "history_mean", "seasonal")
 LEARNED = ("hgb_poisson", "poisson_glm")
 WARMUP = 4  # weeks of history before the first training target
 SEASON = 52
+PLAUSIBLE_RATIO = 3.0
+PLAUSIBLE_FLOOR = 5.0
+MIN_FOLDS = 2
 
 
 class ForecastError(GridwatchError, ValueError):
@@ -89,12 +93,19 @@ class History:
 
 
 def build_history(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFilter(), *, tier: str = "small",
-                  k: int = 1) -> History:
-    """Weekly cubes of counts, night/weekend events and per-source events for the workspace's cells."""
+                  k: int = 1, notes: list[str] | None = None) -> History:
+    """Weekly cubes of counts, night/weekend events and per-source events for the workspace's cells.
+
+    The weeks cover the active span (:func:`geo.analysis.notes.active_span`); what was cut is
+    appended to ``notes`` when given.
+    """
     from geo.analysis.hotcells import area_cells
 
     sel = apply_filter(events, flt, ws.settings)
-    since, until = date_span(events, flt, ws.settings)
+    span = active_span(sel, flt, ws.settings)
+    since, until = span.since, span.until
+    if notes is not None:
+        notes.extend(span.notes)
     cells = area_cells(ws, tier)
     parts = {"count": sel,
              "night": sel[window_mask(sel["occurred_at"], ws.settings.window("night"), ws.settings.timezone)],
@@ -182,8 +193,11 @@ def fit_predict(h: History, name: str, *, seed: int = 0) -> tuple[np.ndarray, in
         lx, lx_next = np.log1p(x), np.log1p(x_next)
         mu, sd = lx.mean(axis=0), lx.std(axis=0)
         sd[sd == 0] = 1.0
+        from threadpoolctl import threadpool_limits
+
         model = PoissonRegressor(alpha=1e-4, max_iter=500)
-        with warnings.catch_warnings():
+        # one BLAS thread: the fit is small, and thread start-up dominates on a shared machine
+        with warnings.catch_warnings(), threadpool_limits(limits=1):
             warnings.simplefilter("ignore")
             model.fit((lx - mu) / sd, y)
         return model.predict((lx_next - mu) / sd), newest
@@ -198,7 +212,18 @@ def predict(h: History, name: str, *, seed: int = 0) -> np.ndarray:
 
 
 def available_models(n_weeks: int) -> tuple[str, ...]:
-    return tuple(m for m in BASELINES if m != "seasonal" or n_weeks >= SEASON) + LEARNED
+    """Models that can forecast from ``n_weeks`` of history."""
+    return (tuple(m for m in BASELINES if m != "seasonal" or n_weeks >= SEASON)
+            + (LEARNED if n_weeks > WARMUP else ()))
+
+
+def plausible_total(pred: np.ndarray, recent: np.ndarray) -> bool:
+    """Whether a forecast's total is plausible against the recent weekly totals (module docstring)."""
+    total = float(np.sum(pred))
+    if not np.isfinite(total) or not np.all(np.isfinite(pred)):
+        return False
+    ref = max(float(np.mean(recent)) if len(recent) else 0.0, PLAUSIBLE_FLOOR)
+    return ref / PLAUSIBLE_RATIO <= max(total, 0.0) <= ref * PLAUSIBLE_RATIO
 
 
 # --------------------------------------------------------------------------- metrics
@@ -250,22 +275,48 @@ def backtest(h: History, *, folds: int = 8, models: tuple[str, ...] | None = Non
                 audit.append({"model": m, "origin": o, "newest_training_target": newest, "target": o + 1})
             else:
                 pred = baseline(past, m)
+            recent = past.counts[:, -4:].sum(axis=0)
             row = {"model": m, "origin_week": str(h.starts[o]), "target_week": str(h.starts[o + 1]),
-                   "mae": float(np.abs(pred - actual).mean()), "events": float(actual.sum())}
+                   "mae": float(np.abs(pred - actual).mean()), "events": float(actual.sum()),
+                   "forecast_total": float(np.sum(pred)), "plausible": plausible_total(pred, recent)}
             row.update(hit_rate_pai(pred, actual, h.area_km2, seed=seed + o))
             rows.append(row)
     per_fold = pd.DataFrame(rows)
     metric_cols = [c for c in per_fold.columns if c.startswith(("hit_", "pai_"))] + ["mae"]
     table = per_fold.groupby("model", sort=False)[metric_cols].mean().reset_index()
     table["kind"] = np.where(table["model"].isin(LEARNED), "learned", "baseline")
-    best_base = table[table["kind"] == "baseline"]["pai_5%"].max()
-    learned = table[(table["kind"] == "learned") & (table["pai_5%"] > best_base)]
-    if len(learned):
-        default = str(learned.sort_values("pai_5%", ascending=False)["model"].iloc[0])
-    else:
-        default = str(table[table["kind"] == "baseline"].sort_values("pai_5%", ascending=False)["model"].iloc[0])
+    implausible = (~per_fold.groupby("model", sort=False)["plausible"].all()).reindex(table["model"]).to_numpy()
+    base = table[table["kind"] == "baseline"]
+    best_mae = float(base["mae"].min())
+    flags = []
+    for r, bad_total in zip(table.itertuples(index=False), implausible, strict=True):
+        f = []
+        if r.kind == "learned":
+            if not np.isfinite(r.mae) or r.mae > best_mae:
+                f.append(f"MAE {r.mae:.3g} worse than the best baseline's {best_mae:.3g}")
+            if bad_total:
+                f.append("forecast total implausible against recent weeks in some fold")
+        flags.append("; ".join(f))
+    table["flag"] = flags
+    table["eligible"] = table["flag"] == ""
+    ranked = table[table["eligible"]].sort_values(["pai_5%", "mae"], ascending=[False, True], na_position="last")
+    default = str(ranked["model"].iloc[0])
     table["default"] = table["model"] == default
     return Backtest(folds=per_fold, table=table, default=default, audit=audit)
+
+
+def winner_margin(bt: Backtest) -> dict[str, Any]:
+    """The backtest's winner, the runner-up among eligible models and the margin in mean PAI at 5 %."""
+    ranked = bt.table[bt.table["eligible"]].sort_values("pai_5%", ascending=False, na_position="last")
+    win = ranked.iloc[0]
+    out: dict[str, Any] = {"winner": str(win["model"]), "winner_pai_5": float(win["pai_5%"]),
+                           "winner_mae": float(win["mae"]), "runner_up": None, "margin_pai_5": None}
+    if len(ranked) > 1:
+        run = ranked.iloc[1]
+        out.update(runner_up=str(run["model"]), runner_up_pai_5=float(run["pai_5%"]),
+                   margin_pai_5=float(win["pai_5%"] - run["pai_5%"]))
+    return out
+
 
 
 @dataclass
@@ -291,14 +342,43 @@ def forecast(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
     """
     from geo.analysis.hotcells import tier_crosswalk
 
-    h = build_history(ws, events, flt, tier=tier, k=k)
+    notes: list[str] = []
+    h = build_history(ws, events, flt, tier=tier, k=k, notes=notes)
     t = h.counts.shape[1]
     models = available_models(t)
     if model != "auto" and model not in models:
-        raise ForecastError(f"unknown or unavailable model {model!r}; available: {', '.join(models)}")
-    bt = backtest(h, folds=folds, seed=seed) if (run_backtest or model == "auto") else None
-    chosen = bt.default if model == "auto" and bt is not None else model
+        raise ForecastError(f"unknown or unavailable model {model!r} with {t} weeks of history; "
+                            f"available: {', '.join(models)}")
+    if t <= WARMUP:
+        notes.append(f"only {t} weeks of history: the learned models need at least {WARMUP + 1}, "
+                     "only the naive baselines are offered")
+    bt = None
+    if run_backtest or model == "auto":
+        usable = min(folds, t - 1 - WARMUP)
+        if usable >= MIN_FOLDS:
+            if usable < folds:
+                notes.append(f"only {t} weeks of history: the backtest uses {usable} folds instead of {folds}")
+            bt = backtest(h, folds=usable, seed=seed)
+        else:
+            notes.append(f"only {t} weeks of history: too few for a backtest (needs {MIN_FOLDS + WARMUP + 1}); "
+                         "the default is the 4-week mean, untested")
+    chosen = model if model != "auto" else (bt.default if bt is not None else "mean_4w")
     preds = {m: predict(h, m, seed=seed) for m in models}
+    recent = h.counts[:, -4:].sum(axis=0)
+    for m in LEARNED:
+        if m in preds and not plausible_total(preds[m], recent):
+            notes.append(f"{m} forecasts {float(np.sum(preds[m])):.3g} events against a recent weekly mean of "
+                         f"{float(np.mean(recent)):.1f}: implausible, not used as the default")
+            if model == "auto" and chosen == m:
+                ranked = bt.table[bt.table["eligible"] & (bt.table["model"] != m)] if bt is not None else None
+                chosen = (str(ranked.sort_values("pai_5%", ascending=False)["model"].iloc[0])
+                          if ranked is not None and len(ranked) else "mean_4w")
+                if bt is not None:
+                    bt.table["default"] = bt.table["model"] == chosen
+                    bt.default = chosen
+    if bt is not None:
+        for r in bt.table[bt.table["flag"] != ""].itertuples(index=False):
+            notes.append(f"{r.model} is flagged and never the default: {r.flag}")
     table = pd.DataFrame({"h3": h3cells.cells_to_hex(h.cells), "cell": h.cells, "expected": preds[chosen]})
     table["rank"] = table["expected"].rank(ascending=False, method="first").astype(np.int64)
     for m, p in preds.items():
@@ -308,15 +388,24 @@ def forecast(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
     table["grid_id"] = cw.cells.set_index("cell")["grid_id"].reindex(h.cells).to_numpy() if cw is not None else None
     gdf = gpd.GeoDataFrame(table, geometry=h3cells.cell_polygons(h.cells), crs="EPSG:4326")
     next_start = h.starts[-1] + pd.Timedelta(days=7)
+    if t < SEASON:
+        notes.append(f"seasonal baseline skipped: {t} weeks of history < {SEASON}")
+    sel = apply_filter(events, flt, ws.settings)
+    notes += [n for n in data_notes(sel, ws.settings, cell_column=f"h3_{tier}", method="a forecast", flt=flt)
+              if not n.startswith("no events at all from")]
+    if float(h.counts.sum()) == 0:
+        notes.append("no events in the analysed weeks: every forecast is zero")
+    notes += grid_note(cw is not None)
     summary = {"tier": tier, "cells": int(len(gdf)), "weeks": t, "model": chosen,
                "forecast_week": str(pd.Timestamp(next_start).date()),
                "expected_total": float(preds[chosen].sum()), "last_week_total": float(h.counts[:, -1].sum()),
+               "recent_weekly_mean": float(np.mean(recent)),
                **flt.describe()}
     if bt is not None:
         summary["backtest"] = bt.table.to_dict(orient="records")
-        summary["backtest_folds"] = folds
-    if t < SEASON:
-        summary["notes"] = [f"seasonal baseline skipped: {t} weeks of history < {SEASON}"]
+        summary["backtest_folds"] = int(bt.folds["origin_week"].nunique())
+        summary.update(winner_margin(bt))
+    summary["notes"] = notes
     return ForecastResult(cells=gdf, summary=summary, backtest=bt)
 
 

@@ -15,6 +15,11 @@ For each time window ``w`` (the workspace's named windows, ``all`` excluded by d
 Cells are ranked by their largest shortfall over the windows; each row names the window where the
 gap is largest and the windows with a positive shortfall.  The same is done for official grids
 (events summed by their responsible cell's grid, so totals are preserved).
+
+Without patrol data in a window (no patrol report and no track point in it), patrol cannot be
+compared with demand there: ``expected``, ``shortfall`` and ``coverage`` are NaN (never a coverage
+of 1.0 or a shortfall of 0), cells are ranked by demand instead, ``cells_with_shortfall`` is
+``None`` when no window has patrol data, and the summary's ``notes`` say so.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geo.analysis.filters import EventFilter, apply_filter, window_mask
+from geo.analysis.notes import data_notes, grid_note
 from geo.errors import GridwatchError
 from geo.grid import h3cells
 
@@ -42,7 +48,10 @@ def gap_metrics(demand: np.ndarray, patrol: np.ndarray) -> dict[str, np.ndarray]
     demand = np.asarray(demand, dtype=float)
     patrol = np.asarray(patrol, dtype=float)
     d_tot = demand.sum(axis=0, keepdims=True)
-    expected = np.where(d_tot > 0, patrol.sum(axis=0, keepdims=True) * demand / np.where(d_tot > 0, d_tot, 1), 0.0)
+    p_tot = patrol.sum(axis=0, keepdims=True)
+    expected = np.where(d_tot > 0, p_tot * demand / np.where(d_tot > 0, d_tot, 1), 0.0)
+    # no patrol data in a window: the comparison is undefined there, not "fully covered"
+    expected = np.where(p_tot > 0, expected, np.nan)
     return {"expected": expected, "shortfall": expected - patrol, "coverage": (patrol + 1.0) / (expected + 1.0)}
 
 
@@ -55,8 +64,9 @@ class GapResult:
 
 
 def _rank(long: pd.DataFrame, key: str) -> pd.DataFrame:
+    long = long.assign(_rank_key=long["shortfall"].fillna(-np.inf))
     g = long.groupby(key, sort=False)
-    worst = long.loc[g["shortfall"].idxmax()].set_index(key)
+    worst = long.loc[g["_rank_key"].idxmax()].set_index(key)
     gap_windows = (long[long["shortfall"] > 0].sort_values("shortfall", ascending=False)
                    .groupby(key, sort=False)["window"].agg(lambda s: ",".join(s)))
     out = pd.DataFrame({
@@ -64,7 +74,7 @@ def _rank(long: pd.DataFrame, key: str) -> pd.DataFrame:
         "worst_window_demand": worst["demand"], "worst_window_patrol": worst["patrol"],
         "worst_window_coverage": worst["coverage"], "gap_windows": gap_windows,
     }).fillna({"gap_windows": ""})
-    out = out.sort_values(["max_shortfall", "worst_window_demand"], ascending=False)
+    out = out.sort_values(["max_shortfall", "worst_window_demand"], ascending=False, na_position="last")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index()
 
@@ -156,8 +166,22 @@ def coverage_gaps(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFilter(
         grids.insert(3, "patrol", per_grid["patrol"].reindex(grids["grid_id"]).to_numpy())
     else:
         grids = None
+    no_patrol = [w for w in windows if not by_cell.loc[by_cell["window"] == w, "patrol"].sum() > 0]
+    measured = len(no_patrol) < len(windows)
+    notes = data_notes(sel, ws.settings, cell_column=col, method="the gap analysis", flt=flt)
+    if not measured:
+        notes.append(f"no patrol data ({', '.join(patrol_sources)} events or track points) in any window: patrol "
+                     "coverage cannot be measured, so no shortfall is reported and cells are ranked by demand; "
+                     "ingest patrol reports or pass --tracks")
+    elif no_patrol:
+        notes.append(f"no patrol data in window(s) {', '.join(no_patrol)}: coverage there is unknown (NaN)")
+    if int(is_demand.sum()) == 0:
+        notes.append(f"no demand events ({', '.join(demand_sources)}) after filtering: there is nothing to cover")
+    notes += grid_note(cw is not None)
     summary = {"tier": tier, "cells": int(len(ranked)), "windows": list(windows),
                "demand": int(ranked["demand"].sum()), "patrol": int(ranked["patrol"].sum()),
-               "track_points": int(len(tr)), "cells_with_shortfall": int((ranked["max_shortfall"] > 0).sum()),
+               "track_points": int(len(tr)),
+               "cells_with_shortfall": int((ranked["max_shortfall"] > 0).sum()) if measured else None,
+               "coverage_measured": measured, "windows_without_patrol": no_patrol, "notes": notes,
                "demand_sources": list(demand_sources), "patrol_sources": list(patrol_sources), **flt.describe()}
     return GapResult(cells=ranked, by_window=by_cell, grids=grids, summary=summary)

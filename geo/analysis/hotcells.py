@@ -18,7 +18,8 @@ import pandas as pd
 import shapely
 
 from geo.analysis.filters import EventFilter, apply_filter, date_span, window_days
-from geo.analysis.gistar import getis_ord_star, gi_bins, kring_weights
+from geo.analysis.gistar import cell_excess_test, getis_ord_star, gi_bins, kring_weights
+from geo.analysis.notes import data_notes, grid_note
 from geo.analysis.zones import hotspot_zones_from_events
 from geo.grid import h3cells
 from geo.grid.tiers import Crosswalk, crosswalk, study_area_cells
@@ -87,15 +88,22 @@ def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventF
         ``cells``: ``h3``, ``cell``, ``res``, ``count``, ``density`` (per km²
         of the cell's part inside the area), ``per_day`` (per day on which the
         window applies), ``gi_z``, ``p_value``, ``p_fdr``, ``bin`` (−3…+3),
-        ``area_share``, responsible official grid (``grid_id``, ``grid_name``,
-        ``unit``, ``street_name``) and the cell polygon.  ``summary``: cells,
-        events counted, hot/cold cells per bin, parameters.
+        ``area_share``, the cell's own-count test against the area rate
+        (``cell_expected``, ``cell_ratio``, ``cell_p``, ``cell_q``, ``cell_hot``; see
+        :func:`geo.analysis.gistar.cell_excess_test`), ``hot_rank`` (hot by Gi* or by
+        its own count first, then the own-count q, then Gi* z), responsible official
+        grid (``grid_id``, ``grid_name``, ``unit``, ``street_name``) and the cell
+        polygon.  ``summary``: cells, events counted, hot/cold cells per bin,
+        ``cell_hot``, parameters and ``notes`` (thin or odd data).
     """
     selected = apply_filter(events, flt, ws.settings)
     counts = selected.groupby(f"h3_{tier}").size()
     since, until = date_span(events, flt, ws.settings)
-    return hotspot_table(ws, counts, flt, tier=tier, since=since, until=until, k=k, alpha=alpha, fdr=fdr,
-                         inference=inference, permutations=permutations, seed=seed)
+    result = hotspot_table(ws, counts, flt, tier=tier, since=since, until=until, k=k, alpha=alpha, fdr=fdr,
+                           inference=inference, permutations=permutations, seed=seed)
+    result.summary["notes"] = data_notes(selected, ws.settings, cell_column=f"h3_{tier}", method="Gi*",
+                                         flt=flt) + result.summary["notes"]
+    return result
 
 
 def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilter(), *, tier: str = "small",
@@ -142,13 +150,23 @@ def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilt
                             simulations=hs.simulations, permutations=permutations, seed=seed, alpha=alpha)
     binned = gi_bins(result.z, result.p_value, alpha_levels=BIN_LEVELS, fdr=fdr)
     days = max(window_days(ws.settings.window(flt.window), since, until), 1)
+    own = cell_excess_test(count, cells["area_share"].to_numpy(), alpha=alpha)
 
     table = pd.DataFrame({
         "h3": h3cells.cells_to_hex(cell_ids), "cell": cell_ids, "res": res, "count": count,
         "density": count / cells["inside_km2"].to_numpy(), "per_day": count / days,
         "gi_z": result.z, "p_value": result.p_value, "p_fdr": binned.p_fdr,
         "bin": binned.bins.astype(np.int64), "area_share": cells["area_share"].to_numpy(),
+        "cell_expected": own.expected, "cell_ratio": own.ratio, "cell_p": own.p_value, "cell_q": own.p_fdr,
+        "cell_hot": own.significant,
     })
+    # ranking of hot cells: hot by either test first; among them the cell's own evidence (which corner),
+    # then Gi*'s neighbourhood evidence
+    hot_any = (table["bin"] > 0) | table["cell_hot"]
+    order = np.lexsort((-table["gi_z"].to_numpy(), table["cell_q"].to_numpy(), ~hot_any.to_numpy()))
+    rank = np.empty(len(table), dtype=np.int64)
+    rank[order] = np.arange(1, len(table) + 1)
+    table["hot_rank"] = rank
     cw = tier_crosswalk(ws, tier)
     if cw is not None:
         resp = cw.cells.set_index("cell")
@@ -168,10 +186,19 @@ def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilt
         "cold": {str(b): int((gdf["bin"] == -b).sum()) for b in (3, 2, 1)},
         "hot_significant": int((significant & (result.z > 0)).sum()),
         "cold_significant": int((significant & (result.z < 0)).sum()),
+        "cell_hot": int(own.significant.sum()),
         "parameters": {"k": k, "alpha": alpha, "fdr": fdr, "inference": result.inference,
                        "draws": result.draws, "seed": seed, **flt.describe()},
         "notes": notes,
     }
+    if count.sum() and not (gdf["bin"] > 0).any() and not own.significant.any():
+        notes.append(f"no hot cell: with {int(count.sum())} events no cell is significant by Gi* or by its own "
+                     "count at the FDR level")
+    spikes = int((own.significant & ~(binned.bins > 0)).sum())
+    if spikes:
+        notes.append(f"{spikes} cell(s) hold significantly more events than the area rate on their own but are "
+                     "not Gi* hot spots (a one-cell spike among quieter neighbours): see cell_hot / hot_rank")
+    notes += grid_note(cw is not None)
     return HotspotResult(cells=gdf, summary=summary)
 
 

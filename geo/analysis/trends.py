@@ -58,7 +58,6 @@ so the classes are a partition.)  Series with fewer than ``min_slices`` finite s
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -69,8 +68,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import special
 
-from geo.analysis.filters import EventFilter, apply_filter, date_span
-from geo.analysis.gistar import getis_ord_star, gi_bins, kring_weights
+from geo.analysis.filters import EventFilter, apply_filter
+from geo.analysis.gistar import gi_bins, kring_weights
+from geo.analysis.notes import active_span, data_notes, grid_note
 from geo.errors import GridwatchError
 from geo.grid import h3cells
 
@@ -81,6 +81,10 @@ CLASSES = tuple(f"{c} hot spot" for c in HOT_CLASSES) + tuple(f"{c} cold spot" f
 """Every class a cell can get (ArcGIS's 17 plus ``too few slices``)."""
 
 PERIODS = {"day": 1, "week": 7, "fortnight": 14, "4weeks": 28}
+MK_BLOCK_ELEMENTS = 1 << 20
+"""Cells × slices handled at once by the Mann-Kendall loop (bounds its temporaries)."""
+CLASSIFY_BLOCK_CELLS = 16_384
+"""Cells classified at once (bounds the temporaries of :func:`classify_emerging` to O(block × slices))."""
 
 
 class TrendError(GridwatchError, ValueError):
@@ -153,8 +157,7 @@ def build_cube(events: pd.DataFrame, cells: pd.DataFrame, tier: str, settings: A
     inside = cell_ids[order][pos] == events[f"h3_{tier}"].to_numpy()
     ok = inside & (t >= 0) & (t < n_slices)
     row = order[pos[ok]]
-    counts = np.zeros((len(cell_ids), n_slices), dtype=np.int64)
-    np.add.at(counts, (row, t[ok]), 1)
+    counts = np.bincount(row * n_slices + t[ok], minlength=len(cell_ids) * n_slices).reshape(len(cell_ids), n_slices)
     starts = [first + timedelta(days=i * period_days) for i in range(n_slices)]
     return Cube(cells=cell_ids, counts=counts, starts=starts, period_days=period_days,
                 area_share=cells["area_share"].to_numpy().astype(float), dropped=int((inside & (t < 0)).sum()))
@@ -189,10 +192,18 @@ def mann_kendall(x: np.ndarray, *, continuity: bool = True) -> tuple[np.ndarray,
     x = np.atleast_2d(np.asarray(x, dtype=np.float64))
     n, t = x.shape
     finite = np.isfinite(x)
-    i, j = np.triu_indices(t, k=1)
-    both = finite[:, i] & finite[:, j]
-    diff = np.where(both, x[:, j] - x[:, i], 0.0)
-    s = np.sign(diff).sum(axis=1)
+    # S by lag: sign(x_j - x_i) = [x_j > x_i] - [x_j < x_i]; comparisons with NaN are False, so
+    # NaN pairs drop out.  Memory O(n·t) (no (n, t²) pair array), rows in blocks for locality.
+    s = np.zeros(n, dtype=np.float64)
+    block = max(1, MK_BLOCK_ELEMENTS // max(t, 1))
+    for r0 in range(0, n, block):
+        xb = x[r0:r0 + block]
+        acc = np.zeros(xb.shape[0], dtype=np.int64)
+        for d in range(1, t):
+            later, earlier = xb[:, d:], xb[:, :-d]
+            acc += np.count_nonzero(later > earlier, axis=1)
+            acc -= np.count_nonzero(later < earlier, axis=1)
+        s[r0:r0 + block] = acc
     m = finite.sum(axis=1).astype(np.float64)
     # tie groups: sort each row (NaN last), count runs of equal finite values
     xs = np.sort(x, axis=1)
@@ -269,6 +280,11 @@ def classify_emerging(z: np.ndarray, bins: np.ndarray, *, trend_alpha: float = 0
     bins = np.atleast_2d(np.asarray(bins))
     if z.shape != bins.shape:
         raise TrendError(f"z and bins must have the same shape, got {z.shape} and {bins.shape}")
+    if z.shape[0] > CLASSIFY_BLOCK_CELLS:
+        parts = [classify_emerging(z[i:i + CLASSIFY_BLOCK_CELLS], bins[i:i + CLASSIFY_BLOCK_CELLS],
+                                   trend_alpha=trend_alpha, min_slices=min_slices)
+                 for i in range(0, z.shape[0], CLASSIFY_BLOCK_CELLS)]
+        return pd.concat(parts, ignore_index=True)
     n, t = z.shape
     finite = np.isfinite(z)
     # compact each row: finite slices first, in time order (stable sort on ~finite)
@@ -308,16 +324,74 @@ class EmergingResult:
 
 def spacetime_gi(cube: Cube, *, k: int = 1, time_step: int = 1, alpha: float = 0.10, fdr: bool = True,
                  inference: str = "analytic", seed: int | None = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Space-time Gi* of a cube: z, p and bins (sign × significance at ``alpha``), each (n, T)."""
+    """Space-time Gi* of a cube: z, p and bins (sign × significance at ``alpha``), each (n, T).
+
+    Equal to :func:`geo.analysis.gistar.getis_ord_star` on the flattened cube with the weights
+    :func:`spacetime_weights` (the tests check it), but computed without forming ``L ⊗ W``: the
+    local sums are ``W @ counts`` summed over the ``time_step`` previous slices, and the design
+    terms (``W_i``, the variance factor, ``S``) are the spatial ones scaled by the number of slices
+    in each bin's neighbourhood.  Memory O(n × T).  Only ``inference="analytic"`` is offered (the
+    simulated modes would need the whole cube's weights); the p-values are normal tails.
+    """
+    if inference != "analytic":
+        raise TrendError(f"space-time Gi* supports inference='analytic' only, got {inference!r}")
+    if time_step < 0:
+        raise TrendError(f"time_step must be >= 0, got {time_step}")
     n, t = cube.counts.shape
-    w = spacetime_weights(kring_weights(cube.cells, k=k), t, time_step)
-    flat = cube.counts.T.ravel()  # slice-major
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = getis_ord_star(flat, w, area_share=np.tile(cube.area_share, t), inference=inference,  # type: ignore[arg-type]
-                           seed=seed)
-    b = gi_bins(r.z, r.p_value, alpha_levels=(alpha,), fdr=fdr).bins
-    return r.z.reshape(t, n).T, r.p_value.reshape(t, n).T, b.reshape(t, n).T.astype(np.int64)
+    if n < 2:
+        raise TrendError(f"the study area has {n} cell at this tier; Gi* needs at least 2 (use a finer tier)")
+    w = sp.csr_matrix(kring_weights(cube.cells, k=k), dtype=np.float64)
+    a = np.asarray(cube.area_share, dtype=np.float64)
+    c = cube.counts.astype(np.float64)
+    big_n = n * t
+    a_total = float(a.sum()) * t
+    xbar = float(c.sum()) / a_total
+    # S from the residuals c - a·xbar over every bin (gistar's _field_sd)
+    resid_ss = 0.0
+    max_resid = 0.0
+    for j in range(t):
+        r = c[:, j] - a * xbar
+        resid_ss += float(r @ r)
+        max_resid = max(max_resid, float(np.abs(r).max()))
+    s2_factor = (big_n - 1) / (a_total * a_total - float(a @ a) * t)
+    s_field = float(np.sqrt(resid_ss * s2_factor))
+    if max_resid <= 1e-12 * float(np.abs(c).max(initial=0.0)):
+        s_field = 0.0
+    # neighbourhood slices of slice j: min(j, time_step) + 1
+    n_lag = np.minimum(np.arange(t), time_step) + 1.0
+    wa = w @ a
+    binary = bool(np.all(w.data == 1.0))
+    w2a = wa if binary else w.power(2) @ a
+    local = np.asarray(w @ c)  # spatial local sums per slice
+    if time_step > 0:
+        spatial = local.copy()
+        for d in range(1, min(time_step, t - 1) + 1):
+            local[:, d:] += spatial[:, :-d]
+        del spatial
+    w_sum = np.multiply.outer(wa, n_lag)  # (n, T)
+    var_factor = (a_total * np.multiply.outer(w2a, n_lag) - w_sum ** 2) / (big_n - 1)
+    var_factor[var_factor <= 1e-12 * a_total * np.multiply.outer(np.maximum(w2a, 1e-300), n_lag)] = 0.0
+    z = local
+    z -= w_sum * xbar
+    del w_sum
+    pos = var_factor > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z *= np.where(pos, 1.0 / np.sqrt(np.where(pos, var_factor, 1.0)), 0.0)
+    z *= (1.0 / s_field) if s_field > 0 else 0.0
+    sd_pos = pos & (s_field > 0)
+    del var_factor, pos
+    p = np.where(sd_pos, 2.0 * special.ndtr(-np.abs(z)), 1.0)
+    b = gi_bins(z.T.ravel(), p.T.ravel(), alpha_levels=(alpha,), fdr=fdr).bins
+    return z, p, b.reshape(t, n).T.astype(np.int8)
+
+
+def emerging_from_cube(cube: Cube, *, k: int = 1, time_step: int = 1, alpha: float = 0.10, fdr: bool = True,
+                       trend_alpha: float = 0.05, min_slices: int = 10,
+                       inference: str = "analytic") -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Space-time Gi* and the emerging classes of a cube: ``z``, ``bins`` (n × T) and the class table."""
+    z, _, bins = spacetime_gi(cube, k=k, time_step=time_step, alpha=alpha, fdr=fdr, inference=inference)
+    cls = classify_emerging(z, bins, trend_alpha=trend_alpha, min_slices=min_slices)
+    return z, bins, cls
 
 
 def emerging_hotspots(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFilter(), *, tier: str = "small",
@@ -360,11 +434,14 @@ def emerging_hotspots(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFil
         raise TrendError(f"unknown period {period!r}; use one of {', '.join(PERIODS)} or a number of days")
     k = ws.settings.hotspots.k if k is None else k
     selected = apply_filter(events, flt, ws.settings)
-    since, until = date_span(events, flt, ws.settings)
+    span = active_span(selected, flt, ws.settings)  # NoEventsError on zero events without dates
+    since, until = span.since, span.until
     cells = area_cells(ws, tier)
-    cube = build_cube(selected, cells, tier, ws.settings, period_days=period_days, since=since, until=until)
-    z, _, bins = spacetime_gi(cube, k=k, time_step=time_step, alpha=alpha, fdr=fdr, inference=inference, seed=seed)
-    cls = classify_emerging(z, bins, trend_alpha=trend_alpha, min_slices=min_slices)
+    local_day = selected["occurred_at"].dt.tz_convert(ws.settings.timezone).dt.date
+    in_span = selected[(local_day >= since) & (local_day <= until)]
+    cube = build_cube(in_span, cells, tier, ws.settings, period_days=period_days, since=since, until=until)
+    z, bins, cls = emerging_from_cube(cube, k=k, time_step=time_step, alpha=alpha, fdr=fdr,
+                                      trend_alpha=trend_alpha, min_slices=min_slices, inference=inference)
     table = pd.DataFrame({"h3": h3cells.cells_to_hex(cube.cells), "cell": cube.cells})
     table = pd.concat([table, cls], axis=1)
     table["count"] = cube.counts.sum(axis=1)
@@ -374,13 +451,22 @@ def emerging_hotspots(ws: Any, events: pd.DataFrame, flt: EventFilter = EventFil
                         if cw is not None else None)
     gdf = gpd.GeoDataFrame(table, geometry=h3cells.cell_polygons(cube.cells), crs="EPSG:4326")
     counts = gdf["pattern"].value_counts()
-    notes = []
+    notes = list(span.notes)
+    notes += [n for n in data_notes(in_span, ws.settings, cell_column=f"h3_{tier}", method="the trend test",
+                                    flt=flt) if not n.startswith("no events at all from")]
     if cube.n_slices < min_slices:
         notes.append(f"only {cube.n_slices} slices of {period_days} days: the trend test needs at least "
                      f"{min_slices}, so every cell is 'too few slices'; analyse a longer span or a shorter period")
+    if cube.dropped:
+        notes.append(f"{cube.dropped} events before the first complete {period_days}-day slice "
+                     f"({cube.starts[0]}) are not in the cube")
+    if int(cube.counts.sum()) and not (gdf["pattern"] != "no pattern").any():
+        notes.append("no cell has an emerging pattern: with these events no bin is significant at the FDR level")
+    notes += grid_note(cw is not None)
     summary = {"tier": tier, "cells": int(len(gdf)), "slices": cube.n_slices, "period_days": period_days,
                "first_slice": cube.starts[0].isoformat(), "last_slice": cube.starts[-1].isoformat(),
                "events": int(cube.counts.sum()), "events_before_first_slice": cube.dropped,
+               "span": {"since": since.isoformat(), "until": until.isoformat(), "events_cut": span.cut_events},
                "classes": {c: int(counts.get(c, 0)) for c in CLASSES if counts.get(c, 0)},
                "parameters": {"k": k, "time_step": time_step, "alpha": alpha, "fdr": fdr,
                               "trend_alpha": trend_alpha, "min_slices": min_slices, "inference": inference,

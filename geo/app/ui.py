@@ -171,6 +171,13 @@ def table_bytes(df: pd.DataFrame, suffix: str, *, sheet_name: str = "data") -> b
         return path.read_bytes()
 
 
+def show_notes(notes: list[str] | None) -> None:
+    """The analysis's data notes (thin or odd data, see :mod:`geo.analysis.notes`) under one heading."""
+    if not notes:
+        return
+    st.info(f"**{cat().t('common.notes')}**\n\n" + "\n".join(f"- {n}" for n in dict.fromkeys(notes)))
+
+
 def localised_frame(df: pd.DataFrame, prefix: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Columns renamed to ``<prefix>.<column>`` labels of the catalogue (display only)."""
     c = cat()

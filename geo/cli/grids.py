@@ -173,10 +173,16 @@ def cmd_grid_profile(args: argparse.Namespace) -> int:
     out = write_table(table, args.out)
     record_export(ws, out, rows=len(table), command="grid profile", filters=flt.describe(), by=args.by,
                   tier=args.tier, month=args.month)
+    from geo.analysis.notes import data_notes, grid_note
+
+    notes = data_notes(events, ws.settings, cell_column=f"h3_{args.tier}", method="a profile", flt=flt)
+    notes += grid_note(ws.grids is not None)
     if args.json:
-        print_json({"out": str(out), "rows": len(table), "by": args.by, "tier": args.tier})
+        print_json({"out": str(out), "rows": len(table), "by": args.by, "tier": args.tier, "notes": notes})
     else:
         print(f"wrote {len(table)} rows ({args.by}, {args.tier}) to {out}")
+        for note in notes:
+            print(f"note: {note}")
         print(table.head(10).to_string(index=False, max_colwidth=20))
     return 0
 

@@ -47,6 +47,9 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
               f"FDR {'on' if s['parameters']['fdr'] else 'off'}")
         print("hot  99/95/90%: " + " / ".join(str(s["hot"][b]) for b in ("3", "2", "1")))
         print("cold 99/95/90%: " + " / ".join(str(s["cold"][b]) for b in ("3", "2", "1")))
+        print(f"cells above the area rate on their own count (FDR): {s['cell_hot']}")
+        for note in s["notes"]:
+            print(f"note: {note}")
         print(f"→ {out}")
     return 0
 
@@ -54,6 +57,7 @@ def cmd_hotspots(args: argparse.Namespace) -> int:
 def cmd_zones(args: argparse.Namespace) -> int:
     from geo.analysis.filters import apply_filter
     from geo.analysis.hotcells import hotspot_cells, hotspot_zones, zone_min_samples
+    from geo.analysis.notes import workspace_notes
     from geo.store.audit import record_export
     from geo.store.database import read_events
     from geo.store.export import write_table
@@ -73,10 +77,19 @@ def cmd_zones(args: argparse.Namespace) -> int:
            "min_samples": args.min_samples or zone_min_samples(ws, len(apply_filter(events, flt, ws.settings)),
                                                                args.eps or ws.settings.zones.eps_m),
            **flt.describe()}
+    notes = workspace_notes(ws, events, flt, method="density clustering")
+    if not len(zones):
+        n_sel = len(apply_filter(events, flt, ws.settings))
+        notes.append(f"no zone: no {doc['min_samples']} of the {n_sel} filtered events lie within "
+                     f"{doc['eps_m']:g} m of one another (too few or too spread out events, not proof of no "
+                     "concentration)")
+    doc["notes"] = notes
     if args.json:
         print_json(doc)
     else:
         print(f"{doc['zones']} zones holding {doc['events_in_zones']} events → {out}")
+        for note in notes:
+            print(f"note: {note}")
         for z in zones.head(10).itertuples():
             print(f"    zone {z.zone_id:>3}: {z.events:>5} events, {z.top_categories}, peak {z.peak_hour:02d}h, "
                   f"max bin {z.max_bin:+d}")

@@ -17,6 +17,7 @@ from geo.cli.common import (
 
 
 def cmd_posts(args: argparse.Namespace) -> int:
+    from geo.analysis.notes import workspace_notes
     from geo.planning.posts import deployment_table, plan_posts
     from geo.store.audit import record_export
     from geo.store.database import read_events
@@ -24,8 +25,9 @@ def cmd_posts(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     flt = filter_from_args(args)
+    events = read_events(ws.store_path)
     with collected_warnings():
-        plan = plan_posts(ws, read_events(ws.store_path), flt, p=args.p, radius_m=args.radius,
+        plan = plan_posts(ws, events, flt, p=args.p, radius_m=args.radius,
                           candidates=args.candidates, candidates_crs=args.candidates_crs, existing=args.existing,
                           network=args.network, solver=args.solver, aggregate=args.aggregate,
                           curve_max=args.curve_max, time_limit=args.time_limit)
@@ -40,6 +42,10 @@ def cmd_posts(args: argparse.Namespace) -> int:
     doc = {k: plan.summary[k] for k in ("p", "solver", "objective", "total_demand", "coverage", "gap", "seconds")}
     doc.update({k: v for k, v in plan.summary.items() if k not in doc})
     doc["out"] = str(out)
+    notes = workspace_notes(ws, events, flt, method="post planning")
+    if not plan.summary.get("total_demand"):
+        notes.append("no demand in the filtered events: the posts cover nothing; their positions are arbitrary")
+    doc["notes"] = notes
     if args.curve:
         doc["curve"] = str(write_table(plan.curve, args.curve))
         record_export(ws, doc["curve"], rows=len(plan.curve), command="posts --curve", filters=flt.describe(),
@@ -56,11 +62,14 @@ def cmd_posts(args: argparse.Namespace) -> int:
                   + ("  (existing)" if r.existing else ""))
         if s.get("posts_for_80pct"):
             print(f"80% coverage needs {s['posts_for_80pct']} posts (greedy curve)")
+        for note in notes:
+            print(f"note: {note}")
         print(f"→ {out}")
     return 0
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
+    from geo.analysis.notes import workspace_notes
     from geo.planning.posts import segment_staffing
     from geo.store.audit import record_export
     from geo.store.database import read_events
@@ -69,7 +78,8 @@ def cmd_segments(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     flt = filter_from_args(args)
     windows = tuple(args.window_list.split(",")) if args.window_list else None
-    table = segment_staffing(ws, read_events(ws.store_path), flt, args.staff, windows=windows,
+    events = read_events(ws.store_path)
+    table = segment_staffing(ws, events, flt, args.staff, windows=windows,
                              segment_length_m=args.length, snap_m=args.snap)
     out = write_table(table, args.out)
     record_export(ws, out, rows=len(table), command="segments", filters=flt.describe(), staff=args.staff,
@@ -78,10 +88,16 @@ def cmd_segments(args: argparse.Namespace) -> int:
     doc = {"out": str(out), "segments": int(table.groupby("window").size().iloc[0]),
            "windows": sorted(table["window"].unique().tolist()), "staff": args.staff,
            "staffed_segments": int(len(staffed))}
+    notes = workspace_notes(ws, events, flt, method="segment staffing")
+    if not int(table["events"].sum()):
+        notes.append("no events on the road segments: no segment can be staffed in proportion to demand")
+    doc["notes"] = notes
     if args.json:
         print_json(doc)
     else:
         print(f"{doc['segments']} road segments; {args.staff} staff per window → {out}")
+        for note in notes:
+            print(f"note: {note}")
         for r in staffed.sort_values(["window", "rank"]).head(15).itertuples():
             print(f"    {r.window:<14} {r.name:<20} {r.start_m:>6.0f}–{r.end_m:<6.0f}m  events {r.events:>5}  "
                   f"staff {r.staff}")

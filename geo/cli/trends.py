@@ -14,6 +14,7 @@ import pandas as pd
 
 from geo.analysis.forecast import BASELINES, LEARNED, forecast
 from geo.analysis.gaps import GapError, coverage_gaps
+from geo.analysis.notes import workspace_notes
 from geo.analysis.review import ReviewError, campaign_review, parse_campaign, problem_list
 from geo.analysis.trends import emerging_hotspots
 
@@ -104,9 +105,12 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     if args.json:
         print_json(doc)
         return 0
+    short = res.summary["cells_with_shortfall"]
     print(f"{res.summary['cells']} {args.tier} cells, windows {', '.join(res.summary['windows'])}: demand "
           f"{res.summary['demand']}, patrol {res.summary['patrol']:.0f}; "
-          f"{res.summary['cells_with_shortfall']} cells under-patrolled somewhere")
+          + (f"{short} cells under-patrolled somewhere" if short is not None else "coverage not measured"))
+    for note in res.summary["notes"]:
+        print(f"note: {note}")
     key = "grid_id" if args.by == "grid" else "h3"
     for r in table.head(10).itertuples(index=False):
         d = r._asdict()
@@ -161,14 +165,19 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     print(f"forecast of week {s['forecast_week']} for {s['cells']} {args.tier} cells from {s['weeks']} weeks: "
           f"model {s['model']}, expected {s['expected_total']:.0f} events (last week {s['last_week_total']:.0f})")
     if res.backtest is not None:
-        print(f"backtest ({args.folds} rolling origins), mean over folds:")
+        print(f"backtest ({s['backtest_folds']} rolling origins), mean over folds:")
         print(f"    {'model':<14}{'hit 1%':>8}{'hit 5%':>8}{'hit 10%':>9}{'PAI 1%':>8}{'PAI 5%':>8}{'PAI 10%':>9}"
-              f"{'MAE':>7}")
-        for r in res.backtest.table.itertuples(index=False):
-            d = r._asdict()
+              f"{'MAE':>10}")
+        # to_dict, not itertuples: namedtuples rename the columns 'hit_1%' … to _1, _2 (the old KeyError)
+        for d in res.backtest.table.to_dict(orient="records"):
             print(f"    {d['model']:<14}{d['hit_1%']:>8.3f}{d['hit_5%']:>8.3f}{d['hit_10%']:>9.3f}"
-                  f"{d['pai_1%']:>8.2f}{d['pai_5%']:>8.2f}{d['pai_10%']:>9.2f}{d['mae']:>7.3f}"
-                  + ("  ← default" if d["default"] else ""))
+                  f"{d['pai_1%']:>8.2f}{d['pai_5%']:>8.2f}{d['pai_10%']:>9.2f}{d['mae']:>10.3g}"
+                  + ("  ← default" if d["default"] else "") + (f"  ⚠ {d['flag']}" if d["flag"] else ""))
+        if s.get("runner_up"):
+            print(f"winner {s['winner']}: PAI 5% {s['winner_pai_5']:.2f} vs {s['runner_up_pai_5']:.2f} for "
+                  f"{s['runner_up']} (by {s['margin_pai_5']:+.2f})")
+        else:
+            print(f"winner {s['winner']} (no other eligible model)")
     for note in s.get("notes", []):
         print(f"note: {note}")
     if args.out:
@@ -221,6 +230,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         doc["review"] = res.summary
         if args.out:
             doc["out"] = _export(ws, res.weekly, args.out, "review", flt, campaign=args.campaign)
+    doc["notes"] = workspace_notes(ws, events, flt, tier=args.tier, method="the review")
     if args.problems or not args.campaign:
         plist = problem_list(ws, events, flt, tier=args.tier, cool_weeks=args.cool_weeks)
         doc["problems"] = {"work_orders": int((plist["kind"] == "work_order").sum()),
@@ -250,6 +260,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         p = doc["problems"]
         print(f"problem list: {p['work_orders']} work orders ({p['overdue']} overdue), {p['hot_cells']} hot cells "
               f"({p['hot_cells_cleared']} 销号)")
+    for note in doc["notes"]:
+        print(f"note: {note}")
     return 0
 
 

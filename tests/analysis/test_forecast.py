@@ -74,11 +74,13 @@ def test_backtest_table_reports_pai_beside_baselines_and_default_rule():
     assert set(table.index) == {"last_week", "mean_4w", "history_mean", "hgb_poisson", "poisson_glm"}
     for col in ("hit_1%", "hit_5%", "hit_10%", "pai_1%", "pai_5%", "pai_10%", "mae"):
         assert table[col].notna().all()
-    best_baseline = table.loc[table["kind"] == "baseline", "pai_5%"].max()
-    if bt.default in LEARNED:
-        assert table.loc[bt.default, "pai_5%"] > best_baseline
-    else:
-        assert table.loc[bt.default, "pai_5%"] == best_baseline
+    # the default wins on PAI 5 % among eligible models; a flagged learned model is never the default
+    assert table.loc[bt.default, "pai_5%"] == table.loc[table["eligible"], "pai_5%"].max()
+    best_mae = table.loc[table["kind"] == "baseline", "mae"].min()
+    for m in LEARNED:
+        assert (table.loc[m, "flag"] != "") == (table.loc[m, "mae"] > best_mae or
+                                                not bt.folds[bt.folds["model"] == m]["plausible"].all())
+    assert (table.loc[table["flag"] != ""].index != bt.default).all()
     assert table["default"].sum() == 1
 
 
@@ -90,3 +92,33 @@ def test_baselines_known_values():
     assert np.allclose(predict(h, "history_mean"), c.mean(axis=1))
     with pytest.raises(ValueError, match="52 weeks"):
         predict(h, "seasonal")
+
+
+def test_learned_model_with_absurd_forecasts_is_flagged_and_never_default(monkeypatch):
+    """A learned model that blows up (MAE 1e50, totals far from recent weeks) is flagged, a baseline wins."""
+    import geo.analysis.forecast as fc
+
+    real = fc.fit_predict
+
+    def exploding(h, name, *, seed=0):
+        pred, newest = real(h, name, seed=seed)
+        return (pred * 1e50, newest) if name == "poisson_glm" else (pred, newest)
+
+    monkeypatch.setattr(fc, "fit_predict", exploding)
+    bt = backtest(_history(seed=2), folds=3, seed=0)
+    table = bt.table.set_index("model")
+    assert "worse than the best baseline" in table.loc["poisson_glm", "flag"]
+    assert "implausible" in table.loc["poisson_glm", "flag"]
+    assert bt.default != "poisson_glm" and not table.loc["poisson_glm", "eligible"]
+    wm = fc.winner_margin(bt)
+    assert wm["winner"] == bt.default and wm["margin_pai_5"] >= 0
+
+
+def test_plausible_total_bounds():
+    from geo.analysis.forecast import plausible_total
+
+    recent = np.array([100.0, 110.0, 90.0, 100.0])
+    assert plausible_total(np.full(10, 10.0), recent)
+    assert not plausible_total(np.full(10, 100.0), recent)  # 1000 vs ~100
+    assert not plausible_total(np.array([np.inf, 1.0]), recent)
+    assert plausible_total(np.array([3.0]), np.zeros(4))  # near-empty weeks judged against the floor

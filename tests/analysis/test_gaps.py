@@ -55,3 +55,13 @@ def test_tracks_count_as_patrol(box_workspace):
     assert with_tracks.loc[c, "worst_window_patrol"] == pytest.approx(10.0)
     assert with_tracks.loc[c, "max_shortfall"] == pytest.approx(10.0)
     assert with_tracks.loc[c, "worst_window_coverage"] == pytest.approx(11 / 21)
+
+
+def test_no_patrol_in_a_window_is_unknown_not_covered():
+    from geo.analysis.gaps import gap_metrics
+
+    demand = np.array([[5.0, 3.0], [1.0, 0.0]])
+    patrol = np.array([[0.0, 2.0], [0.0, 1.0]])  # window 0 has no patrol data at all
+    m = gap_metrics(demand, patrol)
+    assert np.isnan(m["coverage"][:, 0]).all() and np.isnan(m["shortfall"][:, 0]).all()
+    assert m["coverage"][0, 1] == pytest.approx((2 + 1) / (3 + 1))

@@ -455,3 +455,37 @@ def test_gi_bins_with_fdr_judge_each_level_by_bh() -> None:
     assert_array_equal(res.bins, np.sign(z) * level)
     assert_allclose(res.p_fdr, stats.false_discovery_control(p))
     assert (res.bins != 0).sum() < (gi_bins(z, p, fdr=False).bins != 0).sum()
+
+
+def test_cell_excess_test_flags_the_one_cell_spike_not_its_quiet_neighbour():
+    """A compact hot spot (one cell ~6x background) is flagged in that cell by its own count."""
+    import h3.api.basic_int as h3
+
+    from geo.analysis.gistar import cell_excess_test
+
+    rng = np.random.default_rng(8)
+    centre = h3.latlng_to_cell(39.915, 116.366, 9)
+    cells = np.array(sorted(h3.grid_disk(centre, 12)), dtype=np.int64)
+    counts = rng.poisson(3.0, cells.size)
+    spike = int(np.flatnonzero(cells == centre)[0])
+    counts[spike] = 18
+    neighbour = int(np.flatnonzero(cells == h3.grid_ring(centre, 1)[0])[0])
+    counts[neighbour] = 9
+    t = cell_excess_test(counts, alpha=0.05)
+    assert t.significant[spike] and not t.significant[neighbour]
+    assert t.expected[spike] == pytest.approx(counts.sum() / cells.size)
+    from scipy import stats
+    assert t.p_value[spike] == pytest.approx(stats.poisson.sf(17, counts.sum() / cells.size))
+
+
+def test_cell_excess_test_holds_fdr_on_null_maps():
+    """Poisson null maps (no hot spot): maps with any discovery at q <= 0.10 stay near or below 0.10."""
+    from geo.analysis.gistar import cell_excess_test
+
+    rng = np.random.default_rng(0)
+    share = np.ones(1500)
+    share[:100] = rng.uniform(0.2, 1.0, 100)  # partial boundary cells: mean proportional to the share
+    for mean in (1.0, 5.0):
+        any_hit = np.mean([cell_excess_test(rng.poisson(mean * share), share, alpha=0.10).significant.any()
+                           for _ in range(150)])
+        assert any_hit <= 0.16, (mean, any_hit)  # nominal 0.10, binomial noise ±0.025 at 150 maps

@@ -108,3 +108,49 @@ def test_build_cube_aligns_slices_to_the_end_and_counts():
     assert [d.isoformat() for d in cube.starts] == ["2024-03-04", "2024-03-11"]
     assert cube.counts.tolist() == [[0, 0], [2, 2]]
     assert cube.dropped == 1
+
+
+def test_spacetime_gi_equals_gistar_on_the_kron_weights():
+    """The kron-free space-time Gi* gives the z of getis_ord_star on L ⊗ W (area shares, time lags)."""
+    import h3.api.basic_int as h3
+
+    from geo.analysis.gistar import getis_ord_star, gi_bins, kring_weights
+    from geo.analysis.trends import Cube, spacetime_gi
+
+    rng = np.random.default_rng(3)
+    cells = np.array(sorted(h3.grid_disk(h3.latlng_to_cell(39.91, 116.37, 9), 4)), dtype=np.int64)
+    n, t = cells.size, 12
+    counts = rng.poisson(1.5, (n, t))
+    counts[:3, 6:] += 9
+    share = rng.uniform(0.3, 1.0, n)
+    cube = Cube(cells=cells, counts=counts, starts=list(range(t)), period_days=7, area_share=share)
+    for ts in (0, 1, 2):
+        z, p, bins = spacetime_gi(cube, k=1, time_step=ts)
+        ref = getis_ord_star(counts.T.ravel().astype(float), spacetime_weights(kring_weights(cells, 1), t, ts),
+                             area_share=np.tile(share, t), inference="analytic")
+        np.testing.assert_allclose(z, ref.z.reshape(t, n).T, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(p, ref.p_value.reshape(t, n).T, rtol=1e-9, atol=1e-12)
+        ref_bins = gi_bins(ref.z, ref.p_value, alpha_levels=(0.10,), fdr=True).bins.reshape(t, n).T
+        np.testing.assert_array_equal(bins, ref_bins)
+        assert (bins[:3, 8:] > 0).sum() >= 6  # the boosted cells are hot late in the series
+
+
+def test_mann_kendall_lag_loop_equals_pairwise_sum_with_nan():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 30)).round(1)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    s, _, _, _ = mann_kendall(x)
+    i, j = np.triu_indices(30, 1)
+    ref = np.nansum(np.sign(x[:, j] - x[:, i]), axis=1)
+    np.testing.assert_array_equal(s, ref)
+
+
+def test_classify_in_blocks_equals_one_block(monkeypatch):
+    import geo.analysis.trends as tr
+
+    rng = np.random.default_rng(5)
+    z = rng.normal(0, 2, (300, 15))
+    bins = np.sign(z) * (np.abs(z) > 2)
+    whole = classify_emerging(z, bins)
+    monkeypatch.setattr(tr, "CLASSIFY_BLOCK_CELLS", 7)
+    pd.testing.assert_frame_equal(classify_emerging(z, bins), whole)
