@@ -146,15 +146,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     if args.verify:
-        ok, bad = audit.verify_chain(ws)
-        n = len(audit.read_audit(ws))
+        check = audit.verify_audit(ws)
         if args.json:
-            print_json({"ok": ok, "first_bad_seq": bad, "rows": n})
-        elif ok:
-            print(f"audit chain intact ({n} rows)")
+            print_json(check.to_dict())
+        elif check.ok:
+            legacy = f", {check.legacy_rows} from before the key" if check.legacy_rows else ""
+            print(f"audit chain intact ({check.rows} rows); anchored up to row {check.anchored_seq}{legacy}")
         else:
-            print(f"audit chain BROKEN at seq {bad}: that row was changed or a row before it was removed")
-        return 0 if ok else 1
+            where = f" at seq {check.first_bad_seq}" if check.first_bad_seq is not None else ""
+            print(f"audit log BROKEN{where}: {check.problem}")
+        return 0 if check.ok else 1
     df = audit.read_audit(ws, since=args.since, action=args.action, actor=args.actor, limit=args.limit)
     tz = ZoneInfo(ws.settings.timezone)
     if args.json:

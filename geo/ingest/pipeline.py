@@ -916,7 +916,13 @@ def ingest_file(
 
     t_store = time.perf_counter()
     sha = file_sha256(path)
-    with connect(ws.store_path) as con:
+
+    def store_busy(message: str) -> None:
+        if progress:
+            progress(message, 0.95)  # the file is parsed; only storing is left
+
+    with connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
+                 progress=store_busy if progress else None) as con:
         con.begin()
         try:
             known = existing_hashes(con, events["event_id"].tolist())
@@ -961,6 +967,7 @@ def ingest_file(
         except BaseException:
             con.rollback()
             raise
+        audit.write_anchor(con)
     if progress:
         progress("done", 1.0)
     return report
