@@ -8,8 +8,8 @@ import logging
 import subprocess
 import sys
 import tomllib
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
