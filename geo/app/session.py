@@ -204,9 +204,15 @@ def _login_form(ws: Workspace) -> None:
 
 def client_address() -> str:
     """The browser's IP address as the server sees it (``""`` when unknown), for per-source lock-outs."""
+    import ipaddress
+
     try:
-        return str(st.context.ip_address or "")
-    except Exception:  # noqa: BLE001 - no request context (AppTest, bare mode)
+        value = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (bare mode)
+        return ""
+    try:
+        return str(ipaddress.ip_address(str(value))) if isinstance(value, str) else ""
+    except ValueError:  # not an address (a test harness's stand-in)
         return ""
 
 
