@@ -23,6 +23,9 @@ why each quarantined row was rejected.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -53,6 +56,8 @@ from geo.store import audit
 from geo.store.database import append_events, connect, existing_hashes, record_ingest
 from geo.store.schema import conform_events, validate_events
 from geo.store.workspace import Workspace, area_contains, metric_study_area
+
+_log = logging.getLogger("gridwatch.ingest")
 
 Progress = Callable[[str, float], None]
 """``progress(stage, fraction_done)``: called as an ingest advances."""
@@ -855,6 +860,62 @@ def _gazetteer_cache(path: Path) -> Any:
     return _GAZ[key]
 
 
+PENDING_QUARANTINE = ".pending"
+"""Suffix of a quarantine file written inside an ingest's transaction, renamed once it commits."""
+_IN_FLIGHT: set[str] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def _pending_quarantine(qpath: Path) -> Path:
+    return qpath.with_name(qpath.name + PENDING_QUARANTINE)
+
+
+def _discard_pending(pending: Path, *, keep: bool = False) -> None:
+    """Forget an in-flight pending quarantine file; delete it unless ``keep`` (rolled back: its rows were not kept)."""
+    if not pending.name:  # failed before its quarantine file was named
+        return
+    if not keep:
+        for p in (pending, pending.with_name(pending.name + ".tmp")):
+            if p.exists():
+                p.unlink()
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.discard(pending.name)
+
+
+def recover_pending_quarantine(con: Any, quarantine_dir: Path) -> list[str]:
+    """Finish or remove the pending quarantine files a killed ingest left (call holding the store writable).
+
+    A pending file whose name the ``ingests`` table records belongs to a
+    committed ingest killed before the rename: it is renamed.  Any other
+    (not in flight in this process) belongs to an ingest that never
+    committed: its rows are not in the store, so the file is removed (the
+    source file is ingested again in full).  Returns what was done, one
+    line per file.
+    """
+    if not quarantine_dir.is_dir():
+        return []
+    leftovers = sorted(quarantine_dir.glob(f"*.csv{PENDING_QUARANTINE}")) + sorted(
+        quarantine_dir.glob(f"*.csv{PENDING_QUARANTINE}.tmp"))
+    with _IN_FLIGHT_LOCK:
+        leftovers = [p for p in leftovers if p.name.removesuffix(".tmp") not in _IN_FLIGHT]
+    if not leftovers:
+        return []
+    recorded = {Path(str(q)).name for (q,) in con.execute(
+        "SELECT quarantine_file FROM ingests WHERE quarantine_file IS NOT NULL").fetchall()}
+    done = []
+    for p in leftovers:
+        final = p.name.removesuffix(PENDING_QUARANTINE)
+        if p.suffix == PENDING_QUARANTINE and final in recorded:
+            os.replace(p, p.with_name(final))
+            done.append(f"{final}: committed ingest, quarantine file completed")
+        else:
+            p.unlink()
+            done.append(f"{p.name}: ingest never committed, file removed")
+    for line in done:
+        _log.warning("quarantine: %s", line)
+    return done
+
+
 def ingest_file(
     path: str | Path,
     source: str,
@@ -921,8 +982,10 @@ def ingest_file(
         if progress:
             progress(message, 0.95)  # the file is parsed; only storing is left
 
+    pending = Path()
     with connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
                  progress=store_busy if progress else None) as con:
+        recover_pending_quarantine(con, ws.quarantine_dir)
         con.begin()
         try:
             known = existing_hashes(con, events["event_id"].tolist())
@@ -945,8 +1008,11 @@ def ingest_file(
             report.by_reason = {str(k): int(v) for k, v in rejects["reason"].value_counts().items()} \
                 if len(rejects) else {}
             qpath = ws.quarantine_dir / f"{ingest_id}_{path.stem}.csv"
-            written = write_quarantine(rejects, qpath) if len(rejects) else None
-            report.quarantine_file = str(written) if written else None
+            pending = _pending_quarantine(qpath)
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT.add(pending.name)
+            written = write_quarantine(rejects, pending) if len(rejects) else None
+            report.quarantine_file = str(qpath) if written else None
             report.timings["store"] = time.perf_counter() - t_store
             report.seconds = time.perf_counter() - t0
             if not report.reconciles:  # pragma: no cover - a bug, never user input
@@ -966,8 +1032,12 @@ def ingest_file(
             con.commit()
         except BaseException:
             con.rollback()
+            _discard_pending(pending)
             raise
         audit.write_anchor(con)
+        if pending.name and pending.exists():
+            os.replace(pending, qpath)  # committed: the quarantine file takes its recorded name
+        _discard_pending(pending, keep=True)
     if progress:
         progress("done", 1.0)
     return report

@@ -1,0 +1,83 @@
+"""Issue 21: a kill between the quarantine write and the commit leaves no orphan quarantine file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import geo.ingest.pipeline as pipeline
+from geo.ingest.pipeline import PENDING_QUARANTINE, ingest_file, recover_pending_quarantine
+from geo.store.database import connect, store_counts
+
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+
+
+def _files(ws) -> list[str]:
+    return sorted(p.name for p in ws.quarantine_dir.iterdir()) if ws.quarantine_dir.exists() else []
+
+
+def test_a_committed_ingest_names_its_quarantine_file_and_leaves_no_pending_file(xicheng_ws):
+    r = ingest_file(BAD / "bad_coordinates.csv", "patrol", xicheng_ws, crs="WGS84")
+    assert r.quarantined > 0 and Path(r.quarantine_file).exists()
+    assert _files(xicheng_ws) == [Path(r.quarantine_file).name]
+
+
+def test_a_failed_commit_removes_its_quarantine_file(xicheng_ws, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "record_ingest", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_file(BAD / "bad_coordinates.csv", "patrol", xicheng_ws, crs="WGS84")
+    assert _files(xicheng_ws) == [] and store_counts(xicheng_ws.store_path)["events"] == 0
+
+
+def test_leftovers_of_killed_ingests_are_completed_or_removed_by_the_next_ingest(xicheng_ws):
+    ws = xicheng_ws
+    r = ingest_file(BAD / "bad_coordinates.csv", "patrol", ws, crs="WGS84")
+    done = Path(r.quarantine_file)
+    # Killed after the commit, before the rename: the recorded file is still pending.
+    os.replace(done, done.with_name(done.name + PENDING_QUARANTINE))
+    # Killed before the commit: a pending file no ingest recorded (and a half-written temporary one).
+    orphan = ws.quarantine_dir / f"20250101T000000-deadbeef_x.csv{PENDING_QUARANTINE}"
+    orphan.write_text("raw\n", encoding="utf-8")
+    half = ws.quarantine_dir / f"20250101T000001-deadbeef_y.csv{PENDING_QUARANTINE}.tmp"
+    half.write_text("ra", encoding="utf-8")
+    # The Dask engine's quarantine files (never pending) are not touched.
+    other = ws.quarantine_dir / "scale_ingest_z.csv"
+    other.write_text("raw\n", encoding="utf-8")
+    with connect(ws.store_path) as con:
+        lines = recover_pending_quarantine(con, ws.quarantine_dir)
+    assert len(lines) == 3 and any("completed" in x for x in lines)
+    assert _files(ws) == sorted([done.name, other.name])
+
+
+KILLER = """
+import os, signal, sys
+import geo.ingest.pipeline as p
+from geo.store.workspace import load_workspace
+real = p.record_ingest
+def die(con, row):
+    real(con, row)
+    os.kill(os.getpid(), signal.SIGKILL)  # after the quarantine file is written, before the commit
+p.record_ingest = die
+p.ingest_file(sys.argv[2], "patrol", load_workspace(sys.argv[1]), crs="WGS84")
+"""
+
+
+def test_sigkill_between_the_quarantine_write_and_the_commit(xicheng_ws):
+    ws = xicheng_ws
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(ws.root), str(BAD / "bad_coordinates.csv")],
+                          env=env, capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    pending = [n for n in _files(ws) if PENDING_QUARANTINE in n]
+    assert pending  # what the kill left
+    assert store_counts(ws.store_path)["events"] == 0  # rolled back
+    r = ingest_file(BAD / "bad_coordinates.csv", "patrol", ws, crs="WGS84")  # the retry cleans up
+    assert _files(ws) == [Path(r.quarantine_file).name]
