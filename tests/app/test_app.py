@@ -623,7 +623,7 @@ def test_admin_manages_users_and_settings_with_audit(workspace: Path) -> None:
     # the audit page verifies the chain
     at.switch_page("app_pages/audit.py").run()
     ok(at)
-    assert "哈希链校验通过" in at.success[0].value
+    assert "锚定记录校验通过" in at.success[0].value
     assert len(at.dataframe[0].value) > 5
 
 
