@@ -81,3 +81,49 @@ def test_sigkill_between_the_quarantine_write_and_the_commit(xicheng_ws):
     assert store_counts(ws.store_path)["events"] == 0  # rolled back
     r = ingest_file(BAD / "bad_coordinates.csv", "patrol", ws, crs="WGS84")  # the retry cleans up
     assert _files(ws) == [Path(r.quarantine_file).name]
+
+
+# --- an ingest that meets a store another process holds waits, saying so ---------------------------------
+
+def _settings(ws, **store):
+    from geo.settings import StoreSettings
+    from geo.store.workspace import update_settings
+
+    return update_settings(ws, store=StoreSettings(**store))
+
+
+def test_an_ingest_waits_for_a_busy_store_with_progress_lines(xicheng_ws, monkeypatch):
+    from tests.access.test_login_abuse import HOLDER
+
+    ws = _settings(xicheng_ws, busy_wait_seconds=30, busy_progress_seconds=0.2)
+    procs = []
+    real_sha = pipeline.file_sha256
+
+    def sha_then_someone_takes_the_store(path):  # runs right before the ingest opens the store
+        proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(ws.store_path), "2"], stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        procs.append(proc)
+        return real_sha(path)
+
+    monkeypatch.setattr(pipeline, "file_sha256", sha_then_someone_takes_the_store)
+    lines: list[tuple[str, float]] = []
+    try:
+        r = ingest_file(BAD / "bad_coordinates.csv", "patrol", ws, crs="WGS84",
+                        progress=lambda stage, f: lines.append((stage, f)))
+    finally:
+        for proc in procs:
+            proc.wait()
+            proc.stdout.close()
+    assert r.reconciles and r.stored + r.quarantined == r.read
+    assert any("event store is busy" in stage for stage, _ in lines), lines
+
+
+def test_an_ingest_gives_up_on_a_store_held_too_long_and_leaves_nothing(xicheng_ws):
+    from geo.errors import StoreError
+    from tests.access.test_login_abuse import _hold_store
+
+    ws = _settings(xicheng_ws, busy_wait_seconds=0.5)
+    with _hold_store(ws, 30), pytest.raises(StoreError, match="busy_wait_seconds"):
+        ingest_file(BAD / "bad_coordinates.csv", "patrol", ws, crs="WGS84")
+    assert _files(ws) == [] and store_counts(ws.store_path)["events"] == 0
