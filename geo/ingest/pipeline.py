@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -42,7 +43,7 @@ import pyarrow.compute as pc
 import shapely
 
 from geo import privacy
-from geo.errors import InputFileError
+from geo.errors import InputFileError, StoreError
 from geo.grid import crs as gcrs
 from geo.grid import h3cells
 from geo.grid.officialgrids import locate_points
@@ -862,6 +863,7 @@ def _gazetteer_cache(path: Path) -> Any:
 
 PENDING_QUARANTINE = ".pending"
 """Suffix of a quarantine file written inside an ingest's transaction, renamed once it commits."""
+_COMMIT_ATTEMPTS = 5
 _IN_FLIGHT: set[str] = set()
 _IN_FLIGHT_LOCK = threading.Lock()
 
@@ -982,62 +984,75 @@ def ingest_file(
         if progress:
             progress(message, 0.95)  # the file is parsed; only storing is left
 
-    pending = Path()
-    with connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
-                 progress=store_busy if progress else None) as con:
-        recover_pending_quarantine(con, ws.quarantine_dir)
-        con.begin()
+    # Another session of this process may commit an audit row (a login) while this transaction is open; its
+    # snapshot then takes the same audit seq and the commit conflicts: redo the store step from the start.
+    events_in, rejects_in, duplicates_in = events, rejects, report.duplicates
+    for attempt in range(_COMMIT_ATTEMPTS):
+        events, rejects, report.duplicates = events_in, rejects_in, duplicates_in
+        pending = Path()
         try:
-            known = existing_hashes(con, events["event_id"].tolist())
-            if len(known):
-                lookup = known.set_index("event_id")["content_hash"]
-                prev = events["event_id"].map(lookup)
-                in_store = prev.notna().to_numpy()
-                same = (prev == events["content_hash"]).fillna(False).to_numpy()
-                conflict = in_store & ~same
-                if conflict.any():
-                    raw_rows = raw.frame.index.isin(events.index[conflict])
-                    rejects = pd.concat([rejects, quarantine_frame(
-                        raw.frame, raw.frame.index[raw_rows], "duplicate_id_conflict",
-                        "this id is already in the store with different content; ids must be unique",
-                        None, path.name)])
-                report.duplicates += int((in_store & same).sum())
-                events = events[~in_store]
-            report.stored = append_events(con, events)
-            report.quarantined = len(rejects)
-            report.by_reason = {str(k): int(v) for k, v in rejects["reason"].value_counts().items()} \
-                if len(rejects) else {}
-            qpath = ws.quarantine_dir / f"{ingest_id}_{path.stem}.csv"
-            pending = _pending_quarantine(qpath)
-            with _IN_FLIGHT_LOCK:
-                _IN_FLIGHT.add(pending.name)
-            written = write_quarantine(rejects, pending) if len(rejects) else None
-            report.quarantine_file = str(qpath) if written else None
-            report.timings["store"] = time.perf_counter() - t_store
-            report.seconds = time.perf_counter() - t0
-            if not report.reconciles:  # pragma: no cover - a bug, never user input
-                raise RuntimeError(f"ingest of {path} does not reconcile: {report.to_dict()}")
-            record_ingest(con, {
-                "ingest_id": ingest_id, "started_at": datetime.now(UTC), "file": str(path),
-                "file_sha256": sha, "source": source, "crs": report.crs, "read": report.read,
-                "stored": report.stored, "duplicates": report.duplicates,
-                "quarantined": report.quarantined, "quarantine_file": report.quarantine_file,
-                "report": report.to_dict(),
-            })
-            # The audit row lands in the same transaction as the events: both or neither.
-            audit.record_in(con, "ingest", actor=actor or audit.cli_actor(), role=role, target=path.name, details={
-                "ingest_id": ingest_id, "file_sha256": sha, "source": source, "crs": report.crs,
-                "read": report.read, "stored": report.stored, "duplicates": report.duplicates,
-                "quarantined": report.quarantined, "by_reason": report.by_reason})
-            con.commit()
-        except BaseException:
-            con.rollback()
-            _discard_pending(pending)
-            raise
-        audit.write_anchor(con)
-        if pending.name and pending.exists():
-            os.replace(pending, qpath)  # committed: the quarantine file takes its recorded name
-        _discard_pending(pending, keep=True)
+            with connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
+                         progress=store_busy if progress else None) as con:
+                recover_pending_quarantine(con, ws.quarantine_dir)
+                con.begin()
+                try:
+                    known = existing_hashes(con, events["event_id"].tolist())
+                    if len(known):
+                        lookup = known.set_index("event_id")["content_hash"]
+                        prev = events["event_id"].map(lookup)
+                        in_store = prev.notna().to_numpy()
+                        same = (prev == events["content_hash"]).fillna(False).to_numpy()
+                        conflict = in_store & ~same
+                        if conflict.any():
+                            raw_rows = raw.frame.index.isin(events.index[conflict])
+                            rejects = pd.concat([rejects, quarantine_frame(
+                                raw.frame, raw.frame.index[raw_rows], "duplicate_id_conflict",
+                                "this id is already in the store with different content; ids must be unique",
+                                None, path.name)])
+                        report.duplicates += int((in_store & same).sum())
+                        events = events[~in_store]
+                    report.stored = append_events(con, events)
+                    report.quarantined = len(rejects)
+                    report.by_reason = {str(k): int(v) for k, v in rejects["reason"].value_counts().items()} \
+                        if len(rejects) else {}
+                    qpath = ws.quarantine_dir / f"{ingest_id}_{path.stem}.csv"
+                    pending = _pending_quarantine(qpath)
+                    with _IN_FLIGHT_LOCK:
+                        _IN_FLIGHT.add(pending.name)
+                    written = write_quarantine(rejects, pending) if len(rejects) else None
+                    report.quarantine_file = str(qpath) if written else None
+                    report.timings["store"] = time.perf_counter() - t_store
+                    report.seconds = time.perf_counter() - t0
+                    if not report.reconciles:  # pragma: no cover - a bug, never user input
+                        raise RuntimeError(f"ingest of {path} does not reconcile: {report.to_dict()}")
+                    record_ingest(con, {
+                        "ingest_id": ingest_id, "started_at": datetime.now(UTC), "file": str(path),
+                        "file_sha256": sha, "source": source, "crs": report.crs, "read": report.read,
+                        "stored": report.stored, "duplicates": report.duplicates,
+                        "quarantined": report.quarantined, "quarantine_file": report.quarantine_file,
+                        "report": report.to_dict(),
+                    })
+                    # The audit row lands in the same transaction as the events: both or neither.
+                    audit.record_in(con, "ingest", actor=actor or audit.cli_actor(), role=role, target=path.name, details={
+                        "ingest_id": ingest_id, "file_sha256": sha, "source": source, "crs": report.crs,
+                        "read": report.read, "stored": report.stored, "duplicates": report.duplicates,
+                        "quarantined": report.quarantined, "by_reason": report.by_reason})
+                    con.commit()
+                except BaseException:
+                    con.rollback()
+                    _discard_pending(pending)
+                    raise
+                audit.write_anchor(con)
+                if pending.name and pending.exists():
+                    os.replace(pending, qpath)  # committed: the quarantine file takes its recorded name
+                _discard_pending(pending, keep=True)
+        except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+            if attempt == _COMMIT_ATTEMPTS - 1:
+                raise StoreError(f"could not store {path.name}: the store kept changing under this ingest ({exc}); "
+                                 "nothing was stored, ingest the file again") from None
+            time.sleep(0.05 * 2 ** attempt)
+            continue
+        break
     if progress:
         progress("done", 1.0)
     return report

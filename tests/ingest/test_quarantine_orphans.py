@@ -127,3 +127,26 @@ def test_an_ingest_gives_up_on_a_store_held_too_long_and_leaves_nothing(xicheng_
     with _hold_store(ws, 30), pytest.raises(StoreError, match="busy_wait_seconds"):
         ingest_file(BAD / "bad_coordinates.csv", "patrol", ws, crs="WGS84")
     assert _files(ws) == [] and store_counts(ws.store_path)["events"] == 0
+
+
+def test_an_audit_row_committed_during_the_ingest_makes_it_redo_not_fail(xicheng_ws, monkeypatch):
+    """A login audited while the ingest's transaction is open takes the seq its snapshot would use."""
+    from geo.store import audit
+
+    ws = xicheng_ws
+    real = pipeline.record_ingest
+    calls = []
+
+    def with_a_login_in_between(con, row):
+        calls.append(1)
+        if len(calls) == 1:
+            audit.record(ws, "login", actor="someone")  # another session, same process, commits first
+        return real(con, row)
+
+    monkeypatch.setattr(pipeline, "record_ingest", with_a_login_in_between)
+    r = ingest_file(BAD / "bad_coordinates.csv", "patrol", ws, crs="WGS84")
+    assert len(calls) == 2 and r.reconciles  # redone once
+    log = audit.read_audit(ws)
+    assert log["action"].tolist()[-2:] == ["login", "ingest"] and audit.verify_audit(ws).ok
+    assert store_counts(ws.store_path)["events"] == r.stored
+    assert _files(ws) == ([Path(r.quarantine_file).name] if r.quarantined else [])
