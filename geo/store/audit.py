@@ -33,6 +33,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ KEY_FILE = ".audit_key"
 ANCHOR_FILE = "audit.anchor"
 """Append-only file of chain heads, beside the store file."""
 T = TypeVar("T")
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCK_GUARD = threading.Lock()
 
 
 class AuditError(GridwatchError, ValueError):
@@ -250,10 +253,15 @@ def write(ws: Any, body: Callable[[duckdb.DuckDBPyConnection], T], *,
 
     delay = 0.02
     attempts = 12
+    with _WRITE_LOCK_GUARD:
+        lock = _WRITE_LOCKS.setdefault(str(Path(ws.store_path).resolve()), threading.Lock())
     try:
         for attempt in range(attempts):
             try:
-                with connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds, progress=progress) as con:
+                # One audit append at a time per store in this process: sessions never race for a seq
+                # (an ingest's long transaction can still conflict; it redoes its own store step).
+                with lock, connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
+                                   progress=progress) as con:
                     con.execute("BEGIN TRANSACTION").fetchall()
                     try:
                         result = body(con)
