@@ -14,11 +14,14 @@ session.require("audit")
 ws = data.workspace()
 st.title(c.t("audit.title"))
 
-intact, bad_seq = audit.verify_chain(ws)
-if intact:
-    st.success(c.t("audit.chain_ok"), icon=":material/verified:")
+check = audit.verify_audit(ws)
+if check.ok:
+    st.success(c.t("audit.chain_ok", rows=c.fmt_int(check.rows), anchored=c.fmt_int(check.anchored_seq)),
+               icon=":material/verified:")
+elif check.first_bad_seq is not None:
+    st.error(c.t("audit.chain_broken", seq=check.first_bad_seq), icon=":material/gpp_bad:")
 else:
-    st.error(c.t("audit.chain_broken", seq=bad_seq), icon=":material/gpp_bad:")
+    st.error(c.t("audit.anchor_broken"), icon=":material/gpp_bad:")
 
 a, b, d, e = st.columns(4)
 action = a.selectbox(c.t("audit.action"), ("", *audit.ACTIONS), key="au_action",

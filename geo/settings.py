@@ -296,8 +296,12 @@ class AccessSettings(_Model):
     session_timeout_minutes: float = Field(default=30.0, gt=0)
     """An idle session is logged out after this long (a street office PC is shared)."""
     max_failed_logins: int = Field(default=5, ge=1)
-    """This many wrong passwords in a row lock the account for ``lockout_minutes``."""
+    """This many wrong passwords in a row *from one source address* lock that account for that
+    address (other addresses, e.g. the user's own office PC, keep working)."""
     lockout_minutes: float = Field(default=15.0, gt=0)
+    """First lock-out of an account from an address; each further failure after it doubles it."""
+    lockout_max_minutes: float = Field(default=24 * 60.0, gt=0)
+    """Longest lock-out the doubling reaches."""
     min_password_length: int = Field(default=10, ge=8)
     upload_max_mb: float = Field(default=50.0, gt=0)
     """Largest upload accepted by the app (a month of a district's exports is ~10 MB)."""
@@ -306,6 +310,20 @@ class AccessSettings(_Model):
     """An XLSX whose parts inflate beyond this is refused (zip bomb guard)."""
     xlsx_max_ratio: float = Field(default=200.0, gt=1)
     """… as is one whose parts inflate more than this many times their compressed size."""
+
+
+class StoreSettings(_Model):
+    """How the event store is opened (issue 21).
+
+    DuckDB lets one process write a store file at a time; a second process
+    (an ingest while the app records a login) waits for it rather than
+    failing at once, and says so every ``busy_progress_seconds``.
+    """
+
+    busy_wait_seconds: float = Field(default=30.0, ge=0)
+    """Longest wait for a store another process holds before giving up with a message."""
+    busy_progress_seconds: float = Field(default=2.0, gt=0)
+    """Interval of the "store is busy, waiting" progress message."""
 
 
 class ScaleSettings(_Model):
@@ -353,6 +371,7 @@ class Settings(_Model):
     ``gridwatch.toml``."""
     category_values: dict[str, str] = Field(default_factory=dict, exclude=True)
     """Exact raw value → category code from ``categories.toml`` (merges a user made)."""
+    store: StoreSettings = StoreSettings()
 
     @field_validator("source_crs")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,10 @@ import pytest
 from geo.grid import h3cells
 from geo.settings import TIERS, Settings
 from geo.store.schema import conform_events
+
+# The cheap argon2 profile (GRIDWATCH_ARGON2_PROFILE=test) is honoured only in test processes: this one and the
+# servers it starts (they inherit the environment).
+os.environ["GRIDWATCH_TEST_PROCESS"] = "1"
 
 
 def make_events(lon, lat, times, *, category="illegal_parking", source="violation",

@@ -7,7 +7,8 @@ Public API (import from the module):
 
 - :mod:`geo.access.auth` -- ``User``, ``ROLES``, ``PERMISSIONS``, ``PAGES``, ``can``, ``pages_for``, ``authenticate``,
   ``add_user``, ``set_password``, ``set_role``, ``set_disabled``, ``unlock_user``, ``remove_user``,
-  ``bootstrap_admin``, ``user_for_email``, ``session_expired``, ``list_users``, ``AuthError``.
+  ``bootstrap_admin``, ``user_for_email``, ``session_expired``, ``list_users``, ``AuthError``,
+  ``name_fingerprint``, ``source_fingerprint``, ``lockout_minutes``.
 - :mod:`geo.access.uploads` -- ``check_upload``, ``safe_filename``, ``contained_path``,
   ``sniff_content``, ``UploadError``.
 """

@@ -16,6 +16,23 @@ is written atomically (temporary file + ``os.replace``) with mode 0600, under
 a lock file so two processes never lose each other's changes.  Failed-login
 counters and lock-outs live in the same file, so they survive restarts.
 
+Every change and its audit row land together (issue 21): the new file is
+first written beside the old one as ``<users file>.pending``, the audit row
+(with the new file's fingerprint) is committed to the store, and only then
+does the pending file replace the old one.  A crash in between is finished
+(or undone) under the lock by the next change or login: the pending file is
+kept exactly when its audit row is in the store.  A store busy beyond
+``[store] busy_wait_seconds`` refuses the change with a message.
+
+Logins (issue 21): a refused login always answers ``bad_credentials``, the
+same for an unknown name, a wrong password and a locked account, and takes
+as long (one argon2 verification each).  Failures are counted per account
+*and* source address (hashed), with a lock-out that doubles at each further
+failure; the user's own address keeps working while a stranger's is
+locked.  Failed logins are audited with the name only when it is an
+existing account; otherwise with a salted hash of what was typed (it could
+be a phone number, or a password typed into the wrong field).
+
 The command line acts as the local administrator (``gridwatch users …``);
 every change here is recorded in the audit log (:mod:`geo.store.audit`).
 """
@@ -23,6 +40,9 @@ every change here is recorded in the audit log (:mod:`geo.store.audit`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import logging
 import os
 import re
 import secrets
@@ -75,11 +95,17 @@ ROLE_LABELS = {"leader": "领导", "brigade": "执法队员", "analyst": "分析
 
 HASHER_ENV = "GRIDWATCH_ARGON2_PROFILE"
 """Set to ``test`` to hash with argon2-cffi's cheapest parameters (test suites only)."""
+TEST_PROCESS_ENV = "GRIDWATCH_TEST_PROCESS"
+"""Set to ``1`` by ``tests/conftest.py``: only then is :data:`HASHER_ENV` honoured."""
 
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; bound the work a login form can ask for
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,32}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_BAD_CREDENTIALS = "wrong user name or password"
+_BAD_CREDENTIALS = ("wrong user name or password (after several failures, logins from this address "
+                    "wait a while; an administrator can unlock the account)")
+_MAX_SOURCES = 64  # lock-out entries kept per account (the oldest go first)
+PENDING_SUFFIX = ".pending"
+"""The next users file, written before its audit row commits (see the module docstring)."""
 
 T = TypeVar("T")
 
@@ -166,12 +192,20 @@ def check_password(ws: Any, username: str, password: str) -> None:
 # --- hashing ----------------------------------------------------------------------------------
 
 def password_hasher() -> PasswordHasher:
-    """argon2id with argon2-cffi's recommended profile (cheap only if ``GRIDWATCH_ARGON2_PROFILE=test``)."""
+    """argon2id with argon2-cffi's recommended profile.
+
+    Cheap only if ``GRIDWATCH_ARGON2_PROFILE=test`` *and* ``GRIDWATCH_TEST_PROCESS=1`` (set by the
+    test suite); a stray profile variable in production is ignored with a warning.
+    """
     # Imported here so the CLI and the app's pages load even before argon2-cffi is installed.
     from argon2 import PasswordHasher, profiles
 
     if os.environ.get(HASHER_ENV, "").lower() == "test":
-        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+        if os.environ.get(TEST_PROCESS_ENV) == "1":
+            return PasswordHasher.from_parameters(profiles.CHEAPEST)
+        logging.getLogger("gridwatch.access").warning(
+            "%s=test is ignored outside the test suite (%s=1 is not set): passwords are hashed with the "
+            "recommended profile", HASHER_ENV, TEST_PROCESS_ENV)
     return PasswordHasher.from_parameters(profiles.get_default_parameters())
 
 
@@ -219,6 +253,7 @@ def _locked(ws: Any) -> Iterator[None]:
             return
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
+            _recover_pending(ws)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -243,10 +278,16 @@ _HEADER = ("# gridwatch users (issue 12). argon2id hashes only, never passwords.
            "# Edit with `gridwatch users ...`, not by hand; keep this file private (mode 0600).\n")
 
 
-def _save(ws: Any, users: dict[str, dict[str, Any]]) -> None:
-    """Write the file atomically: a 0600 temporary file in the same folder, fsync, ``os.replace``."""
-    path = users_path(ws)
-    text = _HEADER + tomli_w.dumps({"users": users})
+def _text(users: dict[str, dict[str, Any]]) -> str:
+    return _HEADER + tomli_w.dumps({"users": users})
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically with mode 0600 (temporary file, fsync, ``os.replace``)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp creates the file with mode 0600 (owner only) already.
@@ -261,12 +302,66 @@ def _save(ws: Any, users: dict[str, dict[str, Any]]) -> None:
         raise
 
 
-def _mutate(ws: Any, change: Callable[[dict[str, dict[str, Any]]], T]) -> T:
-    """Read, change and write the users under the lock; ``change`` edits the dict in place."""
+def _recover_pending(ws: Any) -> None:
+    """Finish or undo a change a crash left between its audit commit and the file replace (under the lock)."""
+    pending = Path(str(users_path(ws)) + PENDING_SUFFIX)
+    if not pending.exists():
+        return
+    from geo.store.database import connect
+
+    mark = _fingerprint(pending.read_text(encoding="utf-8"))
+    with connect(ws.store_path, read_only=True, wait=ws.settings.store.busy_wait_seconds) as con:
+        has_table = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit'").fetchall()[0][0]
+        audited = bool(has_table) and bool(con.execute(
+            "SELECT count(*) FROM audit WHERE json_extract_string(details, '$.users_file') = ?",
+            [mark]).fetchall()[0][0])
+    if audited:
+        os.replace(pending, users_path(ws))
+    else:
+        pending.unlink()
+
+
+def _commit(ws: Any, users: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """Write the users file and its audit rows together, or neither (call under :func:`_locked`).
+
+    ``rows`` are :func:`geo.store.audit.record_in` keyword arguments (``action``, ``actor``, …);
+    each row's details get ``users_file``, the new file's fingerprint, which
+    :func:`_recover_pending` looks for after a crash.
+    """
+    path = users_path(ws)
+    text = _text(users)
+    mark = _fingerprint(text)
+    pending = Path(str(path) + PENDING_SUFFIX)
+    _write_private(pending, text)
+
+    def body(con: Any) -> None:
+        for row in rows:
+            audit.record_in(con, row["action"], actor=row["actor"] or "?", role=row.get("role", ""),
+                            target=row.get("target", ""),
+                            details={**row.get("details", {}), "users_file": mark})
+
+    def undo() -> None:
+        with contextlib.suppress(FileNotFoundError):
+            pending.unlink()
+
+    audit.write(ws, body, undo=undo)
+    os.replace(pending, path)
+
+
+def _mutate(ws: Any, change: Callable[[dict[str, dict[str, Any]]], T], action: str, actor: str,
+            audited: Callable[[T], tuple[str, dict[str, Any]]]) -> T:
+    """Change the users under the lock and commit the file with its audit row (both or neither).
+
+    ``audited(result)`` gives the audit row's target and details.  The
+    actor's role is taken before the change (an admin may remove themselves).
+    """
     with _locked(ws):
         users = _load(ws)
+        role = _role_in(users, actor)
         result = change(users)
-        _save(ws, users)
+        target, details = audited(result)
+        _commit(ws, users, [{"action": action, "actor": actor, "role": role, "target": target,
+                             "details": details}])
         return result
 
 
@@ -307,10 +402,10 @@ def _enabled_admins(users: dict[str, dict[str, Any]]) -> int:
     return sum(1 for r in users.values() if r.get("role") == "admin" and not r.get("disabled", False))
 
 
-def _actor_role(ws: Any, actor: str) -> str:
+def _role_in(users: dict[str, dict[str, Any]], actor: str) -> str:
     if actor == "cli" or actor.startswith("cli:"):
         return "admin"
-    rec = _load(ws).get(actor)
+    rec = users.get(actor)
     return str(rec.get("role", "")) if rec else ""
 
 
@@ -354,10 +449,8 @@ def add_user(ws: Any, username: str, role: str, password: str, *, display_name: 
                        "failed_logins": 0, "locked_until": "", "last_login": ""}
         return _to_user(name, users[name])
 
-    user = _mutate(ws, change)
-    audit.record(ws, "user_add", actor=actor, role=_actor_role(ws, actor), target=name,
-                 details={"role": role, "display_name": user.display_name, "email": email})
-    return user
+    return _mutate(ws, change, "user_add", actor, lambda u: (
+        name, {"role": role, "display_name": u.display_name, "email": email}))
 
 
 def set_password(ws: Any, username: str, password: str, *, actor: str) -> None:
@@ -369,11 +462,9 @@ def set_password(ws: Any, username: str, password: str, *, actor: str) -> None:
 
     def change(users: dict[str, dict[str, Any]]) -> None:
         k = _require(users, key)
-        users[k].update(password_hash=digest, failed_logins=0, locked_until="")
+        users[k].update(password_hash=digest, failed_logins=0, locked_until="", lockouts={})
 
-    _mutate(ws, change)
-    audit.record(ws, "user_change", actor=actor, role=_actor_role(ws, actor), target=key,
-                 details={"password": "changed"})
+    _mutate(ws, change, "user_change", actor, lambda _: (key, {"password": "changed"}))
 
 
 def set_role(ws: Any, username: str, role: str, *, actor: str) -> None:
@@ -388,9 +479,7 @@ def set_role(ws: Any, username: str, role: str, *, actor: str) -> None:
             raise AuthError("last_admin", f"{k!r} is the last enabled admin; make another user admin first")
         return k, old
 
-    key, old = _mutate(ws, change)
-    audit.record(ws, "user_change", actor=actor, role=_actor_role(ws, actor), target=key,
-                 details={"role": [old, role]})
+    _mutate(ws, change, "user_change", actor, lambda r: (r[0], {"role": [r[1], role]}))
 
 
 def set_disabled(ws: Any, username: str, disabled: bool, *, actor: str) -> None:
@@ -400,14 +489,12 @@ def set_disabled(ws: Any, username: str, disabled: bool, *, actor: str) -> None:
         k = _require(users, username)
         users[k]["disabled"] = bool(disabled)
         if not disabled:
-            users[k].update(failed_logins=0, locked_until="")
+            users[k].update(failed_logins=0, locked_until="", lockouts={})
         elif _enabled_admins(users) == 0 and users[k].get("role") == "admin":
             raise AuthError("last_admin", f"{k!r} is the last enabled admin; make another user admin first")
         return k
 
-    key = _mutate(ws, change)
-    audit.record(ws, "user_change", actor=actor, role=_actor_role(ws, actor), target=key,
-                 details={"disabled": bool(disabled)})
+    _mutate(ws, change, "user_change", actor, lambda k: (k, {"disabled": bool(disabled)}))
 
 
 def unlock_user(ws: Any, username: str, *, actor: str) -> None:
@@ -415,12 +502,10 @@ def unlock_user(ws: Any, username: str, *, actor: str) -> None:
 
     def change(users: dict[str, dict[str, Any]]) -> str:
         k = _require(users, username)
-        users[k].update(failed_logins=0, locked_until="")
+        users[k].update(failed_logins=0, locked_until="", lockouts={})
         return k
 
-    key = _mutate(ws, change)
-    audit.record(ws, "user_change", actor=actor, role=_actor_role(ws, actor), target=key,
-                 details={"unlocked": True})
+    _mutate(ws, change, "user_change", actor, lambda k: (k, {"unlocked": True}))
 
 
 def update_user(ws: Any, username: str, *, display_name: str | None = None, email: str | None = None,
@@ -441,9 +526,7 @@ def update_user(ws: Any, username: str, *, display_name: str | None = None, emai
             changed["email"] = new_email
         return _to_user(k, users[k]), changed
 
-    user, changed = _mutate(ws, change)
-    audit.record(ws, "user_change", actor=actor, role=_actor_role(ws, actor), target=user.username,
-                 details=changed)
+    user, _ = _mutate(ws, change, "user_change", actor, lambda r: (r[0].username, r[1]))
     return user
 
 
@@ -457,31 +540,77 @@ def remove_user(ws: Any, username: str, *, actor: str) -> None:
             raise AuthError("last_admin", f"{k!r} is the last enabled admin; make another user admin first")
         return k, str(rec.get("role", ""))
 
-    role = _actor_role(ws, actor)  # before the change: an admin may remove themselves
-    key, old_role = _mutate(ws, change)
-    audit.record(ws, "user_remove", actor=actor, role=role, target=key, details={"role": old_role})
+    _mutate(ws, change, "user_remove", actor, lambda r: (r[0], {"role": r[1]}))
 
 
-def authenticate(ws: Any, username: str, password: str, *, now: datetime | None = None) -> User:
+def name_fingerprint(ws: Any, typed: str) -> str:
+    """A salted hash (16 hex) of a typed user name, for auditing names that are not accounts.
+
+    Keyed with the workspace's secret salt, so a log reader cannot test
+    guesses (a phone number, a password typed into the name field) against
+    it; the same typed name always gives the same fingerprint, so repeated
+    attempts can still be grouped.
+    """
+    folded = unicodedata.normalize("NFC", str(typed)).strip().casefold()
+    return hmac.new(ws.salt.encode("utf-8"), b"login-name:" + folded.encode("utf-8"),
+                    hashlib.sha256).hexdigest()[:16]
+
+
+def source_fingerprint(ws: Any, source: str) -> str:
+    """The key of a login's source address in lock-out counters and the audit log (salted hash, 16 hex).
+
+    ``""`` (unknown: the command line, or a server that cannot see the
+    address) is one shared source, ``"unknown"``.
+    """
+    if not source:
+        return "unknown"
+    return hmac.new(ws.salt.encode("utf-8"), b"login-source:" + str(source).encode("utf-8"),
+                    hashlib.sha256).hexdigest()[:16]
+
+
+def lockout_minutes(ws: Any, failures: int) -> float:
+    """Lock-out after ``failures`` failures in a row from one source: 0 below the threshold, then doubling.
+
+    ``lockout_minutes`` at ``max_failed_logins`` failures, twice that at one
+    more, … capped at ``lockout_max_minutes``.
+    """
+    acc = ws.settings.access
+    if failures < acc.max_failed_logins:
+        return 0.0
+    return float(min(acc.lockout_max_minutes, acc.lockout_minutes * 2.0 ** (failures - acc.max_failed_logins)))
+
+
+def authenticate(ws: Any, username: str, password: str, *, now: datetime | None = None,
+                 source: str = "") -> User:
     """Check a login; return the user or raise :class:`AuthError`.
 
-    Wrong passwords and unknown users get the same ``bad_credentials`` error
-    (and take as long: an unknown user's password is checked against a dummy
-    hash).  ``max_failed_logins`` failures in a row lock the account for
-    ``lockout_minutes`` (code ``locked``; the password is not even checked
-    while locked).  A disabled account is reported only after a correct
-    password.  Every outcome is audited (``login``, ``login_failed``,
-    ``login_locked``).
+    Every refusal is ``bad_credentials`` with the same message, whether the
+    name is unknown, the password wrong or the account locked for this
+    source, and takes as long (one argon2 verification: against a dummy hash
+    when the name is unknown or locked).  Failures are counted per account
+    and source (``source``: the client's address, hashed before it is
+    stored); ``max_failed_logins`` of them in a row lock that account *for
+    that source* for ``lockout_minutes``, doubling at each further failure up
+    to ``lockout_max_minutes``.  A success from a source clears its count.
+    A disabled account is reported (``disabled``) only after a correct password.
+
+    Every outcome is audited (``login``, ``login_failed``, ``login_locked``)
+    in the same commit as the counters: the actor is the account's name, or
+    ``"?"`` with ``details.name_hash`` (:func:`name_fingerprint`) when the
+    typed name is not an account.  A store that stays busy raises
+    :class:`~geo.errors.StoreError` and nothing is changed.
 
     Parameters
     ----------
     now : datetime, optional
         The current time (tests); default the clock.  Naive means UTC.
+    source : str, optional
+        Where the login comes from (the browser's IP address); ``""`` unknown.
     """
-    acc = ws.settings.access
     t = _now(now)
     hasher = password_hasher()
-    outcome: dict[str, Any] = {}
+    src = source_fingerprint(ws, source)
+    refused = AuthError("bad_credentials", _BAD_CREDENTIALS)
 
     with _locked(ws):
         users = _load(ws)
@@ -491,57 +620,55 @@ def authenticate(ws: Any, username: str, password: str, *, now: datetime | None 
         key = _find(users, username) if _USERNAME_RE.match(unicodedata.normalize("NFC", str(username))) else None
         if key is None:
             _verify(hasher, _dummy_hash(hasher), str(password))
-            outcome = {"action": "login_failed", "actor": str(username), "role": "",
-                       "details": {"reason": "unknown_user"}, "error": ("bad_credentials", _BAD_CREDENTIALS)}
-        else:
-            rec = users[key]
-            locked_until = rec.get("locked_until", "")
-            if locked_until and datetime.fromisoformat(locked_until) > t:
-                outcome = {"action": "login_locked", "actor": key, "role": rec.get("role", ""),
-                           "details": {"reason": "locked", "locked_until": locked_until},
-                           "error": ("locked", _locked_message(locked_until, ws))}
+            row = {"action": "login_failed", "actor": "?", "role": "", "target": "?",
+                   "details": {"reason": "unknown_user", "name_hash": name_fingerprint(ws, username),
+                               "source": src}}
+            _commit(ws, users, [row])
+            raise refused
+        rec = users[key]
+        lockouts: dict[str, dict[str, Any]] = {k: dict(v) for k, v in dict(rec.get("lockouts", {})).items()}
+        entry = lockouts.get(src, {"failures": 0, "until": ""})
+        base = {"actor": key, "role": str(rec.get("role", "")), "target": key}
+        if entry.get("until") and datetime.fromisoformat(str(entry["until"])) > t:
+            _verify(hasher, _dummy_hash(hasher), str(password))  # as long as any other refusal
+            _commit(ws, users, [{**base, "action": "login_locked",
+                                 "details": {"reason": "locked", "locked_until": entry["until"], "source": src}}])
+            raise refused
+        error: AuthError | None = None
+        if _verify(hasher, str(rec.get("password_hash", "")), str(password)):
+            if rec.get("disabled", False):
+                row = {**base, "action": "login_failed", "details": {"reason": "disabled", "source": src}}
+                error = AuthError("disabled", f"the account {key!r} is disabled; ask an administrator")
             else:
-                if locked_until:  # the lock-out is over: a fresh count
-                    rec.update(failed_logins=0, locked_until="")
-                if _verify(hasher, str(rec.get("password_hash", "")), str(password)):
-                    if rec.get("disabled", False):
-                        outcome = {"action": "login_failed", "actor": key, "role": rec.get("role", ""),
-                                   "details": {"reason": "disabled"},
-                                   "error": ("disabled", f"the account {key!r} is disabled; ask an administrator")}
-                    else:
-                        rec.update(failed_logins=0, locked_until="", last_login=_iso(t))
-                        if hasher.check_needs_rehash(str(rec["password_hash"])):
-                            rec["password_hash"] = hasher.hash(str(password))
-                        outcome = {"action": "login", "actor": key, "role": rec.get("role", ""), "details": {}}
-                else:
-                    failures = int(rec.get("failed_logins", 0)) + 1
-                    rec["failed_logins"] = failures
-                    if failures >= acc.max_failed_logins:
-                        until = _iso(t + timedelta(minutes=acc.lockout_minutes))
-                        rec["locked_until"] = until
-                        outcome = {"action": "login_locked", "actor": key, "role": rec.get("role", ""),
-                                   "details": {"reason": "too_many_failures", "failures": failures,
-                                               "locked_until": until},
-                                   "error": ("locked", _locked_message(until, ws))}
-                    else:
-                        outcome = {"action": "login_failed", "actor": key, "role": rec.get("role", ""),
-                                   "details": {"reason": "bad_password", "failures": failures},
-                                   "error": ("bad_credentials", _BAD_CREDENTIALS)}
-            _save(ws, users)
-
-    audit.record(ws, outcome["action"], actor=outcome["actor"] or "?", role=outcome["role"],
-                 target=outcome["actor"] or "?", details=outcome["details"])
-    if "error" in outcome:
-        raise AuthError(*outcome["error"])
-    return _to_user(key, users[key])  # type: ignore[index]
-
-
-def _locked_message(until_iso: str, ws: Any) -> str:
-    from zoneinfo import ZoneInfo
-
-    local = datetime.fromisoformat(until_iso).astimezone(ZoneInfo(ws.settings.timezone))
-    return (f"too many failed logins: the account is locked until {local:%H:%M} "
-            f"({ws.settings.access.lockout_minutes:g} minutes); an administrator can unlock it")
+                lockouts.pop(src, None)
+                rec.update(failed_logins=0, last_login=_iso(t))
+                if hasher.check_needs_rehash(str(rec["password_hash"])):
+                    rec["password_hash"] = hasher.hash(str(password))
+                row = {**base, "action": "login", "details": {"source": src}}
+        else:
+            failures = int(entry.get("failures", 0)) + 1
+            minutes = lockout_minutes(ws, failures)
+            entry = {"failures": failures, "until": _iso(t + timedelta(minutes=minutes)) if minutes else "",
+                     "last": _iso(t)}
+            lockouts[src] = entry
+            rec["failed_logins"] = int(rec.get("failed_logins", 0)) + 1
+            details: dict[str, Any] = {"reason": "bad_password", "failures": failures, "source": src}
+            if minutes:
+                row = {**base, "action": "login_locked",
+                       "details": {**details, "reason": "too_many_failures", "locked_until": entry["until"],
+                                   "minutes": minutes}}
+            else:
+                row = {**base, "action": "login_failed", "details": details}
+            error = refused
+        if len(lockouts) > _MAX_SOURCES:  # bounded: the least recently failed sources go first
+            keep = sorted(lockouts, key=lambda k: str(lockouts[k].get("last", "")))[-_MAX_SOURCES:]
+            lockouts = {k: lockouts[k] for k in keep}
+        rec["lockouts"] = lockouts
+        rec["locked_until"] = max((str(v.get("until", "")) for v in lockouts.values()), default="")
+        _commit(ws, users, [row])
+    if error is not None:
+        raise error
+    return _to_user(key, users[key])
 
 
 def user_for_email(ws: Any, email: str) -> User | None:
@@ -580,10 +707,8 @@ def bootstrap_admin(ws: Any, username: str = "admin") -> str | None:
         users[name] = {"role": "admin", "display_name": "", "email": "", "disabled": False,
                        "created_at": created, "password_hash": digest, "failed_logins": 0,
                        "locked_until": "", "last_login": ""}
-        _save(ws, users)
-    actor = audit.cli_actor()
-    audit.record(ws, "user_add", actor=actor, role="admin", target=name,
-                 details={"role": "admin", "bootstrap": True})
+        _commit(ws, users, [{"action": "user_add", "actor": audit.cli_actor(), "role": "admin", "target": name,
+                             "details": {"role": "admin", "bootstrap": True}}])
     return password
 
 

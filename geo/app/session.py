@@ -32,6 +32,7 @@ import streamlit as st
 
 from geo.access import auth
 from geo.app.lang import cat
+from geo.errors import StoreError
 from geo.store import audit
 from geo.store.workspace import Workspace
 
@@ -189,12 +190,30 @@ def _login_form(ws: Workspace) -> None:
         st.error(c.t("login.error.empty"))
         return
     try:
-        user = auth.authenticate(ws, username.strip(), password)
+        user = auth.authenticate(ws, username.strip(), password, source=client_address())
     except auth.AuthError as exc:
         st.error(login_error(exc, ws), icon=":material/lock:")
         return
+    except StoreError:  # the store stayed busy: nothing was changed, nobody logged in
+        log.warning("login refused: the store stayed busy beyond [store] busy_wait_seconds")
+        st.error(c.t("login.error.busy"), icon=":material/hourglass_top:")
+        return
     start_session(user)
     st.rerun()
+
+
+def client_address() -> str:
+    """The browser's IP address as the server sees it (``""`` when unknown), for per-source lock-outs."""
+    import ipaddress
+
+    try:
+        value = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (bare mode)
+        return ""
+    try:
+        return str(ipaddress.ip_address(str(value))) if isinstance(value, str) else ""
+    except ValueError:  # not an address (a test harness's stand-in)
+        return ""
 
 
 def login_error(exc: auth.AuthError, ws: Workspace) -> str:
@@ -258,14 +277,45 @@ def pages(role: str) -> list[Any]:
     return out
 
 
+def idle_check_seconds(ws: Workspace) -> float:
+    """How often the browser asks the server whether the session has timed out (a quarter of the timeout, 5–60 s)."""
+    return float(min(60.0, max(5.0, ws.settings.access.session_timeout_minutes * 60.0 / 4)))
+
+
+def idle_watch(ws: Workspace) -> None:
+    """End an idle session without waiting for a click.
+
+    A fragment that the browser reruns every :func:`idle_check_seconds`
+    (Streamlit's ``run_every``: the timer runs in the page, so an untouched
+    tab still asks).  Its reruns are not interactions: they leave the
+    last-seen time alone.  Once the session has been idle longer than
+    ``session_timeout_minutes`` it is ended (audited ``logout``, reason
+    ``timeout``) and the whole page reruns, which replaces the data on screen
+    by the login form.
+    """
+
+    @st.fragment(run_every=idle_check_seconds(ws))
+    def _watch() -> None:
+        user = current_user()
+        if user is None:
+            return
+        last = float(st.session_state.get(LAST_SEEN_KEY, time.time()))
+        if auth.session_expired(last, time.time(), ws):
+            end_session(ws, "timeout")
+            st.rerun(scope="app")
+
+    _watch()
+
+
 def sidebar(ws: Workspace, user: SessionUser) -> None:
-    """Who is logged in (name and role) and the logout button."""
+    """Who is logged in (name and role), the logout button and the idle watch."""
     c = cat()
     box = st.sidebar.container(border=True)
     box.markdown(c.t("session.user", name=user.label, role=c.t(f"role.{user.role}")))
     box.caption(c.t("session.timeout", minutes=f"{ws.settings.access.session_timeout_minutes:g}"))
     box.button(c.t("session.logout"), key="gw_logout", on_click=_logout_clicked, args=(ws,),
                icon=":material/logout:", width="stretch")
+    idle_watch(ws)
 
 
 def can(permission: str) -> bool:

@@ -14,6 +14,7 @@ import argparse
 import getpass
 import json
 import sys
+import warnings
 from typing import Any
 
 from geo.access import auth
@@ -30,11 +31,33 @@ def _read_password(args: argparse.Namespace, prompt: str = "Password") -> str:
         if not password:
             raise GridwatchError("--password-stdin: standard input held no password line")
         return password
-    first = getpass.getpass(f"{prompt}: ")
-    second = getpass.getpass(f"{prompt} (again): ")
+    first = _ask(f"{prompt}: ")
+    second = _ask(f"{prompt} (again): ")
     if first != second:
         raise GridwatchError("the two passwords differ; nothing was changed")
     return first
+
+
+_NO_TERMINAL = ("no terminal to ask for the password on (a script or a pipe?): give it as one line on standard "
+                "input with --password-stdin, e.g. `printf '%s\\n' \"$PW\" | gridwatch users add NAME --role ROLE "
+                "--password-stdin`")
+
+
+def _ask(prompt: str) -> str:
+    """One hidden answer from the terminal; a clear error (not a termios traceback) without one."""
+    try:
+        import termios
+
+        terminal_errors: tuple[type[BaseException], ...] = (termios.error,)
+    except ImportError:  # pragma: no cover - Windows
+        terminal_errors = ()
+    try:
+        with warnings.catch_warnings():
+            # Without a terminal getpass would warn and read the password from stdin with echo on.
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            return getpass.getpass(prompt)
+    except (getpass.GetPassWarning, EOFError, OSError, *terminal_errors):
+        raise GridwatchError(_NO_TERMINAL) from None
 
 
 def _user_doc(u: auth.User) -> dict[str, Any]:
@@ -146,15 +169,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args)
     if args.verify:
-        ok, bad = audit.verify_chain(ws)
-        n = len(audit.read_audit(ws))
+        check = audit.verify_audit(ws)
         if args.json:
-            print_json({"ok": ok, "first_bad_seq": bad, "rows": n})
-        elif ok:
-            print(f"audit chain intact ({n} rows)")
+            print_json(check.to_dict())
+        elif check.ok:
+            legacy = f", {check.legacy_rows} from before the key" if check.legacy_rows else ""
+            print(f"audit chain intact ({check.rows} rows); anchored up to row {check.anchored_seq}{legacy}")
         else:
-            print(f"audit chain BROKEN at seq {bad}: that row was changed or a row before it was removed")
-        return 0 if ok else 1
+            where = f" at seq {check.first_bad_seq}" if check.first_bad_seq is not None else ""
+            print(f"audit log BROKEN{where}: {check.problem}")
+        return 0 if check.ok else 1
     df = audit.read_audit(ws, since=args.since, action=args.action, actor=args.actor, limit=args.limit)
     tz = ZoneInfo(ws.settings.timezone)
     if args.json:

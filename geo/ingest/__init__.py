@@ -10,7 +10,8 @@ personal data (:mod:`geo.privacy`), quarantines what cannot be used
 Public API (import from the module):
 
 - :mod:`geo.ingest.pipeline` -- ``ingest_file``, ``IngestReport``, ``prepare_events`` (the per-file
-  unit the Dask path reuses), ``near_duplicate_mask``, ``Progress``, ``Stopwatch``.
+  unit the Dask path reuses), ``near_duplicate_mask``, ``Progress``, ``Stopwatch``,
+  ``recover_pending_quarantine``, ``PENDING_QUARANTINE``.
 - :mod:`geo.ingest.readers` -- ``read_raw``, ``RawTable``, ``detect_encoding``, ``sniff_delimiter``.
 - :mod:`geo.ingest.filecheck` -- ``looks_binary``, ``sniff_magic``, ``check_xlsx_package``,
   ``UploadError``.

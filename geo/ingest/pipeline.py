@@ -23,6 +23,9 @@ why each quarantined row was rejected.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,7 +43,7 @@ import pyarrow.compute as pc
 import shapely
 
 from geo import privacy
-from geo.errors import InputFileError
+from geo.errors import InputFileError, StoreError
 from geo.grid import crs as gcrs
 from geo.grid import h3cells
 from geo.grid.officialgrids import locate_points
@@ -60,6 +64,8 @@ from geo.store.categories import category_code, register_categories
 from geo.store.database import append_events, connect, existing_hashes, record_ingest
 from geo.store.schema import conform_events, validate_events
 from geo.store.workspace import Workspace, area_contains, metric_study_area
+
+_log = logging.getLogger("gridwatch.ingest")
 
 Progress = Callable[[str, float], None]
 """``progress(stage, fraction_done)``: called as an ingest advances."""
@@ -966,6 +972,63 @@ def _gazetteer_cache(path: Path) -> Any:
     return _GAZ[key]
 
 
+PENDING_QUARANTINE = ".pending"
+"""Suffix of a quarantine file written inside an ingest's transaction, renamed once it commits."""
+_COMMIT_ATTEMPTS = 5
+_IN_FLIGHT: set[str] = set()
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def _pending_quarantine(qpath: Path) -> Path:
+    return qpath.with_name(qpath.name + PENDING_QUARANTINE)
+
+
+def _discard_pending(pending: Path, *, keep: bool = False) -> None:
+    """Forget an in-flight pending quarantine file; delete it unless ``keep`` (rolled back: its rows were not kept)."""
+    if not pending.name:  # failed before its quarantine file was named
+        return
+    if not keep:
+        for p in (pending, pending.with_name(pending.name + ".tmp")):
+            if p.exists():
+                p.unlink()
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.discard(pending.name)
+
+
+def recover_pending_quarantine(con: Any, quarantine_dir: Path) -> list[str]:
+    """Finish or remove the pending quarantine files a killed ingest left (call holding the store writable).
+
+    A pending file whose name the ``ingests`` table records belongs to a
+    committed ingest killed before the rename: it is renamed.  Any other
+    (not in flight in this process) belongs to an ingest that never
+    committed: its rows are not in the store, so the file is removed (the
+    source file is ingested again in full).  Returns what was done, one
+    line per file.
+    """
+    if not quarantine_dir.is_dir():
+        return []
+    leftovers = sorted(quarantine_dir.glob(f"*.csv{PENDING_QUARANTINE}")) + sorted(
+        quarantine_dir.glob(f"*.csv{PENDING_QUARANTINE}.tmp"))
+    with _IN_FLIGHT_LOCK:
+        leftovers = [p for p in leftovers if p.name.removesuffix(".tmp") not in _IN_FLIGHT]
+    if not leftovers:
+        return []
+    recorded = {Path(str(q)).name for (q,) in con.execute(
+        "SELECT quarantine_file FROM ingests WHERE quarantine_file IS NOT NULL").fetchall()}
+    done = []
+    for p in leftovers:
+        final = p.name.removesuffix(PENDING_QUARANTINE)
+        if p.suffix == PENDING_QUARANTINE and final in recorded:
+            os.replace(p, p.with_name(final))
+            done.append(f"{final}: committed ingest, quarantine file completed")
+        else:
+            p.unlink()
+            done.append(f"{p.name}: ingest never committed, file removed")
+    for line in done:
+        _log.warning("quarantine: %s", line)
+    return done
+
+
 def ingest_file(
     path: str | Path,
     source: str,
@@ -1027,54 +1090,83 @@ def ingest_file(
 
     t_store = time.perf_counter()
     sha = file_sha256(path)
-    with connect(ws.store_path) as con:
-        con.begin()
+
+    def store_busy(message: str) -> None:
+        if progress:
+            progress(message, 0.95)  # the file is parsed; only storing is left
+
+    # Another session of this process may commit an audit row (a login) while this transaction is open; its
+    # snapshot then takes the same audit seq and the commit conflicts: redo the store step from the start.
+    events_in, rejects_in, duplicates_in = events, rejects, report.duplicates
+    for attempt in range(_COMMIT_ATTEMPTS):
+        events, rejects, report.duplicates = events_in, rejects_in, duplicates_in
+        pending = Path()
         try:
-            known = existing_hashes(con, events["event_id"].tolist())
-            if len(known):
-                lookup = known.set_index("event_id")["content_hash"]
-                prev = events["event_id"].map(lookup)
-                in_store = prev.notna().to_numpy()
-                same = (prev == events["content_hash"]).fillna(False).to_numpy()
-                conflict = in_store & ~same
-                if conflict.any():
-                    src = undo_bookkeeping(raw.frame) if is_quarantine_table(raw.frame.columns) else raw.frame
-                    raw_rows = src.index.isin(events.index[conflict])
-                    rejects = pd.concat([rejects, quarantine_frame(
-                        src, src.index[raw_rows], "duplicate_id_conflict",
-                        "this id is already in the store with different content; ids must be unique",
-                        None, path.name)])
-                report.duplicates += int((in_store & same).sum())
-                if (in_store & same).any():
-                    report.duplicates_by_rule["already_in_store"] = int((in_store & same).sum())
-                events = events[~in_store]
-            report.stored = append_events(con, events)
-            report.quarantined = len(rejects)
-            report.by_reason = {str(k): int(v) for k, v in rejects["reason"].value_counts().items()} \
-                if len(rejects) else {}
-            qpath = ws.quarantine_dir / f"{ingest_id}_{path.stem}.csv"
-            written = write_quarantine(rejects, qpath) if len(rejects) else None
-            report.quarantine_file = str(written) if written else None
-            report.timings["store"] = time.perf_counter() - t_store
-            report.seconds = time.perf_counter() - t0
-            if not report.reconciles:  # pragma: no cover - a bug, never user input
-                raise RuntimeError(f"ingest of {path} does not reconcile: {report.to_dict()}")
-            record_ingest(con, {
-                "ingest_id": ingest_id, "started_at": datetime.now(UTC), "file": str(path),
-                "file_sha256": sha, "source": source, "crs": report.crs, "read": report.read,
-                "stored": report.stored, "duplicates": report.duplicates,
-                "quarantined": report.quarantined, "quarantine_file": report.quarantine_file,
-                "report": report.to_dict(),
-            })
-            # The audit row lands in the same transaction as the events: both or neither.
-            audit.record_in(con, "ingest", actor=actor or audit.cli_actor(), role=role, target=path.name, details={
-                "ingest_id": ingest_id, "file_sha256": sha, "source": source, "crs": report.crs,
-                "read": report.read, "stored": report.stored, "duplicates": report.duplicates,
-                "quarantined": report.quarantined, "by_reason": report.by_reason})
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+            with connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
+                         progress=store_busy if progress else None) as con:
+                recover_pending_quarantine(con, ws.quarantine_dir)
+                con.begin()
+                try:
+                    known = existing_hashes(con, events["event_id"].tolist())
+                    if len(known):
+                        lookup = known.set_index("event_id")["content_hash"]
+                        prev = events["event_id"].map(lookup)
+                        in_store = prev.notna().to_numpy()
+                        same = (prev == events["content_hash"]).fillna(False).to_numpy()
+                        conflict = in_store & ~same
+                        if conflict.any():
+                            src = undo_bookkeeping(raw.frame) if is_quarantine_table(raw.frame.columns) else raw.frame
+                            raw_rows = src.index.isin(events.index[conflict])
+                            rejects = pd.concat([rejects, quarantine_frame(
+                                src, src.index[raw_rows], "duplicate_id_conflict",
+                                "this id is already in the store with different content; ids must be unique",
+                                None, path.name)])
+                        report.duplicates += int((in_store & same).sum())
+                        if (in_store & same).any():
+                            report.duplicates_by_rule["already_in_store"] = int((in_store & same).sum())
+                        events = events[~in_store]
+                    report.stored = append_events(con, events)
+                    report.quarantined = len(rejects)
+                    report.by_reason = {str(k): int(v) for k, v in rejects["reason"].value_counts().items()} \
+                        if len(rejects) else {}
+                    qpath = ws.quarantine_dir / f"{ingest_id}_{path.stem}.csv"
+                    pending = _pending_quarantine(qpath)
+                    with _IN_FLIGHT_LOCK:
+                        _IN_FLIGHT.add(pending.name)
+                    written = write_quarantine(rejects, pending) if len(rejects) else None
+                    report.quarantine_file = str(qpath) if written else None
+                    report.timings["store"] = time.perf_counter() - t_store
+                    report.seconds = time.perf_counter() - t0
+                    if not report.reconciles:  # pragma: no cover - a bug, never user input
+                        raise RuntimeError(f"ingest of {path} does not reconcile: {report.to_dict()}")
+                    record_ingest(con, {
+                        "ingest_id": ingest_id, "started_at": datetime.now(UTC), "file": str(path),
+                        "file_sha256": sha, "source": source, "crs": report.crs, "read": report.read,
+                        "stored": report.stored, "duplicates": report.duplicates,
+                        "quarantined": report.quarantined, "quarantine_file": report.quarantine_file,
+                        "report": report.to_dict(),
+                    })
+                    # The audit row lands in the same transaction as the events: both or neither.
+                    audit.record_in(con, "ingest", actor=actor or audit.cli_actor(), role=role, target=path.name, details={
+                        "ingest_id": ingest_id, "file_sha256": sha, "source": source, "crs": report.crs,
+                        "read": report.read, "stored": report.stored, "duplicates": report.duplicates,
+                        "quarantined": report.quarantined, "by_reason": report.by_reason})
+                    con.commit()
+                except BaseException:
+                    con.rollback()
+                    _discard_pending(pending)
+                    raise
+                audit.write_anchor(con)
+                if pending.name and pending.exists():
+                    os.replace(pending, qpath)  # committed: the quarantine file takes its recorded name
+                _discard_pending(pending, keep=True)
+        except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+            if attempt == _COMMIT_ATTEMPTS - 1:
+                raise StoreError(f"could not store {path.name}: the store kept changing under this ingest ({exc}); "
+                                 "nothing was stored, ingest the file again") from None
+            time.sleep(0.05 * 2 ** attempt)
+            continue
+        break
     # the workspace's new categories: codes are in the store already, this names them
     register_categories(ws.root, report.new_categories)
     if progress:

@@ -9,16 +9,18 @@ Public API (import from the module):
 
 - :mod:`geo.store.schema` -- ``EVENT_COLUMNS``, ``conform_events``, ``validate_events``,
   ``empty_events``, ``tier_cell_column``.
-- :mod:`geo.store.database` -- ``connect``, ``append_events``, ``read_events``, ``store_counts``,
-  ``existing_hashes``, ``record_ingest``, ``query_arrow``, ``arrow_types_mapper``.
+- :mod:`geo.store.database` -- ``connect`` (one shared handle per store file and process, a cursor per
+  use, bounded wait when another process holds it), ``append_events``, ``read_events``, ``store_counts``,
+  ``existing_hashes``, ``record_ingest``, ``query_arrow``, ``arrow_types_mapper``, ``ProgressMessage``.
 - :mod:`geo.store.workspace` -- ``Workspace``, ``init_workspace``, ``load_workspace``,
   ``update_settings``, ``resolve_workspace_dir``, ``area_contains``, ``metric_study_area``,
   ``metric_crs_for``, ``infer_timezone``, ``place_defaults``, ``PlaceDefaults``,
   ``MAINLAND_CHINA_ZONES``, ``REPO_ROOT``, ``SAMPLE_WORKSPACE``.
 - :mod:`geo.store.categories` -- ``category_code``, ``read_categories``, ``register_categories``,
   ``category_table``, ``merge_categories``, ``rename_category``, ``FILE_NAME``.
-- :mod:`geo.store.audit` -- ``record``, ``record_in``, ``record_export``, ``read_audit``,
-  ``verify_chain``, ``cli_actor``.
+- :mod:`geo.store.audit` -- ``record``, ``record_in``, ``write``, ``write_anchor``, ``record_export``,
+  ``read_audit``, ``verify_audit``, ``AuditCheck``, ``verify_chain``, ``audit_key``, ``key_path``,
+  ``anchor_path``, ``cli_actor``.
 - :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix), ``local_times``,
   ``escape_formulas``, ``FORMULA_PREFIXES``.
 """

@@ -6,26 +6,40 @@ change is one row::
     seq BIGINT PRIMARY KEY, "at" TIMESTAMPTZ, actor VARCHAR, role VARCHAR, action VARCHAR,
     target VARCHAR, details JSON, prev_hash VARCHAR, hash VARCHAR
 
-``hash`` is the SHA-256 of ``prev_hash`` and the row's canonical content, so
-editing or deleting a row breaks the chain from that row on and
-:func:`verify_chain` names its ``seq``.  This module only ever inserts; there
-is no update or delete function.  (Cutting rows off the *end* of the log
-cannot be seen from the chain alone; keep copies of the store for that.)
+``hash`` is the HMAC-SHA-256, keyed with a secret kept *outside* the store
+(``.audit_key`` beside the store file and the workspace's ``.salt``, mode
+0600), of ``prev_hash`` and the row's canonical content.  Editing or deleting
+a row breaks the chain from that row on, and someone who can run SQL on the
+store but cannot read the key cannot recompute ("re-chain") it.
+
+After every commit the head of the chain (``seq`` and ``hash``, with an HMAC
+of both) is appended to ``audit.anchor`` beside the store: a file opened
+only for appending.  :func:`verify_audit` checks every anchor line against
+the table, so cutting rows off the end, ``DELETE FROM audit``, ``DROP TABLE
+audit`` and a re-chained edit are all reported (``gridwatch audit --verify``).
+Rows written before the key existed (plain SHA-256, older stores) are
+accepted only as a prefix of the chain and counted as ``legacy_rows``.
+This module only ever inserts; there is no update or delete function.
 
 ``at`` is a reserved word in DuckDB's SQL: quote it (``"at"``) in raw queries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -44,6 +58,13 @@ _DDL = ('CREATE TABLE IF NOT EXISTS audit (seq BIGINT PRIMARY KEY, "at" TIMESTAM
         "prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_TEXT = 512  # actor/target are user-controlled (a typed user name): keep rows bounded
+KEY_FILE = ".audit_key"
+"""The chain's HMAC key, beside the store file (mode 0600; never inside the store)."""
+ANCHOR_FILE = "audit.anchor"
+"""Append-only file of chain heads, beside the store file."""
+T = TypeVar("T")
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCK_GUARD = threading.Lock()
 
 
 class AuditError(GridwatchError, ValueError):
@@ -71,16 +92,105 @@ def canonical_details(details: Mapping[str, Any] | None) -> str:
 
 
 def row_hash(prev_hash: str, seq: int, at_us: int, actor: str, role: str, action: str, target: str,
-             details: str) -> str:
-    """SHA-256 (hex) chaining one row to the previous row's hash.
+             details: str, key: bytes | None = None) -> str:
+    """HMAC-SHA-256 (hex) with ``key`` chaining one row to the previous row's hash.
 
+    Without a key: plain SHA-256 of the same payload (rows of stores older
+    than the key, accepted by :func:`verify_audit` only as a legacy prefix).
     ``at_us`` is the time in microseconds since the Unix epoch (what DuckDB's
     ``epoch_us("at")`` returns), so the hash does not depend on time-zone or
     string formatting of timestamps.
     """
     payload = json.dumps([prev_hash, int(seq), int(at_us), actor, role, action, target, details],
-                         ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+                         ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def key_path(store_path: str | Path) -> Path:
+    """Where the chain key of the store ``store_path`` lives (:data:`KEY_FILE` beside it)."""
+    return Path(store_path).parent / KEY_FILE
+
+
+def anchor_path(store_path: str | Path) -> Path:
+    """Where the anchor of the store ``store_path`` lives (:data:`ANCHOR_FILE` beside it)."""
+    return Path(store_path).parent / ANCHOR_FILE
+
+
+def _read_key(store_path: str | Path) -> bytes | None:
+    path = key_path(store_path)
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    return bytes.fromhex(text) if text else None
+
+
+def audit_key(store_path: str | Path) -> bytes:
+    """The store's chain key, created (32 random bytes, file mode 0600) on first use.
+
+    Created as a temporary file linked into place, so two processes starting
+    at once end with one key.
+    """
+    key = _read_key(store_path)
+    if key is not None:
+        return key
+    path = key_path(store_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    key = _read_key(store_path)
+    if key is None:  # pragma: no cover - the file was emptied between link and read
+        raise StoreError(f"the audit key {path} is empty; restore it from a backup")
+    return key
+
+
+def _store_file(con: duckdb.DuckDBPyConnection) -> Path:
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    if not rows or not rows[0][0]:
+        raise AuditError("the audit log needs a store file (an in-memory database has no key beside it)")
+    return Path(rows[0][0])
+
+
+def _anchor_mac(key: bytes, seq: int, digest: str) -> str:
+    return hmac.new(key, f"anchor:{int(seq)}:{digest}".encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def write_anchor(con: duckdb.DuckDBPyConnection) -> None:
+    """Append the chain's committed head (seq, hash, HMAC of both) to the anchor file.
+
+    Call after the transaction that added audit rows has committed (an
+    uncommitted head would be reported as missing if it rolled back).
+    :func:`record` and :func:`write` do it themselves.
+    """
+    store = _store_file(con)
+    if not _table_exists(con):
+        return
+    rows = con.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchall()
+    if not rows:
+        return
+    seq, digest = int(rows[0][0]), str(rows[0][1])
+    key = audit_key(store)
+    line = json.dumps({"seq": seq, "hash": digest, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                       "mac": _anchor_mac(key, seq, digest)}, separators=(",", ":")) + "\n"
+    # O_APPEND: each line lands whole at the end, whichever process writes it.
+    fd = os.open(anchor_path(store), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _clip(text: Any) -> str:
@@ -93,7 +203,8 @@ def record_in(con: duckdb.DuckDBPyConnection, action: str, *, actor: str, role: 
     """Append one audit row on an open connection, inside the caller's transaction.
 
     Does not begin or commit: an ingest records its row in the same
-    transaction as its events, so both land or neither does.
+    transaction as its events, so both land or neither does.  After the
+    commit, call :func:`write_anchor` on the same connection.
 
     Parameters
     ----------
@@ -122,45 +233,68 @@ def record_in(con: duckdb.DuckDBPyConnection, action: str, *, actor: str, role: 
     now = _EPOCH + timedelta(microseconds=at_us)
     actor_s, role_s, target_s = _clip(actor), _clip(role), _clip(target)
     text = canonical_details(details)
-    digest = row_hash(prev, seq, at_us, actor_s, role_s, action, target_s, text)
+    digest = row_hash(prev, seq, at_us, actor_s, role_s, action, target_s, text, audit_key(_store_file(con)))
     con.execute('INSERT INTO audit (seq, "at", actor, role, action, target, details, prev_hash, hash) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [seq, now, actor_s, role_s, action, target_s, text, prev, digest]).fetchall()
 
 
-def record(ws: Any, action: str, *, actor: str, role: str = "", target: str = "",
-           details: Mapping[str, Any] | None = None) -> None:
-    """Append one audit row in its own connection and transaction.
+def write(ws: Any, body: Callable[[duckdb.DuckDBPyConnection], T], *,
+          progress: Callable[[str], None] | None = None, undo: Callable[[], None] | None = None) -> T:
+    """Run ``body(con)`` (which calls :func:`record_in`) in one store transaction, then anchor it.
 
-    Retries for a few seconds when another process holds the store (an ingest
-    running while someone logs in); raises :class:`~geo.errors.StoreError`
-    if it stays busy, so a change is never silently left unaudited.
+    Retried from the start when another thread of this process took the same
+    ``seq`` (``body`` must be repeatable); waits up to ``[store]
+    busy_wait_seconds`` with ``progress`` messages while another process holds
+    the store.  If it cannot commit, ``undo`` is called and
+    :class:`~geo.errors.StoreError` raised: a change is never left unaudited.
     """
     from geo.store.database import connect
 
-    delay = 0.05
-    for attempt in range(8):
-        try:
-            with connect(ws.store_path) as con:
-                con.execute("BEGIN TRANSACTION").fetchall()
-                try:
-                    record_in(con, action, actor=actor, role=role, target=target, details=details)
-                    con.execute("COMMIT").fetchall()
-                except BaseException:
-                    con.execute("ROLLBACK").fetchall()
-                    raise
-            return
-        except (StoreError, duckdb.TransactionException, duckdb.ConstraintException,
-                duckdb.ConnectionException) as exc:
-            # Store locked by another process, a concurrent writer took the same seq, or this
-            # process holds a short-lived read-only connection (another app session reading).
-            if attempt == 7:
-                if isinstance(exc, StoreError):
-                    raise
-                raise StoreError(f"cannot write the audit record ({action}) to {ws.store_path}: {exc}. "
-                                 "Retry when the running ingest or query has finished.") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    delay = 0.02
+    attempts = 12
+    with _WRITE_LOCK_GUARD:
+        lock = _WRITE_LOCKS.setdefault(str(Path(ws.store_path).resolve()), threading.Lock())
+    try:
+        for attempt in range(attempts):
+            try:
+                # One audit append at a time per store in this process: sessions never race for a seq
+                # (an ingest's long transaction can still conflict; it redoes its own store step).
+                with lock, connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
+                                   progress=progress) as con:
+                    con.execute("BEGIN TRANSACTION").fetchall()
+                    try:
+                        result = body(con)
+                        con.execute("COMMIT").fetchall()
+                    except BaseException:
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute("ROLLBACK").fetchall()
+                        raise
+                    write_anchor(con)
+                return result
+            except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+                # Another session of this process committed the same seq first: redo with the next one.
+                if attempt == attempts - 1:
+                    raise StoreError(f"cannot write the audit record to {ws.store_path}: {exc}. Nothing was "
+                                     "changed; retry.") from None
+                time.sleep(delay * (1 + secrets.randbelow(4)))
+                delay = min(delay * 2, 0.5)
+    except BaseException:
+        if undo is not None:
+            undo()
+        raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def record(ws: Any, action: str, *, actor: str, role: str = "", target: str = "",
+           details: Mapping[str, Any] | None = None, progress: Callable[[str], None] | None = None) -> None:
+    """Append one audit row in its own transaction (see :func:`write` for waits and retries).
+
+    Raises :class:`~geo.errors.StoreError` if the store stays busy, so a
+    change is never silently left unaudited.
+    """
+    write(ws, lambda con: record_in(con, action, actor=actor, role=role, target=target, details=details),
+          progress=progress)
 
 
 def record_export(ws: Any, out: str | Path, *, rows: int, command: str,
@@ -250,27 +384,110 @@ def read_audit(ws: Any, *, since: date | datetime | str | None = None, action: s
     return df
 
 
-def verify_chain(ws: Any) -> tuple[bool, int | None]:
-    """Recompute the hash chain: ``(True, None)`` if intact, else ``(False, seq of the first bad row)``.
+@dataclass(frozen=True)
+class AuditCheck:
+    """The result of :func:`verify_audit` (``gridwatch audit --verify --json`` prints it)."""
 
-    A row is bad when its content no longer matches its hash, its
-    ``prev_hash`` is not the previous row's hash, or its ``seq`` does not
-    follow the previous one (a deleted row).
+    ok: bool
+    rows: int
+    """Rows in the audit table."""
+    first_bad_seq: int | None
+    """The first row that fails (changed, missing, or the first missing one after the end); ``None`` if ok."""
+    problem: str
+    """What is wrong, in words (``""`` when ok)."""
+    anchored_seq: int
+    """The highest ``seq`` the anchor file vouches for (0: no anchor yet)."""
+    legacy_rows: int
+    """Leading rows hashed before the store had a key (plain SHA-256)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "rows": self.rows, "first_bad_seq": self.first_bad_seq, "problem": self.problem,
+                "anchored_seq": self.anchored_seq, "legacy_rows": self.legacy_rows}
+
+
+def _read_anchor(store: Path, key: bytes | None) -> tuple[list[tuple[int, str]], str]:
+    """Valid anchor entries ``(seq, hash)`` and a problem text if a line is damaged or forged."""
+    path = anchor_path(store)
+    if not path.exists():
+        return [], ""
+    entries = []
+    for n, line in enumerate(path.read_text(encoding="ascii", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+            seq, digest, mac = int(doc["seq"]), str(doc["hash"]), str(doc["mac"])
+        except (ValueError, KeyError, TypeError):
+            return entries, f"line {n} of the anchor file {path.name} is damaged"
+        if key is None or not hmac.compare_digest(mac, _anchor_mac(key, seq, digest)):
+            return entries, f"line {n} of the anchor file {path.name} was not written with this store's key"
+        entries.append((seq, digest))
+    return entries, ""
+
+
+def verify_audit(ws: Any) -> AuditCheck:
+    """Check the chain (keyed hashes, ``prev_hash`` links, consecutive ``seq``) and the anchor.
+
+    Detects an edited row (its hash no longer matches), a deleted row (a gap
+    in ``seq``), an edited row whose chain was recomputed without the key
+    (hash mismatch) or with it (the anchor's hash for that ``seq`` differs),
+    rows cut off the end and an emptied or dropped table (the anchor vouches
+    for rows that are gone), and a deleted anchor file (keyed rows but no
+    anchor).
     """
     from geo.store.database import connect
 
-    with connect(ws.store_path, read_only=True) as con:
-        if not _table_exists(con):
-            return True, None
+    store = Path(ws.store_path)
+    key = _read_key(store)
+    with connect(store, read_only=True) as con:
         rows = con.execute('SELECT seq, epoch_us("at"), actor, role, action, target, CAST(details AS VARCHAR), '
-                           "prev_hash, hash FROM audit ORDER BY seq").fetchall()
-    prev, expected_seq = GENESIS, 1
+                           "prev_hash, hash FROM audit ORDER BY seq").fetchall() if _table_exists(con) else []
+    anchors, anchor_problem = _read_anchor(store, key)
+    anchored = max((s for s, _ in anchors), default=0)
+
+    def result(bad: int | None, problem: str, legacy: int) -> AuditCheck:
+        return AuditCheck(ok=bad is None and not problem, rows=len(rows), first_bad_seq=bad, problem=problem,
+                          anchored_seq=anchored, legacy_rows=legacy)
+
+    prev, expected_seq, legacy, keyed = GENESIS, 1, 0, False
+    hashes: dict[int, str] = {}
     # The chain is sequential by construction: each hash needs the one before.
     for seq, at_us, actor, role, action, target, details, prev_hash, digest in rows:
-        if seq != expected_seq or prev_hash != prev:
-            return False, int(seq)
-        if row_hash(prev, seq, at_us, actor or "", role or "", action or "", target or "",
-                    details or "") != digest:
-            return False, int(seq)
+        if seq != expected_seq:
+            return result(expected_seq, f"row {expected_seq} is missing (deleted)", legacy)
+        if prev_hash != prev:
+            return result(int(seq), f"row {seq} does not link to row {seq - 1} (a row was changed or removed)",
+                          legacy)
+        fields = (prev, seq, at_us, actor or "", role or "", action or "", target or "", details or "")
+        if key is not None and hmac.compare_digest(row_hash(*fields, key), digest):
+            keyed = True
+        elif not keyed and row_hash(*fields) == digest:
+            legacy += 1
+        else:
+            why = "was changed" if key is not None else "cannot be checked: the key file is missing"
+            return result(int(seq), f"row {seq} {why}", legacy)
+        hashes[int(seq)] = digest
         prev, expected_seq = digest, seq + 1
-    return True, None
+    if anchor_problem:
+        return result(None, anchor_problem, legacy)
+    for seq, digest in anchors:
+        if seq not in hashes:
+            what = "the audit table is gone or empty" if not rows else f"the log ends at row {len(rows)}"
+            return result(len(rows) + 1, f"the anchor vouches for {anchored} rows but {what} "
+                                         "(rows were cut off, deleted or the table dropped)", legacy)
+        if hashes[seq] != digest:
+            return result(seq, f"row {seq} differs from the anchor: the chain was recomputed after an edit",
+                          legacy)
+    if keyed and not anchors:
+        return result(None, f"the anchor file {anchor_path(store).name} is missing although keyed rows exist",
+                      legacy)
+    return result(None, "", legacy)
+
+
+def verify_chain(ws: Any) -> tuple[bool, int | None]:
+    """``(True, None)`` if :func:`verify_audit` finds nothing wrong, else ``(False, first bad seq)``.
+
+    The seq is ``None`` when only the anchor file is damaged or missing.
+    """
+    check = verify_audit(ws)
+    return check.ok, check.first_bad_seq

@@ -13,7 +13,10 @@ back an uncommitted transaction on the next open).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,28 +61,163 @@ def _ingests_ddl() -> str:
         f"{k} {v}" for k, v in INGEST_COLUMNS.items()) + ")"
 
 
+class _Shared:
+    """The one DuckDB database handle of a store file in this process (see :func:`connect`)."""
+
+    def __init__(self) -> None:
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.read_only = True
+        self.users = 0
+        self.opening = False
+        self.writers_waiting = 0
+
+
+_SHARED: dict[str, _Shared] = {}
+_COND = threading.Condition()
+_log = logging.getLogger("gridwatch.store")
+
+ProgressMessage = Callable[[str], None]
+"""Receives the "store is busy, waiting" messages of :func:`connect`."""
+
+
+def _open_with_retry(path: Path, read_only: bool, wait: float, every: float,
+                     progress: ProgressMessage | None) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` retried while another process holds the file, for at most ``wait`` seconds."""
+    t0 = time.monotonic()
+    next_note = t0 + min(every, 0.5)
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            waited = time.monotonic() - t0
+            if waited >= wait:
+                raise StoreError(f"cannot open the event store {path}: another gridwatch process has held it "
+                                 f"for {waited:.0f} s ({exc}). Nothing was changed; retry when it has finished "
+                                 "(or raise [store] busy_wait_seconds).") from None
+            now = time.monotonic()
+            if now >= next_note:
+                msg = (f"the event store is busy (another gridwatch process is using it); waited {waited:.0f} s "
+                       f"of at most {wait:g} s")
+                (progress or _log.warning)(msg)
+                next_note = now + every
+            time.sleep(min(delay, max(0.0, wait - waited)))
+            delay = min(delay * 2, 0.5)
+
+
+def _acquire(path: Path, read_only: bool, wait: float, every: float,
+             progress: ProgressMessage | None) -> tuple[_Shared, duckdb.DuckDBPyConnection]:
+    """A cursor on this process's shared handle of ``path``, opening (or reopening writable) as needed.
+
+    Readers join whatever handle is open (a writable one reads too); a writer
+    waits until the read-only handle's last user is done, then reopens it
+    writable.  So every connection in the process has the same configuration
+    and DuckDB never raises "different configuration than existing connections".
+    """
+    key = str(path.resolve())
+    deadline = time.monotonic() + max(wait, 1.0)
+    with _COND:
+        shared = _SHARED.setdefault(key, _Shared())
+        waiting = False
+        try:
+            while True:
+                if shared.con is not None and not shared.opening and (
+                        (read_only and not shared.writers_waiting) or not shared.read_only):
+                    shared.users += 1
+                    return shared, shared.con.cursor()
+                if shared.con is None and not shared.opening:
+                    break  # this thread opens it
+                if shared.con is not None and not shared.opening and shared.users == 0:
+                    shared.con.close()  # read-only and idle: reopen writable below
+                    shared.con = None
+                    break
+                if not read_only and not waiting:
+                    shared.writers_waiting += 1
+                    waiting = True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreError(f"the event store {path} stayed busy inside this process for {wait:g} s "
+                                     "(a long query or ingest); retry when it has finished")
+                _COND.wait(timeout=min(left, every))
+            shared.opening = True
+        finally:
+            if waiting:
+                shared.writers_waiting -= 1
+    try:
+        con = _open_with_retry(path, read_only, wait, every, progress)
+        if not read_only:
+            con.execute(_events_ddl())
+            con.execute(_ingests_ddl())
+    except BaseException:
+        with _COND:
+            shared.opening = False
+            _COND.notify_all()
+        raise
+    with _COND:
+        shared.con, shared.read_only, shared.opening = con, read_only, False
+        shared.users += 1
+        _COND.notify_all()
+        return shared, con.cursor()
+
+
+def _release(path: Path, shared: _Shared, cursor: duckdb.DuckDBPyConnection) -> None:
+    cursor.close()
+    with _COND:
+        shared.users -= 1
+        if shared.users == 0 and shared.con is not None and not shared.opening:
+            # Closed when idle: another process (an ingest from the command line) may then take the file.
+            shared.con.close()
+            shared.con = None
+        _COND.notify_all()
+
+
 @contextmanager
-def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the store (creating its tables on first write) and close it afterwards."""
+def connect(path: str | Path, *, read_only: bool = False, wait: float | None = None,
+            progress: ProgressMessage | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store (creating its tables on first write) and close it afterwards.
+
+    One process holds one DuckDB handle per store file, shared by its threads:
+    each ``with connect(...)`` gets its own cursor (its own transactions) on
+    it, so the app's many sessions can read while others log in and write
+    audit rows without DuckDB refusing a second configuration of the same file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store file (``ws.store_path``).
+    read_only : bool
+        Only read.  A missing store then reads as an empty one (in memory).
+    wait : float, optional
+        Seconds to wait while another process holds the store (default
+        ``[store] busy_wait_seconds``); then :class:`~geo.errors.StoreError`.
+    progress : callable, optional
+        Receives a "store is busy, waiting" message every
+        ``[store] busy_progress_seconds`` while waiting; default the
+        ``gridwatch.store`` logger.
+    """
+    from geo.settings import StoreSettings
+
+    defaults = StoreSettings()
+    wait = defaults.busy_wait_seconds if wait is None else wait
     path = Path(path)
     if read_only and not path.exists():
         # An empty in-memory store keeps read paths simple for a new workspace.
         con = duckdb.connect(":memory:")
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreError(f"cannot open the event store {path}: {exc}. Is another gridwatch "
-                             "process writing to it? Wait for it to finish and retry.") from None
-    try:
-        if not read_only or not path.exists():
             con.execute(_events_ddl())
             con.execute(_ingests_ddl())
-        con.execute("SET TimeZone = 'UTC'")
-        yield con
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shared, cur = _acquire(path, read_only, wait, defaults.busy_progress_seconds, progress)
+    try:
+        cur.execute("SET TimeZone = 'UTC'")
+        yield cur
     finally:
-        con.close()
+        _release(path, shared, cur)
 
 
 def existing_hashes(con: duckdb.DuckDBPyConnection, event_ids: Sequence[str]) -> pd.DataFrame:

@@ -86,7 +86,10 @@ def test_wrong_password_and_unknown_user_look_the_same(ws):
     assert wrong.value.code == unknown.value.code == "bad_credentials"
     log = audit.read_audit(ws)
     assert log["action"].tolist() == ["user_add", "login", "login_failed", "login_failed", "login_failed"]
-    assert json.loads(log["details"].iloc[3]) == {"reason": "unknown_user"}
+    unknown_row = json.loads(log["details"].iloc[3])
+    assert unknown_row["reason"] == "unknown_user" and unknown_row["name_hash"] == auth.name_fingerprint(ws, "mallory")
+    # The typed name of a non-account is never stored, only its salted hash.
+    assert log["actor"].tolist()[2:] == ["alice", "?", "?"] and "mallory" not in _audit_text(ws)
 
 
 def test_no_users_says_how_to_bootstrap(ws):
@@ -109,16 +112,16 @@ def test_lockout_after_n_failures_survives_restart_and_expires(ws):
     assert tomllib.loads(auth.users_path(ws2).read_text("utf-8"))["users"]["bob"]["failed_logins"] == 4
     with pytest.raises(auth.AuthError) as exc:
         auth.authenticate(ws2, "bob", "wrong password 5", now=t0 + timedelta(seconds=5))
-    assert exc.value.code == "locked"
+    assert exc.value.code == "bad_credentials"  # locked, but answered like any other refusal
     # Locked: even the right password is refused until lockout_minutes have passed.
     with pytest.raises(auth.AuthError) as exc:
         auth.authenticate(ws2, "bob", PW, now=t0 + timedelta(minutes=14))
-    assert exc.value.code == "locked"
+    assert exc.value.code == "bad_credentials"
     assert auth.get_user(ws2, "bob").locked_until == "2025-03-01T09:15:05+00:00"
     user = auth.authenticate(ws2, "bob", PW, now=t0 + timedelta(minutes=15, seconds=6))
     assert user.username == "bob" and user.locked_until == ""
     rec = tomllib.loads(auth.users_path(ws2).read_text("utf-8"))["users"]["bob"]
-    assert (rec["failed_logins"], rec["locked_until"]) == (0, "")
+    assert (rec["failed_logins"], rec["locked_until"], rec["lockouts"]) == (0, "", {})
     actions = audit.read_audit(ws2)["action"].tolist()
     assert actions == ["user_add"] + ["login_failed"] * 4 + ["login_locked", "login_locked", "login"]
 
@@ -139,8 +142,9 @@ def test_unlock_clears_a_lockout(ws):
     for _ in range(2):
         with pytest.raises(auth.AuthError):
             auth.authenticate(ws, "bob", "nope nope nope")
-    with pytest.raises(auth.AuthError, match="locked"):
+    with pytest.raises(auth.AuthError, match="wrong user name or password"):
         auth.authenticate(ws, "bob", PW)
+    assert auth.get_user(ws, "bob").locked_until
     auth.unlock_user(ws, "bob", actor="cli")
     assert auth.authenticate(ws, "bob", PW).username == "bob"
 
@@ -323,7 +327,7 @@ def test_cli_user_round_trip(ws, monkeypatch, capsys):
                                       "user_change", "user_change", "user_remove"]
     cli_rows = log[log["action"] != "login"]
     assert (cli_rows["actor"] == actor).all() and (cli_rows["role"] == "admin").all()
-    assert [json.loads(d) for d in log["details"].iloc[[2, 4, 5]]] == [
+    assert [{k: v for k, v in json.loads(d).items() if k != "users_file"} for d in log["details"].iloc[[2, 4, 5]]] == [
         {"password": "changed"}, {"role": ["analyst", "leader"]}, {"disabled": True}]
 
 

@@ -339,7 +339,7 @@ def test_admin_intake_users_audit_and_language(page, app_url: str, tmp_path: Pat
     page.screenshot(path=str(OUT / "users.png"), full_page=True)
 
     go(page, "audit")
-    page.get_by_text("哈希链校验通过").wait_for()
+    page.get_by_text("锚定记录校验通过", exact=False).wait_for()
     assert download_labels(page) == ["下载 CSV"]
     download(page, "下载 CSV", ".csv")
     page.screenshot(path=str(OUT / "audit.png"), full_page=True)

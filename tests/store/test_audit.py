@@ -101,7 +101,7 @@ def test_verify_detects_an_edited_row(ws):
 @pytest.mark.parametrize("sql, bad", [
     ("UPDATE audit SET actor = 'someone else' WHERE seq = 2", 2),
     ("UPDATE audit SET \"at\" = \"at\" - INTERVAL 1 HOUR WHERE seq = 4", 4),
-    ("DELETE FROM audit WHERE seq = 3", 4),  # the row after a deleted one no longer links
+    ("DELETE FROM audit WHERE seq = 3", 3),  # the deleted row is named
 ])
 def test_verify_names_the_first_tampered_seq(ws, sql, bad):
     _fill(ws, 5)
@@ -127,6 +127,7 @@ def test_record_in_joins_the_callers_transaction(ws):
         append_events(con, events)
         audit.record_in(con, "ingest", actor="cli:test", target="a.csv", details={"stored": 2})
         con.execute("COMMIT")
+        audit.write_anchor(con)
     log = audit.read_audit(ws)
     assert log["action"].tolist() == ["ingest"] and audit.verify_chain(ws) == (True, None)
 
@@ -213,3 +214,111 @@ def test_ingest_is_audited_in_its_own_transaction(ws, tmp_path, monkeypatch):
     with pytest.raises(OSError):
         ingest.ingest_file(other, "patrol", ws)
     assert len(audit.read_audit(ws, action="ingest")) == 1 and audit.verify_chain(ws) == (True, None)
+
+
+# --- the keyed chain and the anchor (issue 21) ---------------------------------------------------------------
+
+def _sql(ws, *statements):
+    con = duckdb.connect(str(ws.store_path))
+    for s in statements:
+        con.execute(s)
+    con.close()
+
+
+def test_row_hash_with_a_key_is_hmac_sha256():
+    import hmac
+
+    details = audit.canonical_details({"a": 1})
+    payload = json.dumps([audit.GENESIS, 1, 5, "u", "r", "export", "t", details], ensure_ascii=False,
+                         separators=(",", ":")).encode()
+    key = b"k" * 32
+    assert audit.row_hash(audit.GENESIS, 1, 5, "u", "r", "export", "t", details, key) == \
+        hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def test_key_and_anchor_live_beside_the_store_owner_only(ws):
+    import os
+    import stat
+
+    _fill(ws, 3)
+    key, anchor = audit.key_path(ws.store_path), audit.anchor_path(ws.store_path)
+    assert key.parent == ws.store_path.parent == (ws.root / ".salt").parent
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and stat.S_IMODE(os.stat(anchor).st_mode) == 0o600
+    assert len(bytes.fromhex(key.read_text())) == 32
+    lines = [json.loads(x) for x in anchor.read_text().splitlines()]
+    log = audit.read_audit(ws)
+    assert [x["seq"] for x in lines] == [1, 2, 3] and [x["hash"] for x in lines] == log["hash"].tolist()
+    check = audit.verify_audit(ws)
+    assert check.ok and check.rows == 3 and check.anchored_seq == 3 and check.legacy_rows == 0
+
+
+def _rechain(ws, key: bytes | None) -> None:
+    """Recompute every row's hash after an edit, as an attacker with SQL access (and maybe the key) would."""
+    con = duckdb.connect(str(ws.store_path))
+    rows = con.execute('SELECT seq, epoch_us("at"), actor, role, action, target, CAST(details AS VARCHAR) '
+                       "FROM audit ORDER BY seq").fetchall()
+    prev = audit.GENESIS
+    for seq, at_us, actor, role, action, target, details in rows:
+        digest = audit.row_hash(prev, seq, at_us, actor, role, action, target, details, key)
+        con.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", [prev, digest, seq])
+        prev = digest
+    con.close()
+
+
+@pytest.mark.parametrize("attack, bad, words", [
+    (lambda ws: _sql(ws, "DELETE FROM audit"), 1, "gone or empty"),
+    (lambda ws: _sql(ws, "DELETE FROM audit WHERE seq >= 4"), 4, "ends at row 3"),  # truncation
+    (lambda ws: _sql(ws, "DROP TABLE audit"), 1, "gone or empty"),
+    (lambda ws: _sql(ws, "DELETE FROM audit WHERE seq = 2"), 2, "missing"),
+    # re-chained as plain SHA-256 without the key: passes as "legacy" rows, but the anchor disagrees
+    (lambda ws: (_sql(ws, "UPDATE audit SET actor = 'nobody' WHERE seq = 2"), _rechain(ws, None)), 1, "recomputed"),
+    (lambda ws: _sql(ws, "UPDATE audit SET actor = 'nobody', hash = 'ab' || hash[3:] WHERE seq = 5"), 5, "changed"),
+    (lambda ws: (_sql(ws, "UPDATE audit SET actor = 'nobody' WHERE seq = 2"),
+                 _rechain(ws, audit.audit_key(ws.store_path))), 2, "recomputed"),
+])
+def test_verify_detects_every_rewrite(ws, attack, bad, words, capsys):
+    _fill(ws, 5)
+    assert audit.verify_audit(ws).ok
+    attack(ws)
+    check = audit.verify_audit(ws)
+    assert not check.ok and check.first_bad_seq == bad and words in check.problem
+    assert audit.verify_chain(ws) == (False, bad)
+    assert main(["audit", "--verify", "--json", "-w", str(ws.root)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is False and doc["first_bad_seq"] == bad and words in doc["problem"]
+
+
+def test_truncating_rows_and_the_anchor_lines_still_fails_on_a_deleted_anchor(ws):
+    _fill(ws, 3)
+    audit.anchor_path(ws.store_path).unlink()
+    check = audit.verify_audit(ws)
+    assert not check.ok and "anchor file" in check.problem and "missing" in check.problem
+
+
+def test_a_forged_anchor_line_is_reported(ws):
+    _fill(ws, 3)
+    with audit.anchor_path(ws.store_path).open("a") as fh:
+        fh.write(json.dumps({"seq": 1, "hash": "0" * 64, "at": "x", "mac": "f" * 64}) + "\n")
+    check = audit.verify_audit(ws)
+    assert not check.ok and "not written with this store's key" in check.problem
+
+
+def test_rows_written_before_the_key_are_accepted_as_a_legacy_prefix(ws):
+    _fill(ws, 2)
+    # Make the store look like an old one: plain SHA-256 chain, no key, no anchor.
+    audit.anchor_path(ws.store_path).unlink()
+    audit.key_path(ws.store_path).unlink()
+    _rechain(ws, None)
+    audit.record(ws, "login", actor="user1")  # creates a key; this row and later ones are keyed
+    check = audit.verify_audit(ws)
+    assert check.ok and check.legacy_rows == 2 and check.rows == 3 and check.anchored_seq == 3
+    # A legacy-hashed row after a keyed one is not accepted.
+    _sql(ws, "UPDATE audit SET actor = 'x' WHERE seq = 3")
+    _rechain(ws, None)
+    assert not audit.verify_audit(ws).ok
+
+
+def test_cli_verify_text_says_intact_with_the_row_count(ws, capsys):
+    _fill(ws, 2)
+    assert main(["audit", "--verify", "-w", str(ws.root)]) == 0
+    assert "intact (2 rows); anchored up to row 2" in capsys.readouterr().out
