@@ -7,6 +7,11 @@ complaint can never run as a formula when a user opens the file; column
 headers are escaped the same way (a pivot by category takes its headers from
 the data).  Numbers are left alone.  openpyxl would otherwise store any string
 starting with ``=`` as a live formula in an XLSX.
+
+No export can be broken by a stray control character: XLSX (XML) cannot hold
+the C0 controls other than tab/LF/CR (:data:`geo.privacy.CONTROL_CHARS`), so
+they are removed from XLSX cells and headers, and NUL is removed from text in
+every format (see :func:`remove_control_chars`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputFileError
+from geo.privacy import CONTROL_CHARS
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 SUPPORTED = (".parquet", ".geoparquet", ".geojson", ".json", ".csv", ".xlsx")
@@ -69,6 +75,54 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def remove_control_chars(df: pd.DataFrame, pattern: str = CONTROL_CHARS) -> pd.DataFrame:
+    r"""``df`` with the characters ``pattern`` matches removed from text cells, categories and headers.
+
+    Only columns holding such a character are copied; numbers, dates and
+    geometries are untouched.  The default removes the C0 controls an XLSX
+    cannot hold; ``"\x00"`` removes NUL only.
+
+    Examples
+    --------
+    >>> remove_control_chars(pd.DataFrame({"a\x01": ["x\x01y", "ok\tfine"]})).to_dict("list")
+    {'a': ['xy', 'ok\tfine']}
+    """
+    out = df
+    for col in df.columns:
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = pd.Series(s.cat.categories)
+            if cats.dtype == object or isinstance(cats.dtype, pd.StringDtype):
+                text = cats.astype("string")
+                if text.str.contains(pattern, regex=True).fillna(False).any():
+                    fixed = text.str.replace(pattern, "", regex=True)
+                    out = out.copy() if out is df else out
+                    if fixed.duplicated().any():  # two categories became one
+                        out[col] = s.astype("string").str.replace(pattern, "", regex=True)
+                    else:
+                        out[col] = s.cat.rename_categories(fixed.tolist())
+            continue
+        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+            continue
+        is_str = s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) if s.dtype == object else \
+            s.notna().to_numpy(dtype=bool)
+        if not is_str.any():
+            continue
+        text = s[is_str].astype("string")
+        hit = text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+        if hit.any():
+            out = out.copy() if out is df else out
+            fixed = s.astype(object) if s.dtype == object else s.copy()
+            rows = np.flatnonzero(is_str)[hit]
+            fixed.iloc[rows] = text[hit].str.replace(pattern, "", regex=True).to_numpy(dtype=object)
+            out[col] = fixed
+    names = [str(c) for c in out.columns]
+    if any(pd.Series(names, dtype="string").str.contains(pattern, regex=True)):
+        out = out.copy() if out is df else out
+        out.columns = pd.Series(names, dtype="string").str.replace(pattern, "", regex=True).tolist()
+    return out
+
+
 def points_frame(df: pd.DataFrame, lon: str = "lon", lat: str = "lat") -> gpd.GeoDataFrame:
     """A GeoDataFrame of WGS84 points from lon/lat columns."""
     return gpd.GeoDataFrame(df, geometry=shapely.points(df[lon].to_numpy(), df[lat].to_numpy()),
@@ -105,6 +159,7 @@ def write_table(df: pd.DataFrame, path: str | Path, *, sheet_name: str = "data",
         raise InputFileError(f"cannot write {ext or 'files without extension'}; use one of "
                              f"{', '.join(SUPPORTED)}", file=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    df = remove_control_chars(df, CONTROL_CHARS if ext == ".xlsx" else "\x00")
     spatial = isinstance(df, gpd.GeoDataFrame) or {"lon", "lat"} <= set(df.columns)
     if not spatial:
         # A plain table (a backtest, a weekly series): no geometry to invent.
