@@ -56,6 +56,7 @@ __all__ = [
     "mask_plate",
     "scrub_text",
     "scrub_frame",
+    "mask_frame",
     "remove_control_chars",
     "CONTROL_CHARS",
     "count_personal_data",
@@ -659,6 +660,36 @@ def scrub_frame(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.Dat
         values = pd.Series(part.to_numpy(), index=out.index, dtype="string")
         values[~present[i * n:(i + 1) * n]] = pd.NA
         out[c] = values.astype(frame[c].dtype) if isinstance(frame[c].dtype, pd.StringDtype) else values
+    return out
+
+
+_MASKERS = {"phone": mask_phone, "id_number": mask_id_number, "plate": mask_plate}
+
+
+def mask_frame(frame: pd.DataFrame, personal: dict[str, str] | None = None) -> pd.DataFrame:
+    """A table safe to show: personal columns masked, every other text column scrubbed.
+
+    For previews of raw files (the intake page): ``personal`` maps a column to
+    its kind (``"phone"``, ``"id_number"``, ``"plate"``), whose values are
+    replaced by :func:`mask_phone` / :func:`mask_id_number` / :func:`mask_plate`
+    forms; all other text columns go through :func:`scrub_frame`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"来电号码": ["13812345678"], "内容": ["车牌京A12345"]})
+    >>> mask_frame(df, {"来电号码": "phone"}).iloc[0].tolist()
+    ['138****5678', '车牌京A·***45']
+    """
+    personal = dict(personal or {})
+    bad = {k: v for k, v in personal.items() if v not in _MASKERS}
+    if bad:
+        raise ValueError(f"mask_frame: unknown kind(s) {bad}; use one of {sorted(_MASKERS)}")
+    others = [c for c in frame.columns if c not in personal
+              and (frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype))]
+    out = scrub_frame(frame, others)
+    for col, kind in personal.items():
+        if col in out.columns:
+            out[col] = _MASKERS[kind](out[col].astype("string")).astype("string")
     return out
 
 

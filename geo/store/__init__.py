@@ -17,5 +17,7 @@ Public API (import from the module):
 - :mod:`geo.store.audit` -- ``record``, ``record_in``, ``record_export``, ``read_audit``,
   ``verify_chain``, ``cli_actor``.
 - :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix),
-  ``escape_formulas``, ``FORMULA_PREFIXES``.
+  ``escape_formulas``, ``FORMULA_PREFIXES``, ``remove_control_chars``.
+- :mod:`geo.store.files` -- ``private_umask``, ``make_private``, ``private_dir``, ``prune_files``,
+  ``PRIVATE_FILE_MODE``, ``PRIVATE_DIR_MODE``.
 """

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import StoreError
+from geo.store.files import make_private, private_umask
 from geo.store.schema import DUCKDB_TYPES, EVENT_COLUMNS, conform_events
 
 INGEST_COLUMNS = {
@@ -66,18 +67,24 @@ def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Duc
         # An empty in-memory store keeps read paths simple for a new workspace.
         con = duckdb.connect(":memory:")
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreError(f"cannot open the event store {path}: {exc}. Is another gridwatch "
-                             "process writing to it? Wait for it to finish and retry.") from None
+        with private_umask():  # a new store (and its folder) is private
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                con = duckdb.connect(str(path), read_only=read_only)
+            except duckdb.IOException as exc:
+                raise StoreError(f"cannot open the event store {path}: {exc}. Is another gridwatch "
+                                 "process writing to it? Wait for it to finish and retry.") from None
     try:
         if not read_only or not path.exists():
             con.execute(_events_ddl())
             con.execute(_ingests_ddl())
         con.execute("SET TimeZone = 'UTC'")
-        yield con
+        if read_only:
+            yield con
+        else:
+            make_private(path)  # also a store an older version left at 0644
+            with private_umask():  # the write-ahead log and files written meanwhile (quarantine)
+                yield con
     finally:
         con.close()
 

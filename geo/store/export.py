@@ -25,6 +25,7 @@ import shapely
 
 from geo.errors import InputFileError
 from geo.privacy import CONTROL_CHARS
+from geo.store.files import make_private, private_umask
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 SUPPORTED = (".parquet", ".geoparquet", ".geojson", ".json", ".csv", ".xlsx")
@@ -152,14 +153,22 @@ def write_table(df: pd.DataFrame, path: str | Path, *, sheet_name: str = "data",
         with BOM, so Excel reads Chinese), ``.xlsx``.
     headers : dict, optional
         Column renames for spreadsheet outputs (e.g. Chinese headers).
+
+    The file is created ``0600`` (:func:`geo.store.files.private_umask`).
     """
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
         raise InputFileError(f"cannot write {ext or 'files without extension'}; use one of "
                              f"{', '.join(SUPPORTED)}", file=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df = remove_control_chars(df, CONTROL_CHARS if ext == ".xlsx" else "\x00")
+    with private_umask():  # 0600 file (0700 for a folder it creates): exports hold complaint texts
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write(remove_control_chars(df, CONTROL_CHARS if ext == ".xlsx" else "\x00"), path, ext,
+               sheet_name, headers)
+    return make_private(path)  # also a file that existed before at 0644
+
+
+def _write(df: pd.DataFrame, path: Path, ext: str, sheet_name: str, headers: dict[str, str] | None) -> Path:
     spatial = isinstance(df, gpd.GeoDataFrame) or {"lon", "lat"} <= set(df.columns)
     if not spatial:
         # A plain table (a backtest, a weekly series): no geometry to invent.
