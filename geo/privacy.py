@@ -596,9 +596,12 @@ def scrub_text(text: pd.Series) -> pd.Series:
     return _apply_rules(_fold(_as_text(text, "text")), count=False)[0]
 
 
-CONTROL_CHARS = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 """C0 control characters other than tab, line feed and carriage return: XML (so XLSX)
 cannot hold them, and a NUL ends a C string in many readers."""
+
+
+_FRAME_CANDIDATES = f"{_ANY_CORE}|{_FOLDABLE}|{CONTROL_CHARS}"
 
 
 def remove_control_chars(text: pd.Series) -> pd.Series:
@@ -652,14 +655,42 @@ def scrub_frame(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.Dat
     n = len(out)
     if not columns or not n:
         return out
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     stacked = pd.concat([out[c].astype("string") for c in columns], ignore_index=True)
-    present = stacked.notna().to_numpy()
-    clean = remove_control_chars(scrub_text(stacked))
+    # Statuses, categories and addresses repeat: the rules run on the distinct values only (one Arrow
+    # hash pass), and of those only on the ones one RE2 pass finds a rule, the fold or a control
+    # character could touch; only the cells whose value changes are written back.
+    arr = pa.array(stacked, type=pa.large_string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    uniques = pd.Series(enc.dictionary.to_numpy(zero_copy_only=False), dtype="string")
+    cand = uniques.str.contains(_FRAME_CANDIDATES, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not cand.any():
+        return out
+    before = uniques[cand]
+    after = remove_control_chars(scrub_text(before)).astype("string")
+    differs = (after != before).fillna(False).to_numpy(dtype=bool)
+    if not differs.any():
+        return out
+    changed_u = np.zeros(len(uniques), dtype=bool)
+    changed_u[np.flatnonzero(cand)[differs]] = True
+    replacement = np.empty(len(uniques), dtype=object)
+    replacement[np.flatnonzero(cand)] = after.to_numpy(dtype=object)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    cells = np.zeros(len(codes), dtype=bool)
+    valid = codes >= 0
+    cells[valid] = changed_u[codes[valid]]
+    pos = np.flatnonzero(cells)
     for i, c in enumerate(columns):
-        part = clean.iloc[i * n:(i + 1) * n]
-        values = pd.Series(part.to_numpy(), index=out.index, dtype="string")
-        values[~present[i * n:(i + 1) * n]] = pd.NA
-        out[c] = values.astype(frame[c].dtype) if isinstance(frame[c].dtype, pd.StringDtype) else values
+        sel = (pos >= i * n) & (pos < (i + 1) * n)
+        if not sel.any():
+            continue
+        values = out[c].astype("string").copy()
+        values.iloc[pos[sel] - i * n] = replacement[codes[pos[sel]]]
+        out[c] = values
     return out
 
 

@@ -81,7 +81,7 @@ def remove_control_chars(df: pd.DataFrame, pattern: str = CONTROL_CHARS) -> pd.D
 
     Only columns holding such a character are copied; numbers, dates and
     geometries are untouched.  The default removes the C0 controls an XLSX
-    cannot hold; ``"\x00"`` removes NUL only.
+    cannot hold; ``r"\x00"`` removes NUL only.
 
     Examples
     --------
@@ -163,7 +163,7 @@ def write_table(df: pd.DataFrame, path: str | Path, *, sheet_name: str = "data",
                              f"{', '.join(SUPPORTED)}", file=str(path))
     with private_umask():  # 0600 file (0700 for a folder it creates): exports hold complaint texts
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write(remove_control_chars(df, CONTROL_CHARS if ext == ".xlsx" else "\x00"), path, ext,
+        _write(remove_control_chars(df, CONTROL_CHARS if ext == ".xlsx" else r"\x00"), path, ext,
                sheet_name, headers)
     return make_private(path)  # also a file that existed before at 0644
 
