@@ -1,8 +1,9 @@
 """数据导入 Data intake (admin) — upload an export, check the detected columns, ingest, reconcile the counts.
 
 Every upload is checked by :func:`geo.access.uploads.check_upload` (size, type, macros, zip bombs, content
-against suffix) before a byte is written, and is then kept inside the workspace (``uploads/``) under
-its sanitised name.
+against suffix) before a byte is written, and is then kept inside the workspace (``uploads/``, mode 0600 in
+0700 folders) under its sanitised name until it is ingested (``access.keep_uploads_days`` keeps it longer).
+The preview masks personal data.
 """
 
 from __future__ import annotations
@@ -43,16 +44,23 @@ with right:
 crs = None if crs_choice == "auto" else (epsg.strip() or None) if crs_choice == "EPSG" else crs_choice
 
 path = mapping_path = None
-if upload is not None:
+if upload is None:
+    st.session_state.pop("in_ingested", None)  # a file taken out of the box and put back is a new upload
+else:
     # checked before anything is written; a refused file stops here with the reason and the fix
-    with ui.guard(stop=False):
-        content = upload.getvalue()
-        path = data.store_upload(ws, data.check_upload(ws, upload.name, content), content)
-        if mapping_upload is not None:
-            mapping_content = mapping_upload.getvalue()
-            mapping_path = data.store_upload(
-                ws, data.check_upload(ws, mapping_upload.name, mapping_content, types=(".toml",)), mapping_content)
-    if path is None:
+    content = upload.getvalue()
+    ingested = st.session_state.get("in_ingested") == data.upload_digest(content)
+    if ingested:  # ingested and removed from the workspace: not written again while the widget holds it
+        st.caption(c.t("intake.upload_removed"))
+    else:
+        with ui.guard(stop=False):
+            path = data.store_upload(ws, data.check_upload(ws, upload.name, content), content)
+            if mapping_upload is not None:
+                mapping_content = mapping_upload.getvalue()
+                mapping_path = data.store_upload(
+                    ws, data.check_upload(ws, mapping_upload.name, mapping_content, types=(".toml",)),
+                    mapping_content)
+    if path is None and not ingested:
         st.session_state.pop("in_report", None)
 if path is not None:
     with ui.guard(stop=False):
@@ -96,6 +104,9 @@ if path is not None:
                                  actor=user.username, role=user.role)
             bar.progress(1.0, text=c.t("intake.done"))
             st.session_state["in_report"] = report.to_dict()
+            # the raw file holds caller numbers: gone unless access.keep_uploads_days keeps it
+            if data.discard_upload(ws, path):
+                st.session_state["in_ingested"] = data.upload_digest(upload.getvalue())
 
 report = st.session_state.get("in_report")
 if report:

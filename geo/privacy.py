@@ -35,7 +35,9 @@ searched for in free text (``AB1234`` is indistinguishable from a product code).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -53,6 +55,10 @@ __all__ = [
     "mask_id_number",
     "mask_plate",
     "scrub_text",
+    "scrub_frame",
+    "mask_frame",
+    "remove_control_chars",
+    "CONTROL_CHARS",
     "count_personal_data",
     "find_personal_data",
     "personal_data_report",
@@ -100,16 +106,45 @@ _PLATE_FULL = (
     rf"([{_PLATE_LETTER}0-9]{{5,6}}|[{_PLATE_LETTER}0-9]{{4}}[{_PLATE_SPECIAL}])"
 )
 
+# --- ID numbers written in groups ("110105 19491231 0021", "1101 0519 4912 3100 21") ----------
+# One optional space or hyphen may follow the character at each group end of the groupings in
+# use (18 chars: 6-8-4, 6-4-4-4, 4-4-4-4-2, 3-3-4-4-4; 15 digits: 6-6-3, 6-2-4-3, 4-4-4-3).  The
+# birth date is checked as in the unbroken rules; RE2 (the pre-filter) accepts the same syntax.
+_S = r"[ \-]?"
+_D = "[0-9]"
+_MONTH, _DAY = "(?:0[1-9]|1[0-2])", "(?:0[1-9]|[12][0-9]|3[01])"
+_ID18_CHARS = ["[1-9]", *[_D] * 5, "(?:1[89]|20)", _D, _D, _MONTH, _DAY, _D, _D, _D, "[0-9Xx]"]
+# the century, month and day atoms hold two characters each; positions count characters
+_ID18_POS = [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 15, 16, 17, 18]  # character position ending each atom
+_ID18_BREAKS = (3, 4, 6, 8, 10, 12, 14, 16)
+_ID18_SPACED = "".join(a + (_S if p in _ID18_BREAKS else "") for a, p in zip(_ID18_CHARS, _ID18_POS, strict=True))
+_ID15_CHARS = ["[1-9]", *[_D] * 7, _MONTH, _DAY, _D, _D, _D]
+_ID15_POS = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15]
+_ID15_BREAKS = (3, 4, 6, 8, 12)
+_ID15_SPACED = "".join(a + (_S if p in _ID15_BREAKS else "") for a, p in zip(_ID15_CHARS, _ID15_POS, strict=True))
+
+
+def _mask_spaced_id(match: re.Match[str]) -> str:
+    """First 6 + ``********`` + last 4 characters of an ID written in groups (separators dropped)."""
+    chars = re.sub(r"[ \-]", "", match.group(0))
+    return chars[:6] + "********" + chars[-4:].upper()
+
+
 # --- text patterns (pattern, replacement), applied in this order -----------------
 _L = f"{_PLATE_LETTER}a-hj-np-z"
 _DATE_MD = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 # Digits right after '123.' are a decimal fraction (a coordinate, a distance), never a phone or an ID.
-_TEXT_RULES: tuple[tuple[str, str, str], ...] = (
+_TEXT_RULES: tuple[tuple[str, str, str | Callable[[re.Match[str]], str]], ...] = (
     (
         "id18",
         rf"(?<![0-9])(?<![0-9]\.)(?=[1-9][0-9]{{5}}(?:18|19|20)[0-9]{{2}}{_DATE_MD}[0-9]{{3}}[0-9Xx](?![0-9]))"
         r"([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])",
         r"\1********\2",
+    ),
+    (
+        "id18_spaced",
+        rf"(?<![0-9])(?<![0-9]\.){_ID18_SPACED}(?![0-9Xx])",
+        _mask_spaced_id,
     ),
     (
         "id15",
@@ -118,10 +153,15 @@ _TEXT_RULES: tuple[tuple[str, str, str], ...] = (
         r"\1********\2",
     ),
     (
+        "id15_spaced",
+        rf"(?<![0-9])(?<![0-9]\.){_ID15_SPACED}(?![0-9Xx])",
+        _mask_spaced_id,
+    ),
+    (
         "mobile",
         r"(?<![0-9])(?<![0-9]\.)(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?"
-        r"(1[3-9][0-9])[ \-]?([0-9]{4})[ \-]?([0-9]{4})(?![0-9])",
-        r"\1****\3",
+        r"(1[3-9][0-9])(?:[ \-]?[0-9]{4}[ \-]?|\.[0-9]{4}\.)([0-9]{4})(?![0-9])",
+        r"\1****\2",
     ),
     (
         "landline_cc",
@@ -131,8 +171,8 @@ _TEXT_RULES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "landline",
-        rf"(?<![0-9])(?<![0-9]\.)\(?({_AREA})\)?[ \-]?([0-9]{{3,4}})[ \-]?([0-9]{{4}})(?![0-9])",
-        r"\1-****\3",
+        rf"(?<![0-9])(?<![0-9]\.)\(?({_AREA})\)?(?:[ \-]?[0-9]{{3,4}}[ \-]?|\.[0-9]{{3,4}}\.)([0-9]{{4}})(?![0-9])",
+        r"\1-****\2",
     ),
     (
         "local",
@@ -154,9 +194,11 @@ _B0, _B1 = r"(?:^|[^0-9])", r"(?:[^0-9]|$)"  # digit boundaries without lookarou
 _TEXT_CORES: dict[str, str] = {
     "id18": rf"{_B0}[1-9][0-9]{{5}}(?:18|19|20)[0-9]{{2}}{_DATE_MD}[0-9]{{3}}[0-9Xx]{_B1}",
     "id15": rf"{_B0}[1-9][0-9]{{7}}{_DATE_MD}[0-9]{{3}}(?:[^0-9Xx]|$)",
-    "mobile": rf"(?:^|[^0-9]|86[ \-]?|86\)[ \-]?)1[3-9][0-9][ \-]?[0-9]{{4}}[ \-]?[0-9]{{4}}{_B1}",
+    "id18_spaced": rf"{_B0}{_ID18_SPACED}(?:[^0-9Xx]|$)",
+    "id15_spaced": rf"{_B0}{_ID15_SPACED}(?:[^0-9Xx]|$)",
+    "mobile": rf"(?:^|[^0-9]|86[ \-]?|86\)[ \-]?)1[3-9][0-9](?:[ \-]?[0-9]{{4}}[ \-]?|\.[0-9]{{4}}\.)[0-9]{{4}}{_B1}",
     "landline_cc": r"(?:\+|00)86|\(\+?86\)",
-    "landline": rf"{_B0}{_AREA}\)?[ \-]?[0-9]{{3,4}}[ \-]?[0-9]{{4}}{_B1}",
+    "landline": rf"{_B0}{_AREA}\)?(?:[ \-]?[0-9]{{3,4}}[ \-]?|\.[0-9]{{3,4}}\.)[0-9]{{4}}{_B1}",
     "local": r"(?:电话|手机|座机|固话|联系方式|[Tt][Ee][Ll])",
     "plate": rf"[{_PROVINCES}] ?[{_L}][ ·•.\-]?[{_L}0-9]{{3,4}}",
 }
@@ -552,6 +594,134 @@ def scrub_text(text: pd.Series) -> pd.Series:
     '工单20240305123456，来电人电话138****5678，车牌京A·***45'
     """
     return _apply_rules(_fold(_as_text(text, "text")), count=False)[0]
+
+
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+"""C0 control characters other than tab, line feed and carriage return: XML (so XLSX)
+cannot hold them, and a NUL ends a C string in many readers."""
+
+
+_FRAME_CANDIDATES = f"{_ANY_CORE}|{_FOLDABLE}|{CONTROL_CHARS}"
+
+
+def remove_control_chars(text: pd.Series) -> pd.Series:
+    r"""``text`` without the characters of :data:`CONTROL_CHARS` (only values holding one are touched).
+
+    Examples
+    --------
+    >>> remove_control_chars(pd.Series(["a\x01b\x00", "ok\tfine", None])).tolist()
+    ['ab', 'ok\tfine', nan]
+    """
+    s = _as_text(text, "text")
+    rows = s.str.contains(CONTROL_CHARS, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not rows.any():
+        return s
+    out = s.copy()
+    out[rows] = s[rows].str.replace(CONTROL_CHARS, "", regex=True)
+    return out
+
+
+def scrub_frame(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """Copy of ``frame`` with :func:`scrub_text` and :func:`remove_control_chars` applied to text columns.
+
+    The one privacy pass every stored or printed table of user text goes through
+    (addresses, statuses, raw categories, names, free text, quarantine lines):
+    the cells of all the columns are stacked and scrubbed in one call, since the
+    regex passes cost per call rather than per value.  Missing stays missing;
+    non-text columns and columns not in ``columns`` are returned unchanged.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    columns : list of str, optional
+        Columns to scrub (default: every ``object``/``string`` column).  A
+        listed column that is not text is converted to text first.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"address": ["西城区1号 138.1234.5678"], "n": [3]})
+    >>> scrub_frame(df)["address"].iloc[0]
+    '西城区1号 138****5678'
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    if columns is None:
+        columns = [c for c in frame.columns
+                   if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"scrub_frame: no column(s) {missing} in the table; it has {list(frame.columns)}")
+    out = frame.copy()
+    n = len(out)
+    if not columns or not n:
+        return out
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stacked = pd.concat([out[c].astype("string") for c in columns], ignore_index=True)
+    # Statuses, categories and addresses repeat: the rules run on the distinct values only (one Arrow
+    # hash pass), and of those only on the ones one RE2 pass finds a rule, the fold or a control
+    # character could touch; only the cells whose value changes are written back.
+    arr = pa.array(stacked, type=pa.large_string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    uniques = pd.Series(enc.dictionary.to_numpy(zero_copy_only=False), dtype="string")
+    cand = uniques.str.contains(_FRAME_CANDIDATES, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not cand.any():
+        return out
+    before = uniques[cand]
+    after = remove_control_chars(scrub_text(before)).astype("string")
+    differs = (after != before).fillna(False).to_numpy(dtype=bool)
+    if not differs.any():
+        return out
+    changed_u = np.zeros(len(uniques), dtype=bool)
+    changed_u[np.flatnonzero(cand)[differs]] = True
+    replacement = np.empty(len(uniques), dtype=object)
+    replacement[np.flatnonzero(cand)] = after.to_numpy(dtype=object)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    cells = np.zeros(len(codes), dtype=bool)
+    valid = codes >= 0
+    cells[valid] = changed_u[codes[valid]]
+    pos = np.flatnonzero(cells)
+    for i, c in enumerate(columns):
+        sel = (pos >= i * n) & (pos < (i + 1) * n)
+        if not sel.any():
+            continue
+        values = out[c].astype("string").copy()
+        values.iloc[pos[sel] - i * n] = replacement[codes[pos[sel]]]
+        out[c] = values
+    return out
+
+
+_MASKERS = {"phone": mask_phone, "id_number": mask_id_number, "plate": mask_plate}
+
+
+def mask_frame(frame: pd.DataFrame, personal: dict[str, str] | None = None) -> pd.DataFrame:
+    """A table safe to show: personal columns masked, every other text column scrubbed.
+
+    For previews of raw files (the intake page): ``personal`` maps a column to
+    its kind (``"phone"``, ``"id_number"``, ``"plate"``), whose values are
+    replaced by :func:`mask_phone` / :func:`mask_id_number` / :func:`mask_plate`
+    forms; all other text columns go through :func:`scrub_frame`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"来电号码": ["13812345678"], "内容": ["车牌京A12345"]})
+    >>> mask_frame(df, {"来电号码": "phone"}).iloc[0].tolist()
+    ['138****5678', '车牌京A·***45']
+    """
+    personal = dict(personal or {})
+    bad = {k: v for k, v in personal.items() if v not in _MASKERS}
+    if bad:
+        raise ValueError(f"mask_frame: unknown kind(s) {bad}; use one of {sorted(_MASKERS)}")
+    others = [c for c in frame.columns if c not in personal
+              and (frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype))]
+    out = scrub_frame(frame, others)
+    for col, kind in personal.items():
+        if col in out.columns:
+            out[col] = _MASKERS[kind](out[col].astype("string")).astype("string")
+    return out
 
 
 def count_personal_data(text: pd.Series) -> pd.Series:

@@ -310,6 +310,11 @@ class AccessSettings(_Model):
     """An XLSX whose parts inflate beyond this is refused (zip bomb guard)."""
     xlsx_max_ratio: float = Field(default=200.0, gt=1)
     """… as is one whose parts inflate more than this many times their compressed size."""
+    keep_uploads_days: float = Field(default=0.0, ge=0)
+    """Days an upload stays in the workspace's ``uploads/`` after it was ingested; ``0`` (the
+    default) removes it as soon as the ingest succeeded (the store holds what is needed; the raw
+    file holds caller numbers).  Uploads older than this — and uploads never ingested, after a
+    day at least — are removed at the next upload."""
 
 
 class StoreSettings(_Model):

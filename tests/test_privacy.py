@@ -287,3 +287,74 @@ def test_decimals_of_a_coordinate_are_not_an_id_number():
                       "经纬度116.3801020304050，身份证110105194912310021"], dtype="string")
     assert find_personal_data(text).tolist() == [False, True, True]
     assert scrub_text(text).iloc[0] == text.iloc[0]
+
+
+# --------------------------------------------------------------------------- dotted/spaced forms (issue 21)
+@pytest.mark.parametrize("raw,clean", [
+    ("回访138.1234.5678", "回访138****5678"),
+    ("电话 138 1234 5678 谢谢", "电话 138****5678 谢谢"),
+    ("+86 138-1234-5678", "138****5678"),
+    ("座机010.6234.5678", "座机010-****5678"),
+    ("身份证110105 19491231 0021，", "身份证110105********0021，"),
+    ("身份证 110105 1949 1231 0021", "身份证 110105********0021"),
+    ("身份证1101 0519 4912 3100 21", "身份证110105********0021"),
+    ("身份证110-105-1949-1231-002x", "身份证110105********002X"),
+    ("旧证110105 491231 002", "旧证110105********1002"),
+    ("旧证110105-49-1231-002", "旧证110105********1002"),
+    ("车牌京A 12345", "车牌京A·***45"),
+    ("车牌京 A·12345", "车牌京A·***45"),
+])
+def test_scrub_text_masks_dotted_and_spaced_forms(raw, clean):
+    out = scrub_text(pd.Series([raw]))
+    assert out.iloc[0] == clean
+    assert not find_personal_data(out).iloc[0]
+    assert find_personal_data(pd.Series([raw])).iloc[0]
+
+
+@pytest.mark.parametrize("text", [
+    "2024.03.05 上报",                          # dotted date
+    "金额1234.5678元",                           # amount with 4 decimals
+    "坐标116.3790,39.9450",                      # coordinates
+    "经度116.13812345678",                       # long decimals that hold a mobile-like run
+    "距离138.12345678米",                        # one dot only
+    "h3 8831aa5a1dfffff 与 8a31aa5a1d07fff",     # H3 ids
+    "单号 123456789012 与 1234567890123456",     # order numbers of other lengths
+    "单号 20240305 123456",                      # spaced order number (14 digits, 8-6)
+    "批次 110105 19491331 0021",                 # 6-8-4 with month 13: not an ID
+    "2024-03-05 08:30:00",
+])
+def test_scrub_text_leaves_dotted_and_spaced_look_alikes(text):
+    assert scrub_text(pd.Series([text])).iloc[0] == text
+
+
+def test_scrub_frame_scrubs_every_text_column_and_keeps_the_rest():
+    from geo.privacy import scrub_frame
+
+    df = pd.DataFrame({
+        "address": ["西城区1号 138.1234.5678", None, "东城区2号"],
+        "status": pd.Series(["回访13612345678", "办结", pd.NA], dtype="string", index=[10, 11, 12]),
+        "category_raw": ["违法停放 京A12345", "占道", "占道"],
+        "lon": [116.379, 116.38, 116.39],
+        "occurred": ["2024-03-05 09:00:00"] * 3,
+    }, index=[10, 11, 12])
+    out = scrub_frame(df)
+    assert out["address"].tolist()[0] == "西城区1号 138****5678" and pd.isna(out["address"].iloc[1])
+    assert out["status"].iloc[0] == "回访136****5678" and out["status"].iloc[1] == "办结"
+    assert pd.isna(out["status"].iloc[2]) and isinstance(out["status"].dtype, pd.StringDtype)
+    assert out["category_raw"].tolist() == ["违法停放 京A·***45", "占道", "占道"]
+    assert out["lon"].tolist() == [116.379, 116.38, 116.39] and list(out.index) == [10, 11, 12]
+    assert out["occurred"].tolist() == ["2024-03-05 09:00:00"] * 3
+    assert df["address"].iloc[0] == "西城区1号 138.1234.5678"  # the input is not changed
+    only = scrub_frame(df, ["status"])
+    assert only["address"].iloc[0] == "西城区1号 138.1234.5678" and only["status"].iloc[0] == "回访136****5678"
+    with pytest.raises(KeyError, match="nope"):
+        scrub_frame(df, ["nope"])
+
+
+def test_remove_control_chars_keeps_tabs_and_line_ends():
+    from geo.privacy import remove_control_chars, scrub_frame
+
+    s = pd.Series(["a\x01b", "nul\x00here", "tab\tnl\ncr\r", "\x0b\x0c\x1f\x08x", None])
+    assert remove_control_chars(s).tolist()[:4] == ["ab", "nulhere", "tab\tnl\ncr\r", "x"]
+    assert pd.isna(remove_control_chars(s).iloc[4])
+    assert scrub_frame(pd.DataFrame({"t": ["电话13812345678\x01"]}))["t"].iloc[0] == "电话138****5678"

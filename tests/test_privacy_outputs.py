@@ -70,7 +70,9 @@ def texts_of(path: Path) -> pd.Series:
         return pd.Series(list(_strings(json.loads(path.read_text(encoding="utf-8")))), dtype="string")
     if ext in (".parquet", ".geoparquet"):
         df = pd.read_parquet(path)
-        df = df.drop(columns=[c for c in df.columns if c == "geometry"])
+        # hex digests (keyed hashes, content hashes) hold digit runs a phone pattern can match by
+        # chance, and cannot hold a raw value
+        df = df.drop(columns=[c for c in df.columns if c == "geometry" or str(c).endswith("hash")])
         cols = [df[c].astype("string") for c in df.columns] + [pd.Series(list(map(str, df.columns)))]
         return pd.concat(cols, ignore_index=True).astype("string")
     raise AssertionError(f"no reader for {path}")
@@ -247,3 +249,225 @@ def test_app_pages_show_no_personal_data(app_workspace, page, role):
     texts = _page_texts(at)
     assert len(texts) > 20  # the page rendered something to scan
     assert leaks(texts) == []
+
+
+# --- issue 21: personal data planted in EVERY column of EVERY source file -------------------------------
+# Each value below is one person's number written a different way; RAW_FORMS are what must never appear
+# in any output, CANONICAL what must not appear even once separators are taken out (an independent check:
+# it does not use the scrubber's own patterns).
+PLANTS = ("13987654321", "139.8765.4321", "139 8765 4321", "+86 139-8765-4321",
+          "320102198807153216", "320102 19880715 3216", "3201 0219 8807 1532 16",
+          "苏A9K8J7", "苏A·9K8J7", "025.8765.4321")
+CANONICAL = ("13987654321", "320102198807153216", "苏A9K8J7", "02587654321")
+
+
+def _plant_frame(df: pd.DataFrame, stride: int = 7) -> pd.DataFrame:
+    """Every column gets every planted form, each in its own rows (the rows differ per column)."""
+    df = df.astype(object).copy()
+    cols = [c for c in df.columns if c != "geometry"]
+    n = len(df)
+    for j, col in enumerate(cols):
+        for k, plant in enumerate(PLANTS):
+            row = (j * len(PLANTS) + k) * stride % n
+            value = df.iat[row, df.columns.get_loc(col)]
+            # the first form replaces the value (a category of only a phone number is kept as 'other' and
+            # echoed in the ingest report), the others are appended to it
+            kept = "" if k == 0 or pd.isna(value) else value
+            df.iat[row, df.columns.get_loc(col)] = f"{kept} {plant}".strip()
+    return df
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    """A sample CSV as text and its encoding (the 12345 export is GBK, as the real one)."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError(f"cannot decode {path}")
+
+
+def plant_everywhere(raw: Path) -> dict[str, int]:
+    """Rewrite each sample export in its own format with :data:`PLANTS` in every column; cells planted per file."""
+    import geopandas as gpd
+
+    planted = {}
+    for name, _ in SAMPLE_FILES:
+        path = raw / name
+        if path.suffix == ".csv":
+            df, enc = _read_csv(path)
+            _plant_frame(df).to_csv(path, index=False, encoding=enc)
+        elif path.suffix == ".xlsx":
+            df = pd.read_excel(path, dtype=str)
+            _plant_frame(df).to_excel(path, index=False)
+        else:
+            gdf = gpd.read_file(path)
+            out = _plant_frame(pd.DataFrame(gdf.drop(columns="geometry")))
+            gpd.GeoDataFrame(out, geometry=gdf.geometry, crs=gdf.crs).to_file(path, driver="GeoJSON")
+            df = gdf
+        planted[name] = len([c for c in df.columns if c != "geometry"]) * len(PLANTS)
+    return planted
+
+
+def canonical_leaks(texts: pd.Series) -> list[str]:
+    """Texts holding a planted value once spaces, dots, hyphens, middle dots and ``+86`` are taken out."""
+    flat = texts.dropna().astype("string").str.replace(r"\+86|[\s.\-·]", "", regex=True)
+    hit = pd.Series(False, index=flat.index)
+    for c in CANONICAL:
+        hit |= flat.str.contains(c, regex=False).fillna(False)
+    return texts.dropna()[hit.to_numpy()].head(5).tolist()
+
+
+def _all_leaks(texts: pd.Series) -> list[str]:
+    return leaks(texts) + canonical_leaks(texts)
+
+
+def _store_texts(store: Path) -> dict[str, pd.Series]:
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        out = {}
+        for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            df = con.execute(f'SELECT * FROM "{table}"').df()
+            # hex digests (keyed hashes, content hashes, the audit chain) hold digit runs a phone
+            # pattern can match by chance, and cannot hold a raw value
+            cols = [df[c].map(lambda v: None if v is None else str(v)).astype("string") for c in df.columns
+                    if not str(c).endswith("hash")]
+            out[table] = pd.concat(cols, ignore_index=True) if cols else pd.Series([], dtype="string")
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A small workspace whose every source file holds personal data in every column, ingested by the CLI
+    (single-machine and scale engines), exported in every format and reviewed; all outputs collected."""
+    import logging
+
+    from geo.synthetic.sample import write_sample
+    from tests.conftest import copy_sample_geography
+
+    root = tmp_path_factory.mktemp("planted") / "ws"
+    copy_sample_geography(root)
+    write_sample(root / "raw", seed=11, months=1, scale=0.03)
+    planted_cells = plant_everywhere(root / "raw")
+    out = root.parent / "out"
+    w = ["--workspace", str(root)]
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    previous = logging.getLogger().level
+    logging.getLogger().setLevel(logging.DEBUG)
+    printed: dict[str, str] = {}
+
+    def run(key: str, argv: list[str]) -> None:
+        buf, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
+            code = main(argv + w)
+        assert code == 0, (key, buf.getvalue()[-2000:], err.getvalue()[-2000:])
+        printed[key] = buf.getvalue() + err.getvalue()
+
+    try:
+        for name, source in SAMPLE_FILES:
+            run(f"ingest_{name}", ["ingest", str(root / "raw" / name), "--source", source])
+            run(f"ingest_json_{name}", ["ingest", str(root / "raw" / name), "--source", source, "--json"])
+        scale_store = root.parent / "scale_store"
+        run("scale_ingest", ["scale", "ingest", *[f"{s}={root / 'raw' / n}" for n, s in SAMPLE_FILES],
+                             "--scheduler", "none", "--out-store", str(scale_store), "--json"])
+        run("scale_ingest_text", ["scale", "ingest", *[f"{s}={root / 'raw' / n}" for n, s in SAMPLE_FILES],
+                                  "--scheduler", "none", "--out-store", str(scale_store)])
+        for ext in ("csv", "xlsx", "geojson", "parquet"):
+            run(f"export_{ext}", ["export", "--out", str(out / f"events.{ext}")])
+        run("review", ["review", "--problems", str(out / "problems.xlsx")])
+        run("review_csv", ["review", "--problems", str(out / "problems.csv")])
+        run("review_json", ["review", "--json"])
+        run("status", ["status"])
+        run("status_json", ["status", "--json"])
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(previous)
+    printed["log"] = log.getvalue()
+    return {"root": root, "out": out, "printed": printed, "scale": scale_store, "planted": planted_cells}
+
+
+def test_planted_sources_really_hold_personal_data_in_every_column(planted):
+    # the scans below must have something to find: every column of every file holds every planted form
+    root = planted["root"]
+    for name, _ in SAMPLE_FILES:
+        texts = texts_of(root / "raw" / name)
+        joined = "\n".join(texts.dropna())
+        assert all(p in joined for p in PLANTS), name
+        assert len(canonical_leaks(texts)) > 0 and len(leaks(texts)) > 0
+    assert sum(planted["planted"].values()) >= 4 * 5 * len(PLANTS)
+
+
+def test_planted_personal_data_reaches_no_stored_table(planted):
+    ws = load_workspace(planted["root"])
+    tables = _store_texts(ws.store_path)
+    assert {"events", "ingests"} <= set(tables)
+    found = {t: _all_leaks(v) for t, v in tables.items()}
+    assert {t: v for t, v in found.items() if v} == {}
+    # the planted values are there, masked (the columns were scrubbed, not dropped)
+    events = "\n".join(tables["events"].dropna())
+    assert "139****4321" in events and "320102********3216" in events and "苏A·***J7" in events
+
+
+def test_planted_personal_data_reaches_no_export_review_or_quarantine_file(planted):
+    ws = load_workspace(planted["root"])
+    files = sorted(p for p in planted["out"].iterdir() if p.is_file())
+    files += sorted(ws.quarantine_dir.glob("*.csv"))
+    assert {".csv", ".xlsx", ".geojson", ".parquet"} <= {p.suffix for p in files}
+    assert any(p.parent == ws.quarantine_dir for p in files)
+    found = {p.name: _all_leaks(texts_of(p)) for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+    for p in files:  # files at rest: owner only
+        assert p.stat().st_mode & 0o077 == 0, p
+
+
+def test_planted_personal_data_reaches_no_scale_store_file(planted):
+    files = [p for p in planted["scale"].rglob("*") if p.is_file() and p.suffix in (".json", ".parquet", ".csv")]
+    assert any(p.suffix == ".json" for p in files) and any(p.suffix == ".parquet" for p in files)
+    found = {str(p.relative_to(planted["scale"])): _all_leaks(texts_of(p)) for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+    assert planted["scale"].stat().st_mode & 0o077 == 0
+
+
+def test_planted_personal_data_reaches_no_cli_line_json_or_log(planted):
+    printed = planted["printed"]
+    # the line that echoed raw categories is there, and so are the planted ones
+    other = [line for k, v in printed.items() if k.startswith("ingest_") for line in v.splitlines()
+             if "kept as 'other' category" in line]
+    assert other and any("139****4321" in line for line in other), other
+    reports = [json.JSONDecoder().raw_decode(printed[f"ingest_json_{n}"])[0] for n, _ in SAMPLE_FILES]
+    assert all(r["read"] > 0 for r in reports)  # the --json output is the report, scanned above
+    found = {k: _all_leaks(pd.Series(v.splitlines(), dtype="string")) for k, v in printed.items()}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_the_sample_s_own_columns_are_not_scrubbed(tmp_path):
+    """Known answer for false positives: in the unplanted sample, the scrub changes no cell of the id, time,
+    coordinate, category, address or status columns (only texts, caller numbers and plates hold PII)."""
+    from geo.privacy import scrub_frame
+    from geo.synthetic.sample import write_sample
+
+    write_sample(tmp_path, seed=11, months=1, scale=0.03)
+    pii_columns = {"问题描述", "诉求内容", "来电号码", "号牌号码"}
+    for name, _ in SAMPLE_FILES:
+        path = tmp_path / name
+        if path.suffix == ".csv":
+            df = _read_csv(path)[0]
+        elif path.suffix == ".xlsx":
+            df = pd.read_excel(path, dtype=str)
+        else:
+            import geopandas as gpd
+
+            df = pd.DataFrame(gpd.read_file(path).drop(columns="geometry")).astype("string")
+        # the scrub folds full-width digits as the ingest's NFKC normalisation does: compare folded values
+        df = df.astype("string").apply(lambda c: c.str.normalize("NFKC"))
+        scrubbed = scrub_frame(df)
+        changed = {c for c in df.columns if not scrubbed[c].fillna("").equals(df[c].fillna(""))}
+        assert changed <= pii_columns, (name, changed - pii_columns)
+        assert len(df) > 20

@@ -220,15 +220,43 @@ def store_upload(ws: Workspace, safe_name: str, content: bytes) -> Path:
     one name do not overwrite each other.
     """
     from geo.access.uploads import contained_path, safe_filename
+    from geo.store.files import private_dir, private_umask, prune_files
 
-    digest = hashlib.sha256(content).hexdigest()[:12]
+    digest = upload_digest(content)
+    # uploads kept after their ingest, and uploads never ingested (after a day at least), expire
+    prune_files(ws.root / UPLOAD_DIR, max(ws.settings.access.keep_uploads_days, 1.0))
     target = contained_path(ws.root, Path(UPLOAD_DIR) / digest / safe_filename(safe_name))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(ws.root / UPLOAD_DIR)
+    private_dir(target.parent)
     if not target.exists():
         tmp = target.with_name(f".{target.name}.part")
-        tmp.write_bytes(content)
+        with private_umask():  # 0600: the raw file holds caller numbers
+            tmp.write_bytes(content)
         tmp.replace(target)
     return target
+
+
+def upload_digest(content: bytes) -> str:
+    """The name of an upload's folder: the first 12 hex characters of its SHA-256."""
+    return hashlib.sha256(content).hexdigest()[:12]
+
+
+def discard_upload(ws: Workspace, path: str | Path) -> bool:
+    """Remove an ingested upload (and its folder if empty) unless ``access.keep_uploads_days`` keeps it.
+
+    Returns whether it was removed.  Kept uploads are removed by the next
+    :func:`store_upload` once they are older than the setting.
+    """
+    if ws.settings.access.keep_uploads_days > 0:
+        return False
+    path = Path(path)
+    base = (ws.root / UPLOAD_DIR).resolve()
+    if base not in path.resolve().parents:  # only ever inside uploads/
+        return False
+    path.unlink(missing_ok=True)
+    if path.parent.resolve() != base and not any(path.parent.iterdir()):
+        path.parent.rmdir()
+    return True
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -245,8 +273,13 @@ def preview(path: str, source: str, stamp: Stamp, mapping_file: str | None = Non
     missing = [f for f in REQUIRED if f not in cmap.fields]
     if not cmap.has_coordinates and "address" not in cmap.fields:
         missing.append("coordinates")
+    from geo.privacy import mask_frame
+
+    # the preview shows no caller number, ID number or plate: the personal columns masked, the rest scrubbed
+    personal = {cmap.fields[f]: f for f in ("phone", "id_number", "plate") if cmap.fields.get(f)}
+    head = mask_frame(raw.frame[raw.columns].head(20).astype("string"), personal)
     return {
-        "rows": int(raw.n_rows), "head": raw.frame[raw.columns].head(20).astype("string"),
+        "rows": int(raw.n_rows), "head": head,
         "fields": dict(cmap.fields), "unmapped": list(cmap.unmapped), "missing": missing,
         "encoding": raw.encoding, "declared_crs": raw.declared_crs,
     }

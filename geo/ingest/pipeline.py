@@ -172,6 +172,57 @@ def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str,
     return normalize_text(values)
 
 
+SCRUBBED_FIELDS: tuple[str, ...] = ("source_id", "category_raw", "text", "address", "status", "action",
+                                    "reporter", "patrol_mode", "vehicle_type")
+"""Canonical fields whose text is stored: scrubbed by :func:`scrub_fields` (the personal fields
+``phone``/``id_number``/``plate`` are hashed and masked instead; times and coordinates are parsed)."""
+
+
+def scrub_fields(frame: pd.DataFrame, mapping: ColumnMapping, salt: str) -> tuple[pd.DataFrame, int]:
+    """The privacy pass of ingestion: every stored text field scrubbed with :func:`geo.privacy.scrub_frame`.
+
+    Runs once on the raw table, before categories are mapped, addresses geocoded,
+    ids built or anything is reported, so no later step (the stored events, the
+    "kept as 'other'" list, report warnings, the scale store) can see a raw phone
+    number, ID number or plate in :data:`SCRUBBED_FIELDS`.  Control characters
+    are dropped from them too (an XLSX cannot hold them).  A record id that held
+    personal data would become a masked id that different records could share,
+    so it is replaced by ``pd-`` + 20 hex characters of its keyed hash
+    (:func:`geo.privacy.hash_values`): still unique, still stable across
+    re-ingests, no longer readable.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The raw table (the file's columns plus ``_row``).
+    mapping : ColumnMapping
+        Which column holds each field.
+    salt : str
+        The workspace's salt, for the ids replaced by hashes.
+
+    Returns
+    -------
+    (DataFrame, int)
+        The scrubbed copy of ``frame`` (columns not in :data:`SCRUBBED_FIELDS` unchanged)
+        and how many record ids were replaced.
+    """
+    cols = list(dict.fromkeys(mapping.fields[f] for f in SCRUBBED_FIELDS if mapping.fields.get(f)))
+    if not cols:
+        return frame, 0
+    out = privacy.scrub_frame(frame, cols)
+    id_col = mapping.fields.get("source_id")
+    if not id_col:
+        return out, 0
+    before = frame[id_col].astype("string")
+    changed = (out[id_col].astype("string") != before).fillna(False).to_numpy(dtype=bool)
+    if changed.any():
+        hashed = privacy.hash_values(before[changed], salt, kind="auto").str.slice(0, 20)
+        ids = out[id_col].astype("string")
+        ids[changed] = ("pd-" + hashed).to_numpy()
+        out[id_col] = ids
+    return out, int(changed.sum())
+
+
 def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Integer code of each value (-1 = missing) and the distinct values, in order of appearance.
 
@@ -662,11 +713,15 @@ def prepare_events(
         rejects.parts.append(pd.DataFrame({
             "source_file": file_label, "source_row": bad["_row"].astype("int64"),
             "reason": bad["reason"].where(bad["reason"] == "ragged_row", "unreadable_row"),
-            "message": bad["detail"].astype(str) + "; check quoting and delimiters",
-            "column": "", "raw_line": privacy.scrub_text(bad["text"].astype("string")),
+            "message": privacy.scrub_text(bad["detail"].astype("string")) + "; check quoting and delimiters",
+            "column": "", "raw_line": privacy.remove_control_chars(privacy.scrub_text(bad["text"].astype("string"))),
         }))
 
     cmap = map_columns([c for c in frame.columns if c != "_row"], source, mapping, file=file_label)
+    frame, replaced_ids = scrub_fields(frame, cmap, ws.salt)  # the one privacy pass, before any use
+    if replaced_ids:
+        report.warnings.append(f"{replaced_ids} record id(s) held a phone number, ID number or plate and "
+                               "were replaced by keyed hashes (pd-…)")
     declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
     crs_name = gcrs.normalize_crs_name(declared)
     report.crs = crs_name
@@ -743,8 +798,7 @@ def prepare_events(
     text = _col(frame, cmap, "text", keep)
     too_long = text.str.len().fillna(0).to_numpy() > settings.ingest.max_text_chars
     flag_cols["text_truncated"] = too_long
-    text = text.str.slice(0, settings.ingest.max_text_chars)
-    text = privacy.scrub_text(text)
+    text = text.str.slice(0, settings.ingest.max_text_chars)  # scrubbed by scrub_fields already
 
     closed_text = _col(frame, cmap, "closed_at", keep)
     closed_at = pd.Series(pd.NaT, index=index_k, dtype="datetime64[us, UTC]")

@@ -72,7 +72,7 @@ def quarantine_frame(raw: pd.DataFrame, rows: pd.Index | list[int], reason: str 
 
 def _safe_for_spreadsheet(records: pd.DataFrame) -> pd.DataFrame:
     """Raw values with personal data masked and formula cells escaped (text columns only)."""
-    from geo.privacy import scrub_text
+    from geo.privacy import remove_control_chars, scrub_text
     from geo.store.export import escape_formulas
 
     out = records.copy()
@@ -81,7 +81,7 @@ def _safe_for_spreadsheet(records: pd.DataFrame) -> pd.DataFrame:
     if cols and len(out):
         # one scrub over all cells stacked: the regex passes cost per call, not per value
         stacked = pd.concat([out[c].astype("string") for c in cols], ignore_index=True)
-        scrubbed = scrub_text(stacked).where(stacked.notna()).to_numpy(dtype=object)
+        scrubbed = remove_control_chars(scrub_text(stacked)).where(stacked.notna()).to_numpy(dtype=object)
         for i, c in enumerate(cols):
             out[c] = scrubbed[i * len(out):(i + 1) * len(out)]
     return escape_formulas(out)
@@ -91,11 +91,14 @@ def write_quarantine(records: pd.DataFrame, path: Path) -> Path | None:
     """Write quarantine records atomically (temp file + rename); ``None`` if there are none."""
     if records.empty:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from geo.store.files import private_dir, private_umask
+
+    private_dir(path.parent)  # 0700: raw rows, even masked, are for the data's owner only
     tmp = path.with_suffix(path.suffix + ".tmp")
     out = _safe_for_spreadsheet(records.sort_values(["source_row", "reason"], kind="stable"))
-    # CRLF rows: a bare CR inside a raw value is then quoted (see geo.store.export.write_table)
-    out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    with private_umask():  # the file is 0600
+        # CRLF rows: a bare CR inside a raw value is then quoted (see geo.store.export.write_table)
+        out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     os.replace(tmp, path)
     return path
 

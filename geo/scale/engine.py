@@ -70,6 +70,7 @@ from geo.errors import InputFileError, StoreError
 from geo.ingest.pipeline import Progress, Stopwatch
 from geo.settings import SOURCES, TIERS, Settings
 from geo.store.database import arrow_types_mapper
+from geo.store.files import private_dir, private_umask
 from geo.store.workspace import Workspace, load_workspace
 
 COMMITS = "_commits"
@@ -744,8 +745,10 @@ def ingest_partitioned(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, 
         encoding = encoding or mapping.encoding
         delimiter = delimiter or mapping.delimiter
     root = store_dir(ws, out_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    with _store_lock(root):
+    # 0700: everything under it (also what Dask workers in other processes write) is the owner's only;
+    # files written by this process are 0600 as well
+    private_dir(root)
+    with private_umask(), _store_lock(root):
         return _ingest_locked(inputs, ws, root, client=client, crs=crs, mapping_file=mapping_file,
                               encoding=encoding, delimiter=delimiter, chunk_mb=chunk_mb, progress=progress)
 

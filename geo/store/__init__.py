@@ -22,5 +22,7 @@ Public API (import from the module):
   ``read_audit``, ``verify_audit``, ``AuditCheck``, ``verify_chain``, ``audit_key``, ``key_path``,
   ``anchor_path``, ``cli_actor``.
 - :mod:`geo.store.export` -- ``write_table`` (GeoParquet/GeoJSON/CSV/XLSX by suffix), ``local_times``,
-  ``escape_formulas``, ``FORMULA_PREFIXES``.
+  ``escape_formulas``, ``FORMULA_PREFIXES``, ``remove_control_chars``.
+- :mod:`geo.store.files` -- ``private_umask``, ``make_private``, ``private_dir``, ``prune_files``,
+  ``PRIVATE_FILE_MODE``, ``PRIVATE_DIR_MODE``.
 """

@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import StoreError
+from geo.store.files import make_private, private_umask
 from geo.store.schema import DUCKDB_TYPES, EVENT_COLUMNS, conform_events
 
 INGEST_COLUMNS = {
@@ -211,11 +212,17 @@ def connect(path: str | Path, *, read_only: bool = False, wait: float | None = N
         finally:
             con.close()
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shared, cur = _acquire(path, read_only, wait, defaults.busy_progress_seconds, progress)
+    with private_umask():  # a new store (and its folder) is private
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shared, cur = _acquire(path, read_only, wait, defaults.busy_progress_seconds, progress)
     try:
         cur.execute("SET TimeZone = 'UTC'")
-        yield cur
+        if read_only:
+            yield cur
+        else:
+            make_private(path)  # also a store an older version left at 0644
+            with private_umask():  # the write-ahead log and files written meanwhile (quarantine)
+                yield cur
     finally:
         _release(path, shared, cur)
 

@@ -7,6 +7,11 @@ complaint can never run as a formula when a user opens the file; column
 headers are escaped the same way (a pivot by category takes its headers from
 the data).  Numbers are left alone.  openpyxl would otherwise store any string
 starting with ``=`` as a live formula in an XLSX.
+
+No export can be broken by a stray control character: XLSX (XML) cannot hold
+the C0 controls other than tab/LF/CR (:data:`geo.privacy.CONTROL_CHARS`), so
+they are removed from XLSX cells and headers, and NUL is removed from text in
+every format (see :func:`remove_control_chars`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputFileError
+from geo.privacy import CONTROL_CHARS
+from geo.store.files import make_private, private_umask
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 SUPPORTED = (".parquet", ".geoparquet", ".geojson", ".json", ".csv", ".xlsx")
@@ -66,6 +73,54 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     escaped_names, risky_names = _escape_text(names)
     if risky_names.any():
         out.columns = [e if r else c for c, e, r in zip(out.columns, escaped_names, risky_names, strict=True)]
+    return out
+
+
+def remove_control_chars(df: pd.DataFrame, pattern: str = CONTROL_CHARS) -> pd.DataFrame:
+    r"""``df`` with the characters ``pattern`` matches removed from text cells, categories and headers.
+
+    Only columns holding such a character are copied; numbers, dates and
+    geometries are untouched.  The default removes the C0 controls an XLSX
+    cannot hold; ``r"\x00"`` removes NUL only.
+
+    Examples
+    --------
+    >>> remove_control_chars(pd.DataFrame({"a\x01": ["x\x01y", "ok\tfine"]})).to_dict("list")
+    {'a': ['xy', 'ok\tfine']}
+    """
+    out = df
+    for col in df.columns:
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = pd.Series(s.cat.categories)
+            if cats.dtype == object or isinstance(cats.dtype, pd.StringDtype):
+                text = cats.astype("string")
+                if text.str.contains(pattern, regex=True).fillna(False).any():
+                    fixed = text.str.replace(pattern, "", regex=True)
+                    out = out.copy() if out is df else out
+                    if fixed.duplicated().any():  # two categories became one
+                        out[col] = s.astype("string").str.replace(pattern, "", regex=True)
+                    else:
+                        out[col] = s.cat.rename_categories(fixed.tolist())
+            continue
+        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+            continue
+        is_str = s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool) if s.dtype == object else \
+            s.notna().to_numpy(dtype=bool)
+        if not is_str.any():
+            continue
+        text = s[is_str].astype("string")
+        hit = text.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+        if hit.any():
+            out = out.copy() if out is df else out
+            fixed = s.astype(object) if s.dtype == object else s.copy()
+            rows = np.flatnonzero(is_str)[hit]
+            fixed.iloc[rows] = text[hit].str.replace(pattern, "", regex=True).to_numpy(dtype=object)
+            out[col] = fixed
+    names = [str(c) for c in out.columns]
+    if any(pd.Series(names, dtype="string").str.contains(pattern, regex=True)):
+        out = out.copy() if out is df else out
+        out.columns = pd.Series(names, dtype="string").str.replace(pattern, "", regex=True).tolist()
     return out
 
 
@@ -121,13 +176,22 @@ def write_table(df: pd.DataFrame, path: str | Path, *, sheet_name: str = "data",
         with BOM, so Excel reads Chinese), ``.xlsx``.
     headers : dict, optional
         Column renames for spreadsheet outputs (e.g. Chinese headers).
+
+    The file is created ``0600`` (:func:`geo.store.files.private_umask`).
     """
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
         raise InputFileError(f"cannot write {ext or 'files without extension'}; use one of "
                              f"{', '.join(SUPPORTED)}", file=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with private_umask():  # 0600 file (0700 for a folder it creates): exports hold complaint texts
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write(remove_control_chars(df, CONTROL_CHARS if ext == ".xlsx" else r"\x00"), path, ext,
+               sheet_name, headers)
+    return make_private(path)  # also a file that existed before at 0644
+
+
+def _write(df: pd.DataFrame, path: Path, ext: str, sheet_name: str, headers: dict[str, str] | None) -> Path:
     spatial = isinstance(df, gpd.GeoDataFrame) or {"lon", "lat"} <= set(df.columns)
     if not spatial:
         # A plain table (a backtest, a weekly series): no geometry to invent.
