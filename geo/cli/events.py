@@ -58,6 +58,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                   f"quarantined {r.quarantined}" + (f" → {r.quarantine_file}" if r.quarantine_file else ""))
             for reason, count in sorted(r.by_reason.items()):
                 print(f"    {reason}: {count}")
+            if r.file_records is not None:
+                print(f"    file: {r.file_records} data record(s)"
+                      + (f" on {r.file_lines} line(s)" if r.file_lines is not None else "")
+                      + (f", {r.blank_rows} blank" if r.blank_rows else "")
+                      + ("; every record accounted for" if r.matches_file else
+                         f"; MISMATCH: read {r.read} + blank {r.blank_rows} != {r.file_records}"))
             if r.other_categories:
                 print(f"    kept as 'other' category: {sum(r.other_categories.values())} "
                       f"({', '.join(list(r.other_categories)[:5])})")

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geo.errors import InputFileError
+from geo.ingest.csvrecords import count_lines, scan_records
 from geo.ingest.csvscan import (
     DELIMITER_NAMES,
     LEADING_BLANK,
@@ -25,33 +26,49 @@ from geo.ingest.csvscan import (
 )
 from geo.ingest.rawtable import ROW_COLUMN, RawTable, bad_rows_frame, dedupe_names, frame_from_arrow
 from geo.ingest.textencoding import SAMPLE_BYTES, detect_bytes, normalize_encoding, to_utf8
+from geo.settings import IngestSettings
 
 __all__ = ["read_csv", "parse_csv"]
 
+_LIMITS = IngestSettings()
 
-def read_csv(path: Path, raw: bytes, encoding: str | None, delimiter: str | None) -> RawTable:
+
+def read_csv(path: Path, raw: bytes, encoding: str | None, delimiter: str | None, *,
+             max_field_lines: int = _LIMITS.max_field_lines,
+             max_record_mb: float = _LIMITS.max_record_mb) -> RawTable:
+    """Decode (detecting the encoding unless given) and parse a CSV file's bytes; see :func:`parse_csv`."""
     name = str(path)
+    lim = {"max_field_lines": max_field_lines, "max_record_mb": max_record_mb}
     if encoding:
         enc = normalize_encoding(encoding, name)
         data = to_utf8(raw, enc, name)
-        return parse_csv(path, data, enc, delimiter)
+        return parse_csv(path, data, enc, delimiter, **lim)
     enc = detect_bytes(raw, name, verify=False, sample_only=True)
     data = to_utf8(raw, enc, name, validated=True)
     try:
-        return parse_csv(path, data, enc, delimiter)
+        return parse_csv(path, data, enc, delimiter, **lim)
     except _NotUTF8:
         # The first 256 KiB were UTF-8 but a later line is not: detect on the whole file.
         enc = detect_bytes(raw, name, verify=False)
-        return parse_csv(path, to_utf8(raw, enc, name), enc, delimiter)
+        return parse_csv(path, to_utf8(raw, enc, name), enc, delimiter, **lim)
 
 
 class _NotUTF8(Exception):
     pass
 
 
-def parse_csv(path: Path, data: bytes, enc: str, delimiter: str | None) -> RawTable:
-    """Parse UTF-8 ``data`` (see :func:`read_raw`)."""
+def parse_csv(path: Path, data: bytes, enc: str, delimiter: str | None, *,
+              max_field_lines: int = _LIMITS.max_field_lines,
+              max_record_mb: float = _LIMITS.max_record_mb) -> RawTable:
+    """Parse UTF-8 ``data`` (see :func:`geo.ingest.readers.read_raw`).
+
+    The records are first counted and runaway quotes cut out by
+    :func:`geo.ingest.csvrecords.scan_records` (``max_field_lines``, ``max_record_mb``); the cut
+    records come back in ``bad_rows`` (reason ``broken_quote`` or ``record_too_large``, the whole
+    raw line kept) and ``file_records`` is that independent count.
+    """
     name = str(path)
+    file_lines = count_lines(data)
     m = LEADING_BLANK.match(data)
     skipped = 0
     if m:
@@ -108,13 +125,22 @@ def parse_csv(path: Path, data: bytes, enc: str, delimiter: str | None) -> RawTa
         else:
             pad = 0
 
+    scan = scan_records(data, delim, n_header, max_field_lines=max_field_lines,
+                        max_record_bytes=int(max_record_mb * 1e6))
+    data = scan.data
+    cut_numbers = np.asarray([c.record for c in scan.cut], dtype=np.int64)
+    if scan.cut:
+        notes.append(f"{len(scan.cut)} record(s) set aside whole (runaway quote or oversized record); "
+                     "the rest of the file was read")
     invalid: list[tuple[int, str, str, str]] = []
     blank_numbers: list[int] = []
 
     def on_invalid(row: Any) -> str:
         text = row.text or ""
         number = row.number if row.number is not None else -1
-        if not text.strip(delim + " \t\r\n"):
+        if number in cut_set:
+            cut_seen.append(number)
+        elif not text.strip(delim + " \t\r\n"):
             blank_numbers.append(number)
         else:
             invalid.append((number, "ragged_row",
@@ -122,6 +148,8 @@ def parse_csv(path: Path, data: bytes, enc: str, delimiter: str | None) -> RawTa
                             text[:2000]))
         return "skip"
 
+    cut_set = set(cut_numbers.tolist())
+    cut_seen: list[int] = []
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
@@ -146,7 +174,8 @@ def parse_csv(path: Path, data: bytes, enc: str, delimiter: str | None) -> RawTa
         raise RuntimeError("pyarrow did not report row numbers of malformed CSV rows")
 
     # Physical record numbers (header = 1) of the rows Arrow kept, in order.
-    skipped_numbers = np.sort(np.asarray([n for n, *_ in invalid] + blank_numbers, dtype=np.int64))
+    skipped_numbers = np.sort(np.asarray([n for n, *_ in invalid] + blank_numbers + cut_seen,
+                                         dtype=np.int64))
     total = table.num_rows + len(skipped_numbers)
     kept = np.setdiff1d(np.arange(1, total + 1, dtype=np.int64), skipped_numbers, assume_unique=True)
 
@@ -173,12 +202,19 @@ def parse_csv(path: Path, data: bytes, enc: str, delimiter: str | None) -> RawTa
             blank &= col.is_null().to_numpy(zero_copy_only=False)
     else:
         blank = np.zeros(body.num_rows, dtype=bool)
+    is_cut = np.isin(body_rows - skipped, cut_numbers)
+    blank &= ~is_cut
     all_blank_rows = np.concatenate([body_rows[blank],
                                      np.asarray(blank_numbers, dtype=np.int64) + skipped])
-    frame = frame_from_arrow(cols, body_rows, keep=~blank)
+    frame = frame_from_arrow(cols, body_rows, keep=~(blank | is_cut))
+    invalid += [(c.record, c.reason, c.detail, c.text) for c in scan.cut]
+    invalid.sort()
     last_data = max(int(frame[ROW_COLUMN].max()) if len(frame) else 1,
                     max((n for n, *_ in invalid), default=1) + skipped)
     bad = bad_rows_frame([(n + skipped, r, d, t) for n, r, d, t in invalid])
+    interior = int((all_blank_rows < last_data).sum())
     return RawTable(frame=frame, path=path, format="csv", encoding=enc, delimiter=delim,
-                    bad_rows=bad, blank_rows=int((all_blank_rows < last_data).sum()), notes=notes)
+                    bad_rows=bad, blank_rows=interior, notes=notes,
+                    file_records=max(scan.records - 1, 0), file_lines=file_lines,
+                    blank_tail=int(all_blank_rows.size) - interior)
 

@@ -103,5 +103,5 @@ def read_geojson(path: Path, raw: bytes, encoding: str | None) -> RawTable:
     frame[GEOM_LON] = xy[:, 0]
     frame[GEOM_LAT] = xy[:, 1]
     return RawTable(frame=frame, path=path, format="geojson", encoding=enc, declared_crs=declared,
-                    bad_rows=bad_rows_frame(bad))
+                    bad_rows=bad_rows_frame(bad), file_records=len(features))
 

@@ -136,7 +136,11 @@ def read_parquet(path: Path) -> RawTable:
             x, y = wkb_points(g)
             frame[GEOM_LON] = x
             frame[GEOM_LAT] = y
+    try:
+        footer_rows = pq.ParquetFile(path).metadata.num_rows   # the footer's count, not the decoded table
+    except (pa.ArrowInvalid, OSError):
+        footer_rows = None
     return RawTable(frame=frame, path=path, format="geoparquet" if primary is not None else "parquet",
-                    encoding=None, declared_crs=declared)
+                    encoding=None, declared_crs=declared, file_records=footer_rows)
 
 

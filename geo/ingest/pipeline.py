@@ -60,6 +60,7 @@ Progress = Callable[[str, float], None]
 CLOSED_WORDS = ("已办结", "办结", "已处置", "已处理", "已完成", "已关闭", "已销号", "结案", "closed", "resolved",
                 "completed")
 _NEAR_DUP_LAGS = 8
+_READER_REASONS = ("ragged_row", "broken_quote", "record_too_large")
 
 
 @dataclass
@@ -84,6 +85,12 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    file_records: int | None = None
+    """Data records in the file counted by the reader independently of its parser (None: not counted)."""
+    file_lines: int | None = None
+    """Physical lines of a text file."""
+    blank_rows: int = 0
+    """Empty records skipped (``read + blank_rows == file_records``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,11 +102,18 @@ class IngestReport:
             "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "file_records": self.file_records, "file_lines": self.file_lines, "blank_rows": self.blank_rows,
+            "matches_file": self.matches_file,
         }
 
     @property
     def reconciles(self) -> bool:
         return self.read == self.stored + self.duplicates + self.quarantined
+
+    @property
+    def matches_file(self) -> bool:
+        """``read + blank_rows`` equals the file's own record count (``True`` when it was not counted)."""
+        return self.file_records is None or self.read + self.blank_rows == self.file_records
 
 
 class Stopwatch:
@@ -555,13 +569,19 @@ def prepare_events(
     rejects = _Rejects()
     bad = raw.bad_rows.reset_index(drop=True)
     report.read = len(frame) + len(bad)
+    report.file_records, report.file_lines = raw.file_records, raw.file_lines
+    report.blank_rows = raw.blank_rows + raw.blank_tail
+    if not report.matches_file:
+        report.warnings.append(f"the reader accounts for {report.read + report.blank_rows} record(s) but the file "
+                               f"holds {report.file_records}; please report this file")
     if raw.blank_rows:
         report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
     if len(bad):
         rejects.parts.append(pd.DataFrame({
             "source_file": file_label, "source_row": bad["_row"].astype("int64"),
-            "reason": bad["reason"].where(bad["reason"] == "ragged_row", "unreadable_row"),
-            "message": bad["detail"].astype(str) + "; check quoting and delimiters",
+            "reason": bad["reason"].where(bad["reason"].isin(_READER_REASONS), "unreadable_row"),
+            "message": bad["detail"].astype(str).where(bad["reason"] != "ragged_row",
+                                                       bad["detail"].astype(str) + "; check quoting and delimiters"),
             "column": "", "raw_line": privacy.scrub_text(bad["text"].astype("string")),
         }))
 
@@ -906,7 +926,9 @@ def ingest_file(
         progress("read", 0.0)
     raw = read_raw(path, encoding=encoding or (mapping.encoding if mapping else None),
                    sheet=sheet or (mapping.sheet if mapping else None),
-                   delimiter=mapping.delimiter if mapping else None)
+                   delimiter=mapping.delimiter if mapping else None,
+                   max_field_lines=ws.settings.ingest.max_field_lines,
+                   max_record_mb=ws.settings.ingest.max_record_mb)
     t_read = time.perf_counter() - t0
     ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     events, rejects, report = prepare_events(raw, source, ws, crs=crs, mapping_file=mapping_file,

@@ -65,6 +65,18 @@ class RawTable:
     blank_rows
         Empty rows between the header and the last data row (skipped,
         counted so totals reconcile).
+    notes
+        What the reader did that a person should know (title lines skipped …).
+    file_records
+        Data records in the file (after the header, blank ones included), counted from the file
+        itself independently of the parser: CSV by a quote-aware byte scan
+        (:func:`geo.ingest.csvrecords.scan_records`), XLSX by the ``<row>`` elements of the sheet,
+        GeoJSON by its features, Parquet by its row-group metadata.
+    file_lines
+        Physical lines of a text file (CSV), else ``None``.
+    blank_tail
+        Empty records after the last data row (skipped; with ``blank_rows`` they make
+        ``accounted == file_records``).
     """
 
     frame: pd.DataFrame
@@ -77,6 +89,19 @@ class RawTable:
     bad_rows: pd.DataFrame = field(default_factory=lambda: empty_bad_rows())
     blank_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    file_records: int | None = None
+    file_lines: int | None = None
+    blank_tail: int = 0
+
+    @property
+    def accounted(self) -> int:
+        """Records the reader accounts for: kept, bad, blank (interior and trailing)."""
+        return len(self.frame) + len(self.bad_rows) + self.blank_rows + self.blank_tail
+
+    @property
+    def matches_file(self) -> bool:
+        """Whether :attr:`accounted` equals the file's own record count (``True`` when not counted)."""
+        return self.file_records is None or self.accounted == self.file_records
 
     @property
     def columns(self) -> list[str]:

@@ -37,6 +37,7 @@ from geo.ingest.parquetreader import read_parquet
 from geo.ingest.rawtable import BAD_ROW_COLUMNS, GEOM_LAT, GEOM_LON, REFUSED_EXT, ROW_COLUMN, RawTable
 from geo.ingest.textencoding import detect_encoding
 from geo.ingest.xlsxreader import read_xlsx
+from geo.settings import IngestSettings
 
 __all__ = [
     "RawTable", "read_raw", "detect_encoding", "sniff_delimiter", "FORMATS", "ROW_COLUMN",
@@ -53,7 +54,8 @@ _PARQUET_EXT = {".parquet", ".geoparquet", ".pq"}
 
 
 def read_raw(path: str | Path, *, encoding: str | None = None, sheet: str | int | None = None,
-             delimiter: str | None = None) -> RawTable:
+             delimiter: str | None = None, max_field_lines: int | None = None,
+             max_record_mb: float | None = None) -> RawTable:
     """Read one export file as text columns, with spreadsheet row numbers.
 
     Parameters
@@ -68,6 +70,9 @@ def read_raw(path: str | Path, *, encoding: str | None = None, sheet: str | int 
         XLSX sheet name or 0-based index; default the first visible sheet.
     delimiter
         CSV field delimiter; sniffed among ``, \\t ; |`` when ``None``.
+    max_field_lines, max_record_mb
+        Runaway-quote bounds of CSV (``ingest.max_field_lines``, ``ingest.max_record_mb``;
+        the settings' defaults when ``None``), see :mod:`geo.ingest.csvrecords`.
 
     Returns
     -------
@@ -119,4 +124,7 @@ def read_raw(path: str | Path, *, encoding: str | None = None, sheet: str | int 
         return read_geojson(p, raw, encoding)
     if not re.search(rb"[^\s\xef\xbb\xbf]", raw[:1 << 20]) and not raw.strip():
         raise InputFileError("file is empty (no header line)", file=name)
-    return read_csv(p, raw, encoding, delimiter)
+    lim = IngestSettings()
+    return read_csv(p, raw, encoding, delimiter,
+                    max_field_lines=max_field_lines or lim.max_field_lines,
+                    max_record_mb=max_record_mb or lim.max_record_mb)

@@ -273,13 +273,41 @@ def read_xlsx(path: Path, sheet: str | int | None) -> RawTable:
 
         check_xlsx_package(path, name=name, refuse_active_content=False)
         got = _xlsx_calamine(path, zf, sheet, name)
-    sheet_name, grid, others = got if got is not None else _xlsx_openpyxl(path, sheet, name)
+        sheet_name, grid, others = got if got is not None else _xlsx_openpyxl(path, sheet, name)
+        part = _xlsx_sheet_paths(zf).get(sheet_name)
+        valued = _valued_rows(zf, part) if part is not None and part in zf.namelist() else None
     cols, rows, blank, header_row = _table_from_grid(grid, name)
     frame = frame_from_arrow(cols, rows)
     notes = [f"the header is sheet row {header_row}; rows above it were skipped as titles"] \
         if header_row > 1 else []
+    below = valued[valued > header_row] if valued is not None else None
     return RawTable(frame=frame, path=path, format="xlsx", encoding=None, sheet=sheet_name,
-                    declared_crs=_find_declared_crs(others), blank_rows=blank, notes=notes)
+                    declared_crs=_find_declared_crs(others), blank_rows=blank, notes=notes,
+                    file_records=(int(below.max()) - header_row if below.size else 0)
+                    if below is not None else None)
+
+
+_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*?)(/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?row>)", re.S)
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_CELL_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is|f)[\s>/]")
+
+
+def _valued_rows(zf: zipfile.ZipFile, part: str) -> np.ndarray | None:
+    """Sheet row numbers of the ``<row>`` elements that hold a value, an inline string or a formula,
+    read from the sheet XML itself (independent of the workbook library); ``None`` when a row has no
+    ``r`` number (then rows cannot be placed without the library)."""
+    with zf.open(part) as fh:
+        xml = fh.read()
+    out = []
+    for m in _ROW.finditer(xml):
+        body = m.group(3)
+        if not body or not _CELL_VALUE.search(body):
+            continue
+        num = _ROW_NUMBER.search(m.group(1))
+        if num is None:
+            return None
+        out.append(int(num.group(1)))
+    return np.asarray(out, dtype=np.int64)
 
 
 def _pick_sheet(sheet: str | int | None, all_names: list[str], visible: list[str], name: str) -> str:
