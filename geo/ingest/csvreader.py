@@ -154,7 +154,8 @@ def parse_csv(path: Path, data: bytes, enc: str, delimiter: str | None, *,
         table = pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(use_threads=False, autogenerate_column_names=True,
-                                           block_size=8 << 20),
+                                           # a block always holds a whole record (bounded above)
+                                           block_size=max(8 << 20, int(2.2 * max_record_mb * 1e6))),
             parse_options=pacsv.ParseOptions(delimiter=delim, quote_char='"', double_quote=True,
                                              escape_char=False, newlines_in_values=True,
                                              ignore_empty_lines=False,

@@ -405,6 +405,48 @@ def _area_contains_xy(ws: Workspace, lon: np.ndarray, lat: np.ndarray, buffer_m:
     return out, x, y
 
 
+_CRS_CANDIDATES = (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000, "EPSG:3857", "EPSG:4546", "EPSG:4547",
+                   "EPSG:4548", "EPSG:4549", "EPSG:4550")
+"""Coordinate systems tried when the given one puts (almost) every point outside the study area: the four
+geographic ones of Chinese exports, Web Mercator and CGCS2000 3-degree Gauss-Kruger zones (CM 111-123 E)."""
+
+
+def _stop_if_crs_misplaces_all(ws: Workspace, x: np.ndarray, y: np.ndarray, crs_name: str, *, n_inside: int,
+                               buffer_m: float) -> None:
+    """Stop with the likely coordinate systems when ``crs_name`` puts 90 %+ of 3+ points outside the area.
+
+    A wrong ``--crs`` (or source default) must not quietly send every row to the address fallback or the
+    quarantine: the file is refused, naming the systems that do place most points inside.
+    """
+    n = len(x)
+    if n < 3 or n_inside > 0.1 * n:
+        return
+    take = np.linspace(0, n - 1, min(n, 500)).astype(int)
+    fits: list[tuple[float, str]] = []
+    for cand in _CRS_CANDIDATES:
+        if cand == crs_name:
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                cl, ca = gcrs.to_wgs84(x[take], y[take], cand)
+                ok = np.isfinite(cl) & np.isfinite(ca)
+                share = float(area_contains(ws, np.where(ok, cl, 0.0), np.where(ok, ca, 0.0), buffer_m)[ok].sum()
+                              / len(take))
+        except (ValueError, RuntimeError, ArithmeticError):
+            continue
+        if share >= 0.5:
+            fits.append((share, cand))
+    fits.sort(reverse=True)
+    if fits:
+        likely = ", ".join(f"{c} ({share:.0%} inside)" for share, c in fits[:3])
+        hint = f"the coordinates fit {likely}; pass --crs {fits[0][1]} (or set the source's CRS in the mapping)"
+    else:
+        hint = ("none of " + ", ".join(_CRS_CANDIDATES) + " places them inside either: check that the file "
+                "belongs to this workspace's area and that the longitude/latitude columns are the right ones")
+    raise InputFileError(f"with the coordinate system {crs_name}, {n - n_inside} of {n} points fall outside the "
+                         f"study area; {hint}")
+
+
 def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address: pd.Series, crs_name: str,
                 alive: np.ndarray) -> Located:
     """Place rows: convert coordinates, check the study area, fix certain swaps, geocode the rest.
@@ -460,6 +502,8 @@ def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address
             lon[out[swap_ok]], lat[out[swap_ok]] = sl[swap_ok], sa[swap_ok]
             method[out[swap_ok]] = "swap_fixed"
             out = out[~swap_ok]
+        _stop_if_crs_misplaces_all(ws, lon_raw[idx], lat_raw[idx], crs_name, n_inside=len(idx) - len(out),
+                                   buffer_m=buffer_m)
         if len(out):
             outside = np.zeros(n, dtype=bool)
             outside[out] = True
@@ -576,6 +620,7 @@ def prepare_events(
                                f"holds {report.file_records}; please report this file")
     if raw.blank_rows:
         report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
+    report.warnings.extend(raw.notes)
     if len(bad):
         rejects.parts.append(pd.DataFrame({
             "source_file": file_label, "source_row": bad["_row"].astype("int64"),
