@@ -10,6 +10,8 @@ is judged.  It is a *runaway quote* -- a stray ``"`` that swallows the following
 
 - its field count differs from the header's (the swallowed delimiters and the text after the
   closing quote rarely line up), or
+- the last line of a multi-line field in column ``c`` (``c >= 2``) holds ``c`` or more delimiters: the
+  leading fields of a following row, swallowed up to a stray quote in the same column, or
 - a line wholly inside its quoted field is shaped like a record (the header's field count, 3 or
   more fields): the quote swallowed whole rows, which a column's free text does not hold, or
 - it spans more than ``max_field_lines`` physical lines, or
@@ -26,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -169,7 +172,8 @@ def _walk(data: bytes, starts: np.ndarray, stops: np.ndarray, delimiter: str, n_
                 if end - first > 1 and (records > 0 and len(row) != n_header or end - first > max_field_lines
                                         or size > max_record_bytes
                                         or records > 0 and _swallows_records(lines, first, end, delimiter,
-                                                                             n_header)):
+                                                                             n_header)
+                                        or records > 0 and _swallows_leading_fields(row, delimiter)):
                     spans.append((first, first + 1, BROKEN_QUOTE))
                     records += 1
                     i = first + 1
@@ -190,6 +194,19 @@ def _swallows_records(lines: list[str], first: int, end: int, delimiter: str, n_
     if n_header < 3:
         return False
     return any(lines[k].count(delimiter) + 1 == n_header for k in range(first + 1, end - 1))
+
+
+_BREAK = re.compile(r"\r\n|\n|\r")
+
+
+def _swallows_leading_fields(row: list[str], delimiter: str) -> bool:
+    """Whether a multi-line field in column ``c`` (``c >= 2``) ends with ``c`` or more delimiters on its last
+    line: the leading fields of the next row, swallowed up to a stray quote in the same column."""
+    for c, value in enumerate(row):
+        if c >= 2 and ("\n" in value or "\r" in value) and \
+                _BREAK.split(value)[-1].count(delimiter) >= c:
+            return True
+    return False
 
 
 def _cut(data: bytes, starts: np.ndarray, stops: np.ndarray, spans: list[tuple[int, int, str]],
