@@ -26,9 +26,8 @@ stray quote costs one row, not the rest of the file.  A single record larger tha
 from __future__ import annotations
 
 import csv
-import io
-import itertools
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,68 +131,81 @@ def scan_records(data: bytes, delimiter: str, n_header: int, *, max_field_lines:
         if not big.size:
             return RecordScan(n_lines, n_lines, data)
         spans = [(int(i), int(i) + 1, RECORD_TOO_LARGE) for i in big]
-        return _cut(data, starts, stops, spans, n_lines, n_lines, max_record_bytes, delimiter)
-    return _walk(data, starts, stops, delimiter, n_header, max_field_lines, max_record_bytes)
+        return _cut(data, starts, stops, spans, n_lines, n_lines, max_record_bytes, [])
+    return _walk(data, starts, stops, np.flatnonzero(per_line % 2), delimiter, n_header, max_field_lines,
+                 max_record_bytes)
 
 
-def _walk(data: bytes, starts: np.ndarray, stops: np.ndarray, delimiter: str, n_header: int,
-          max_field_lines: int, max_record_bytes: int) -> RecordScan:
-    """Record by record with :mod:`csv` (only files where some line has an odd number of quotes)."""
+def _walk(data: bytes, starts: np.ndarray, stops: np.ndarray, suspects: np.ndarray, delimiter: str,
+          n_header: int, max_field_lines: int, max_record_bytes: int) -> RecordScan:
+    """Records of a file where some lines (``suspects``) hold an odd number of quotes.
+
+    Every other line is a record of its own; :mod:`csv` reads one record from each suspect line not
+    already inside a multi-line record, so the Python work grows with the suspects, not the file.
+    """
     n_lines = int(starts.size)
-    lines = [data[s:e].decode("utf-8", errors="replace") for s, e in zip(starts, stops, strict=True)]
     sizes = (stops - starts).astype(np.int64)
     cum = np.concatenate([[0], np.cumsum(sizes)])
-    spans: list[tuple[int, int, str]] = []   # (first line, end line exclusive, reason)
-    records = 0
-    i = 0
+
+    def line(k: int) -> str:
+        return data[int(starts[k]):int(stops[k])].decode("utf-8", errors="replace")
+
+    def lines_from(k: int) -> Iterator[str]:
+        for j in range(k, n_lines):
+            yield line(j)
+
     # Process-wide setting of the csv module; only ever raised, to the record bound.
     if csv.field_size_limit() <= max_record_bytes:
         csv.field_size_limit(max_record_bytes + 1)
-    while i < n_lines:
-        reader = csv.reader(itertools.islice(lines, i, None), delimiter=delimiter, quotechar='"',
-                            doublequote=True, strict=False)
-        first = i
-        restart = False
-        rows = iter(reader)
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                break
-            except csv.Error:       # a field above the csv module's limit: oversized, cut its first line
-                spans.append((first, first + 1, BROKEN_QUOTE))
-                records += 1
-                i = first + 1
-                restart = True
-                break
-            end = i + reader.line_num
-            if end - first > 1 or cum[end] - cum[first] > max_record_bytes:
-                size = int(cum[end] - cum[first])
-                if end - first > 1 and (records > 0 and len(row) != n_header or end - first > max_field_lines
-                                        or size > max_record_bytes
-                                        or records > 0 and _swallows_records(lines, first, end, delimiter,
-                                                                             n_header)
-                                        or records > 0 and _swallows_leading_fields(row, delimiter)):
-                    spans.append((first, first + 1, BROKEN_QUOTE))
-                    records += 1
-                    i = first + 1
-                    restart = True
-                    break
-                if size > max_record_bytes:
-                    spans.append((first, end, RECORD_TOO_LARGE))
-            records += 1
-            first = end
-        if not restart:
+    spans: list[tuple[int, int, str]] = []   # (first line, end line exclusive, reason)
+    multi: list[tuple[int, int]] = []        # kept multi-line records
+    continuation = 0
+    covered = 0
+    for i in suspects.tolist():
+        if i < covered:
+            continue
+        reader = csv.reader(lines_from(i), delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+        try:
+            row = next(reader)
+        except StopIteration:
             break
-    return _cut(data, starts, stops, spans, n_lines, records, max_record_bytes, delimiter)
+        except csv.Error:       # a field above the record bound: a runaway, cut its first line
+            spans.append((i, i + 1, BROKEN_QUOTE))
+            covered = i + 1
+            continue
+        end = i + reader.line_num
+        if end - i > 1:
+            size = int(cum[end] - cum[i])
+            if i > 0 and (len(row) != n_header or end - i > max_field_lines or size > max_record_bytes
+                          or _swallows_records(line, i, end, delimiter, n_header)
+                          or _swallows_leading_fields(row, delimiter)):
+                spans.append((i, i + 1, BROKEN_QUOTE))
+                covered = i + 1
+                continue
+            continuation += end - i - 1
+            multi.append((i, end))
+        covered = end
+    # Records larger than the bound that are not runaways: single lines, or whole kept multi-line records.
+    cut_first = {f for f, _, _ in spans}
+    firsts = np.asarray([m[0] for m in multi], dtype=np.int64)
+    for f, e in multi:
+        if int(cum[e] - cum[f]) > max_record_bytes:
+            spans.append((f, e, RECORD_TOO_LARGE))
+    for k in np.flatnonzero(sizes > max_record_bytes).tolist():
+        j = int(np.searchsorted(firsts, k, side="right")) - 1
+        if k in cut_first or (j >= 0 and multi[j][0] <= k < multi[j][1]):
+            continue
+        spans.append((k, k + 1, RECORD_TOO_LARGE))
+    spans.sort()
+    return _cut(data, starts, stops, spans, n_lines, n_lines - continuation, max_record_bytes, multi)
 
 
-def _swallows_records(lines: list[str], first: int, end: int, delimiter: str, n_header: int) -> bool:
+def _swallows_records(line: Callable[[int], str], first: int, end: int, delimiter: str, n_header: int) -> bool:
     """Whether a line wholly inside the record's quoted field is shaped like a record of its own
     (the header's field count, at least 3): a stray quote swallowed it, no free text looks so."""
     if n_header < 3:
         return False
-    return any(lines[k].count(delimiter) + 1 == n_header for k in range(first + 1, end - 1))
+    return any(line(k).count(delimiter) + 1 == n_header for k in range(first + 1, min(end - 1, first + 200)))
 
 
 _BREAK = re.compile(r"\r\n|\n|\r")
@@ -210,7 +222,7 @@ def _swallows_leading_fields(row: list[str], delimiter: str) -> bool:
 
 
 def _cut(data: bytes, starts: np.ndarray, stops: np.ndarray, spans: list[tuple[int, int, str]],
-         n_lines: int, records: int, max_record_bytes: int, delimiter: str) -> RecordScan:
+         n_lines: int, records: int, max_record_bytes: int, multi: list[tuple[int, int]]) -> RecordScan:
     """Empty the cut spans (keeping one line break each) and number them as records."""
     if not spans:
         return RecordScan(n_lines, records, data)
@@ -235,29 +247,10 @@ def _cut(data: bytes, starts: np.ndarray, stops: np.ndarray, spans: list[tuple[i
         pos = e
     out += data[pos:]
     fixed = bytes(out)
-    # Number the cut records on the fixed data: its records are now independent of the cuts.
-    rec_of_line = _record_numbers(fixed, spans, delimiter)
+    # Record number of a span's first line: its line number less the continuation lines of the kept
+    # multi-line records that end before it.
+    ends = np.asarray([e for _, e in multi], dtype=np.int64)
+    extra = np.concatenate([[0], np.cumsum([e - f - 1 for f, e in multi])]).astype(np.int64)
+    rec_of_line = [first + 1 - int(extra[np.searchsorted(ends, first, side="right")]) for first, _, _ in spans]
     cut = [CutRecord(r, c.line, c.reason, c.detail, c.text) for r, c in zip(rec_of_line, cut, strict=True)]
     return RecordScan(n_lines, records, fixed, cut)
-
-
-def _record_numbers(fixed: bytes, spans: list[tuple[int, int, str]], delimiter: str) -> list[int]:
-    """1-based record number of each cut span in the fixed data."""
-    # The cut spans are empty lines now; walk records of the fixed data with csv once.
-    text = fixed.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
-    # Physical line (1-based, in the fixed data) of each cut span.
-    removed = 0
-    wanted: dict[int, int] = {}
-    for k, (first, end, _) in enumerate(spans):
-        wanted[first + 1 - removed] = k
-        removed += end - first - 1
-    out = [0] * len(spans)
-    rec = 0
-    prev = 0
-    for _row in reader:
-        rec += 1
-        if prev + 1 in wanted:
-            out[wanted[prev + 1]] = rec
-        prev = reader.line_num
-    return out
