@@ -18,12 +18,14 @@ Public API (import from the module):
   :mod:`geo.ingest.rawtable` (``RawTable``, ``bad_rows_frame``, ``frame_from_arrow``, ``dedupe_names``),
   :mod:`geo.ingest.textencoding` (``detect_encoding``, ``detect_bytes``, ``normalize_encoding``, ``to_utf8``),
   :mod:`geo.ingest.csvscan` (``sniff_delimiter``, ``sniff_best``, line breaks),
+  :mod:`geo.ingest.csvrecords` (``scan_records``, ``count_lines``: the file's own record count and
+  runaway quotes, apart from the parser),
   :mod:`geo.ingest.csvreader` (``read_csv``, ``parse_csv``),
   :mod:`geo.ingest.cells` (``objects_to_text``, ``arrow_column_to_text``, ``format_cell``),
   :mod:`geo.ingest.xlsxreader` (``read_xlsx``), :mod:`geo.ingest.geojsonreader` (``read_geojson``),
   :mod:`geo.ingest.parquetreader` (``read_parquet``, ``wkb_points``).
-- :mod:`geo.ingest.filecheck` -- ``looks_binary``, ``sniff_magic``, ``check_xlsx_package``,
-  ``UploadError``.
+- :mod:`geo.ingest.filecheck` -- ``looks_binary``, ``sniff_magic``, ``check_xlsx_package`` (zip bombs,
+  macros, XML DTDs/entities), ``check_json_depth``, ``json_depth``, ``UploadError``.
 - :mod:`geo.ingest.columns` -- ``map_columns``, ``load_mapping``, ``ColumnMapping``, ``FIELDS``,
   ``REQUIRED``, ``SYNONYMS``, ``synonyms_for``, ``header_key``.
 - :mod:`geo.ingest.timeparse` -- ``parse_times``, ``parse_closed_times`` and the reason codes.
