@@ -114,11 +114,17 @@ if report:
     cols = st.columns(4)
     for box, field in zip(cols, ("read", "stored", "duplicates", "quarantined"), strict=True):
         box.metric(c.t(f"intake.{field}"), c.fmt_int(report[field]), border=True)
-    balanced = report["read"] == report["stored"] + report["duplicates"] + report["quarantined"]
+    # Balanced only when the counts add up AND they cover every record the file holds (counted apart from the parser).
+    balanced = (report["read"] == report["stored"] + report["duplicates"] + report["quarantined"]
+                and report.get("matches_file", True))
     (st.success if balanced else st.error)(c.t("intake.reconciled" if balanced else "intake.not_reconciled",
                                                read=c.fmt_int(report["read"]), stored=c.fmt_int(report["stored"]),
                                                duplicates=c.fmt_int(report["duplicates"]),
                                                quarantined=c.fmt_int(report["quarantined"])))
+    if report.get("file_records") is not None:
+        st.caption(c.t("intake.file_records", records=c.fmt_int(report["file_records"]),
+                       blank=c.fmt_int(report.get("blank_rows", 0)),
+                       verdict=c.t("intake.file_ok" if report.get("matches_file", True) else "intake.file_mismatch")))
     if report["by_reason"]:
         reasons = pd.DataFrame({
             "reason": [c.t(f"reason.{k}") if c.has(f"reason.{k}") else k for k in report["by_reason"]],

@@ -224,6 +224,12 @@ class IngestSettings(_Model):
     """Events later than now + this are quarantined."""
     max_text_chars: int = Field(default=2000, ge=1)
     """Longer free text is truncated (and flagged) on ingest."""
+    max_field_lines: int = Field(default=50, ge=2)
+    """A CSV record whose quoted field crosses more line ends than this is a runaway quote (a stray ``"``):
+    its first line is quarantined as ``broken_quote`` and the lines after it are read normally."""
+    max_record_mb: float = Field(default=4.0, gt=0)
+    """A CSV record larger than this (MB) is quarantined (``broken_quote`` when it crosses line ends,
+    else ``record_too_large``) instead of stopping the file."""
     overdue_days: int = Field(default=7, ge=1)
     """A hotline work order open longer than this is overdue."""
 

@@ -34,6 +34,7 @@ from typing import Any
 from geo.ingest.filecheck import (
     MB,
     UploadError,
+    check_json_depth,
     check_xlsx_package,
     looks_binary,
     sniff_magic,
@@ -244,6 +245,7 @@ def sniff_content(data: bytes, suffix: str, *, name: str = "upload") -> None:
         if not body.startswith((b"{", b"[")):
             raise UploadError(f"this {suffix} file does not start with '{{' or '[' and is not JSON; "
                               "if it is a table, rename it to .csv", file=name)
+        check_json_depth(data, name=name)
 
 
 # ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ unexpected error, which without ``--json`` shows its traceback).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -113,7 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(argv)
         finally:
             _Parser.json_errors = False
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # inside the try: a closed pipe is met here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader of our output went away (``gridwatch status --json | head -c 10``): stop quietly.
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
     except (GridwatchError, FileNotFoundError, PermissionError, ValueError) as exc:
         if want_json:
             print_json(error_document(exc))

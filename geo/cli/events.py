@@ -67,6 +67,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"    coordinates read as {r.crs} (from {r.crs_from}; {by_coords} rows placed by them)")
             for reason, count in sorted(r.by_reason.items()):
                 print(f"    {reason}: {count}")
+            if r.file_records is not None:
+                print(f"    file: {r.file_records} data record(s)"
+                      + (f" on {r.file_lines} line(s)" if r.file_lines is not None else "")
+                      + (f", {r.blank_rows} blank" if r.blank_rows else "")
+                      + ("; every record accounted for" if r.matches_file else
+                         f"; MISMATCH: read {r.read} + blank {r.blank_rows} != {r.file_records}"))
             if r.own_categories:
                 new = ", ".join(list(r.new_categories)[:5]) + (" …" if len(r.new_categories) > 5 else "")
                 print(f"    workspace categories (no match in the category table): "

@@ -22,9 +22,12 @@ import zipfile
 import zlib
 from typing import BinaryIO
 
+import numpy as np
+
 from geo.errors import InputFileError
 
-__all__ = ["UploadError", "check_xlsx_package", "looks_binary", "sniff_magic", "MB"]
+__all__ = ["UploadError", "check_xlsx_package", "check_json_depth", "json_depth", "MAX_JSON_DEPTH",
+           "looks_binary", "sniff_magic", "MB"]
 
 BOM_UTF16 = (b"\xff\xfe", b"\xfe\xff")
 """Byte-order marks of UTF-16 text (text, although it is full of NUL bytes)."""
@@ -191,6 +194,17 @@ def check_xlsx_package(source: str | os.PathLike[str] | bytes | BinaryIO, *,
                         f"its ZIP header declares (a forged package); {fix}", file=label)
                 total += got
                 too_big(total, "inflates to")
+            for info in infos:
+                low = info.filename.lower()
+                if not low.endswith((".xml", ".rels", ".vml")):
+                    continue
+                with zf.open(info) as part:
+                    prolog = part.read(_PROLOG_BYTES).replace(b"\x00", b"").upper()
+                if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
+                    raise UploadError(
+                        f"part {info.filename} declares a DTD or XML entities (<!DOCTYPE>/<!ENTITY>), "
+                        "which Excel never writes: an XML entity bomb or an external-entity (XXE) attack; "
+                        f"the workbook is refused; {fix}", file=label)
             # content types name a macro-enabled workbook even when the VBA part is renamed
             ct = next((i for i in infos if i.filename == "[Content_Types].xml"), None)
             if ct is not None and _MACRO_CONTENT_TYPE in zf.read(ct):
@@ -202,6 +216,53 @@ def check_xlsx_package(source: str | os.PathLike[str] | bytes | BinaryIO, *,
     finally:
         if own:
             fh.close()
+
+
+_PROLOG_BYTES = 64 * 1024
+"""Bytes of each XML part searched for a DTD (it can only sit in the prolog, before the root element)."""
+MAX_JSON_DEPTH = 64
+"""Deepest JSON nesting accepted; GeoJSON needs at most 7 levels (a MultiPolygon in a FeatureCollection)."""
+
+
+def json_depth(data: bytes) -> int:
+    """Deepest ``[``/``{`` nesting of JSON ``data``, brackets inside strings ignored (vectorised).
+
+    A quote preceded by an odd run of backslashes is escaped; a string is everything between an
+    unescaped quote and the next one.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    if arr.size == 0:
+        return 0
+    quotes = np.flatnonzero(arr == 34)
+    if quotes.size:
+        # Length of the backslash run before each quote: odd means escaped.
+        bs = arr == 92
+        run_start = np.maximum.accumulate(np.where(~bs, np.arange(arr.size), -1))
+        before = quotes - 1
+        runs = np.where(before >= 0, before - run_start[np.maximum(before, 0)], 0)
+        quotes = quotes[runs % 2 == 0]
+    inside = np.zeros(arr.size + 1, dtype=np.int8)
+    np.add.at(inside, quotes, 1)
+    in_string = (np.cumsum(inside[:-1]) % 2).astype(bool)
+    step = np.zeros(arr.size, dtype=np.int32)
+    step[(arr == 91) | (arr == 123)] = 1
+    step[(arr == 93) | (arr == 125)] = -1
+    step[in_string] = 0
+    return int(np.cumsum(step).max(initial=0))
+
+
+def check_json_depth(data: bytes, *, name: str = "upload", max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``max_depth`` (it would exhaust the parser's recursion).
+
+    Raises
+    ------
+    UploadError
+    """
+    depth = json_depth(data)
+    if depth > max_depth:
+        raise UploadError(f"the JSON is nested {depth} levels deep (GeoJSON needs at most 7; the limit is "
+                          f"{max_depth}): not a GeoJSON export, or a file built to crash the reader; export "
+                          "the layer again as a GeoJSON FeatureCollection", file=name)
 
 
 def looks_binary(sample: bytes) -> bool:

@@ -73,6 +73,7 @@ Progress = Callable[[str, float], None]
 CLOSED_WORDS = ("已办结", "办结", "已处置", "已处理", "已完成", "已关闭", "已销号", "结案", "closed", "resolved",
                 "completed")
 _NEAR_DUP_LAGS = 8
+_READER_REASONS = ("ragged_row", "broken_quote", "record_too_large")
 
 
 @dataclass
@@ -109,6 +110,12 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    file_records: int | None = None
+    """Data records in the file counted by the reader independently of its parser (None: not counted)."""
+    file_lines: int | None = None
+    """Physical lines of a text file."""
+    blank_rows: int = 0
+    """Empty records skipped (``read + blank_rows == file_records``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,11 +130,18 @@ class IngestReport:
             "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "file_records": self.file_records, "file_lines": self.file_lines, "blank_rows": self.blank_rows,
+            "matches_file": self.matches_file,
         }
 
     @property
     def reconciles(self) -> bool:
         return self.read == self.stored + self.duplicates + self.quarantined
+
+    @property
+    def matches_file(self) -> bool:
+        """``read + blank_rows`` equals the file's own record count (``True`` when it was not counted)."""
+        return self.file_records is None or self.read + self.blank_rows == self.file_records
 
 
 class Stopwatch:
@@ -537,6 +551,48 @@ def _area_contains_xy(ws: Workspace, lon: np.ndarray, lat: np.ndarray, buffer_m:
     return out, x, y
 
 
+_CRS_CANDIDATES = (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000, "EPSG:3857", "EPSG:4546", "EPSG:4547",
+                   "EPSG:4548", "EPSG:4549", "EPSG:4550")
+"""Coordinate systems tried when the given one puts (almost) every point outside the study area: the four
+geographic ones of Chinese exports, Web Mercator and CGCS2000 3-degree Gauss-Kruger zones (CM 111-123 E)."""
+
+
+def _stop_if_crs_misplaces_all(ws: Workspace, x: np.ndarray, y: np.ndarray, crs_name: str, *, n_inside: int,
+                               buffer_m: float) -> None:
+    """Stop with the likely coordinate systems when ``crs_name`` puts 90 %+ of 3+ points outside the area.
+
+    A wrong ``--crs`` (or source default) must not quietly send every row to the address fallback or the
+    quarantine: the file is refused, naming the systems that do place most points inside.
+    """
+    n = len(x)
+    if n < 3 or n_inside > 0.1 * n:
+        return
+    take = np.linspace(0, n - 1, min(n, 500)).astype(int)
+    fits: list[tuple[float, str]] = []
+    for cand in _CRS_CANDIDATES:
+        if cand == crs_name:
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                cl, ca = gcrs.to_wgs84(x[take], y[take], cand)
+                ok = np.isfinite(cl) & np.isfinite(ca)
+                share = float(area_contains(ws, np.where(ok, cl, 0.0), np.where(ok, ca, 0.0), buffer_m)[ok].sum()
+                              / len(take))
+        except (ValueError, RuntimeError, ArithmeticError):
+            continue
+        if share >= 0.5:
+            fits.append((share, cand))
+    fits.sort(reverse=True)
+    if fits:
+        likely = ", ".join(f"{c} ({share:.0%} inside)" for share, c in fits[:3])
+        hint = f"the coordinates fit {likely}; pass --crs {fits[0][1]} (or set the source's CRS in the mapping)"
+    else:
+        hint = ("none of " + ", ".join(_CRS_CANDIDATES) + " places them inside either: check that the file "
+                "belongs to this workspace's area and that the longitude/latitude columns are the right ones")
+    raise InputFileError(f"with the coordinate system {crs_name}, {n - n_inside} of {n} points fall outside the "
+                         f"study area; {hint}")
+
+
 def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address: pd.Series, crs_name: str,
                 alive: np.ndarray) -> Located:
     """Place rows: convert coordinates, check the study area, fix certain swaps, geocode the rest.
@@ -592,6 +648,8 @@ def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address
             lon[out[swap_ok]], lat[out[swap_ok]] = sl[swap_ok], sa[swap_ok]
             method[out[swap_ok]] = "swap_fixed"
             out = out[~swap_ok]
+        _stop_if_crs_misplaces_all(ws, lon_raw[idx], lat_raw[idx], crs_name, n_inside=len(idx) - len(out),
+                                   buffer_m=buffer_m)
         if len(out):
             outside = np.zeros(n, dtype=bool)
             outside[out] = True
@@ -707,13 +765,20 @@ def prepare_events(
     if requarantined:
         report.warnings.append("a quarantine file: its bookkeeping columns (" + ", ".join(META_COLUMNS)
                                + ") are ignored and spreadsheet escapes (') undone")
+    report.file_records, report.file_lines = raw.file_records, raw.file_lines
+    report.blank_rows = raw.blank_rows + raw.blank_tail
+    if not report.matches_file:
+        report.warnings.append(f"the reader accounts for {report.read + report.blank_rows} record(s) but the file "
+                               f"holds {report.file_records}; please report this file")
     if raw.blank_rows:
         report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
+    report.warnings.extend(raw.notes)
     if len(bad):
         rejects.parts.append(pd.DataFrame({
             "source_file": file_label, "source_row": bad["_row"].astype("int64"),
-            "reason": bad["reason"].where(bad["reason"] == "ragged_row", "unreadable_row"),
-            "message": privacy.scrub_text(bad["detail"].astype("string")) + "; check quoting and delimiters",
+            "reason": bad["reason"].where(bad["reason"].isin(_READER_REASONS), "unreadable_row"),
+            "message": privacy.scrub_text(bad["detail"].astype("string").where(
+                bad["reason"] != "ragged_row", bad["detail"].astype("string") + "; check quoting and delimiters")),
             "column": "", "raw_line": privacy.remove_control_chars(privacy.scrub_text(bad["text"].astype("string"))),
         }))
 
@@ -1134,7 +1199,9 @@ def ingest_file(
         progress("read", 0.0)
     raw = read_raw(path, encoding=encoding or (mapping.encoding if mapping else None),
                    sheet=sheet or (mapping.sheet if mapping else None),
-                   delimiter=mapping.delimiter if mapping else None)
+                   delimiter=mapping.delimiter if mapping else None,
+                   max_field_lines=ws.settings.ingest.max_field_lines,
+                   max_record_mb=ws.settings.ingest.max_record_mb)
     t_read = time.perf_counter() - t0
     ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     events, rejects, report = prepare_events(raw, source, ws, crs=crs, mapping_file=mapping_file,

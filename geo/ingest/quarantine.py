@@ -29,6 +29,9 @@ import pandas as pd
 REASONS: dict[str, str] = {
     "ragged_row": "the row has more or fewer fields than the header",
     "unreadable_row": "the row or feature could not be read (e.g. an invalid GeoJSON feature)",
+    "broken_quote": "a stray \" opened a quoted field that ran past the end of the line (runaway quote); "
+                    "only this line was set aside, the rest of the file was read",
+    "record_too_large": "the record is larger than ingest.max_record_mb",
     "time_missing": "no time given",
     "time_unparseable": "the time could not be read as a date/time",
     "time_out_of_range": "the time is impossible (too early or in the future)",

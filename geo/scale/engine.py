@@ -284,30 +284,30 @@ def _scan_block(path: str, start: int, end: int) -> _Block:
 
 def _csv_head(path: Path, encoding: str | None, delimiter: str | None) -> tuple[int, bytes, str, str]:
     """Where the data of a CSV starts: (offset after the header line, header bytes, encoding, delimiter)."""
-    from geo.ingest import readers
+    from geo.ingest import csvscan, textencoding
 
     with open(path, "rb") as fh:
-        head = fh.read(readers._SAMPLE_BYTES)
+        head = fh.read(textencoding.SAMPLE_BYTES)
     name = str(path)
     if encoding:
-        enc = readers._normalize_encoding(encoding, name)
+        enc = textencoding.normalize_encoding(encoding, name)
     else:
-        enc = readers._detect_bytes(head, name, verify=False, sample_only=True)
-    bom = len(readers._BOM_UTF8) if head.startswith(readers._BOM_UTF8) else 0
+        enc = textencoding.detect_bytes(head, name, verify=False, sample_only=True)
+    bom = len(textencoding.BOM_UTF8) if head.startswith(textencoding.BOM_UTF8) else 0
     text = head[bom:].decode("gb18030" if enc == "gb18030" else "utf-8", errors="ignore")
     pos = bom
-    m = readers._LEADING_BLANK.match(head[pos:])
+    m = csvscan.LEADING_BLANK.match(head[pos:])
     if m:
         pos += m.end()
-    sniff = readers._sniff_best(text, "\t" if path.suffix.lower() in {".tsv", ".tab"} else None)
-    delim = readers._normalize_delimiter(delimiter, name) if delimiter else sniff.delimiter
+    sniff = csvscan.sniff_best(text, "\t" if path.suffix.lower() in {".tsv", ".tab"} else None)
+    delim = csvscan.normalize_delimiter(delimiter, name) if delimiter else sniff.delimiter
     for _ in range(sniff.preamble_lines):
-        pos = readers._next_line(head, pos)
-        m = readers._LEADING_BLANK.match(head[pos:])
+        pos = csvscan.next_line(head, pos)
+        m = csvscan.LEADING_BLANK.match(head[pos:])
         if m:
             pos += m.end()
-    header_end = readers._next_line(head, pos)
-    if header_end >= len(head) and len(head) == readers._SAMPLE_BYTES:
+    header_end = csvscan.next_line(head, pos)
+    if header_end >= len(head) and len(head) == textencoding.SAMPLE_BYTES:
         raise InputFileError("the header line is longer than the sample read to find it; check the file",
                              file=name)
     return header_end, head[pos:header_end], enc, delim
@@ -382,11 +382,11 @@ def plan_chunks(inputs: Sequence[tuple[str | Path, str]], *, chunk_bytes: int, c
 @lru_cache(maxsize=64)
 def _lines_above(path: str, data_start: int) -> int:
     """Physical records up to and including the header (title lines, blank lines, header)."""
-    from geo.ingest import readers
+    from geo.ingest import csvscan
 
     with open(path, "rb") as fh:
         head = fh.read(data_start)
-    return len(readers._LINE_BREAK.findall(head))
+    return len(csvscan.LINE_BREAK.findall(head))
 
 
 def _scan_item(item: tuple[int, str, int, int]) -> _Block:
@@ -407,7 +407,7 @@ def _ws(root: str) -> Workspace:
 
 def read_chunk(chunk: Chunk) -> Any:
     """The raw table of one task (a byte range with its header, or a whole file), rows numbered as in the file."""
-    from geo.ingest import readers
+    from geo.ingest import csvreader, readers, textencoding
 
     path = Path(chunk.path)
     if chunk.end < 0:
@@ -416,8 +416,8 @@ def read_chunk(chunk: Chunk) -> Any:
         fh.seek(chunk.start)
         data = chunk.header + fh.read(chunk.end - chunk.start)
     name = str(path)
-    utf8 = readers._to_utf8(data, chunk.encoding or "utf-8", name)
-    raw = readers._parse_csv(path, utf8, chunk.encoding or "utf-8", chunk.delimiter)
+    utf8 = textencoding.to_utf8(data, chunk.encoding or "utf-8", name)
+    raw = csvreader.parse_csv(path, utf8, chunk.encoding or "utf-8", chunk.delimiter)
     if chunk.row_offset:
         raw.frame[readers.ROW_COLUMN] = raw.frame[readers.ROW_COLUMN] + chunk.row_offset
         if len(raw.bad_rows):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from geo.errors import InputFileError
-from geo.ingest import readers
+from geo.ingest import parquetreader, textencoding, xlsxreader
 from geo.ingest.readers import RawTable, detect_encoding, read_raw, sniff_delimiter
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "readers"
@@ -115,7 +115,7 @@ def test_mixed_encoding_late_in_file(tmp_path: Path) -> None:
     good = "编号,内容\n" + "".join(f"{i},违法停车占道经营飞线充电\n" for i in range(9000))
     bad_line_no = good.count("\n") + 1
     data = good.encode("utf-8") + "9999,违法停车\n".encode("gbk")
-    assert len(good.encode()) > readers._SAMPLE_BYTES
+    assert len(good.encode()) > textencoding.SAMPLE_BYTES
     p = write(tmp_path, "mixed.csv", data)
     with pytest.raises(InputFileError) as exc:
         read_raw(p)
@@ -303,10 +303,10 @@ ENGINES = ["calamine", "openpyxl"]
 @pytest.mark.parametrize("engine", ENGINES)
 def test_xlsx_dates_numbers_formulas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      engine: str) -> None:
-    if engine == "calamine" and readers._calamine() is None:
+    if engine == "calamine" and xlsxreader._calamine() is None:
         pytest.skip("python-calamine not installed")
     if engine == "openpyxl":
-        monkeypatch.setattr(readers, "_calamine", lambda: None)
+        monkeypatch.setattr(xlsxreader, "_calamine", lambda: None)
     p = tmp_path / "violations.xlsx"
     _violations_xlsx(p)
     t = read_raw(p)
@@ -330,12 +330,12 @@ def test_xlsx_dates_numbers_formulas(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_xlsx_engines_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if readers._calamine() is None:
+    if xlsxreader._calamine() is None:
         pytest.skip("python-calamine not installed")
     p = tmp_path / "v.xlsx"
     _violations_xlsx(p)
     a = read_raw(p)
-    monkeypatch.setattr(readers, "_calamine", lambda: None)
+    monkeypatch.setattr(xlsxreader, "_calamine", lambda: None)
     b = read_raw(p)
     pd.testing.assert_frame_equal(a.frame, b.frame)
     assert (a.declared_crs, a.sheet, a.blank_rows) == (b.declared_crs, b.sheet, b.blank_rows)
@@ -355,7 +355,7 @@ def test_xlsx_shared_formulas_from_xml() -> None:
            b'A2*2</f><v>2</v></c><c r="D2" t="str"><f>IF(A2&gt;1,&quot;y&quot;,"n")</f><v>n</v></c>'
            b'</row><row r="3"><c r="C3"><f t="shared" si="0"/><v>4</v></c></row>'
            b'<row r="4"><c r="C4"><f t="shared" si="0"/><v>6</v></c></row></sheetData></worksheet>')
-    got = readers._xlsx_formulas(xml)
+    got = xlsxreader._xlsx_formulas(xml)
     assert got == {(1, 2): "=A2*2", (1, 3): '=IF(A2>1,"y","n")', (2, 2): "=A3*2", (3, 2): "=A4*2"}
 
 
@@ -371,8 +371,10 @@ def test_geojson_fixture() -> None:
     assert f["上报编号"].tolist() == ["SP0001", "SP0002", "SP0003"]
     assert f["上报时间"][1] == "2024年3月5日 9时"
     assert pd.isna(f["问题描述"][1])
-    np.testing.assert_array_equal(f["_geom_lon"].to_numpy(), [116.4604, np.nan, np.nan])
-    np.testing.assert_array_equal(f["_geom_lat"].to_numpy(), [39.9260, np.nan, np.nan])
+    # The third feature is a LineString: located at its centroid, and the reader says so.
+    np.testing.assert_allclose(f["_geom_lon"].to_numpy(), [116.4604, np.nan, 116.465])
+    np.testing.assert_allclose(f["_geom_lat"].to_numpy(), [39.9260, np.nan, 39.925])
+    assert any("centroid" in n and "LineString 1" in n for n in t.notes)
 
 
 def test_geojson_crs_member_numbers_and_bad_features(tmp_path: Path) -> None:
@@ -448,7 +450,7 @@ def test_wkb_points_match_shapely() -> None:
     wkb = [None if g is None else shapely.to_wkb(g) for g in geoms]
     wkb[0] = shapely.to_wkb(geoms[0], byte_order=0)  # big-endian
     wkb[1] = shapely.to_wkb(shapely.set_srid(geoms[1], 4490), include_srid=True)  # EWKB
-    x, y = readers._wkb_points(pa.array(wkb, pa.binary()))
+    x, y = parquetreader.wkb_points(pa.array(wkb, pa.binary()))
     exp_x = np.array([np.nan if g is None or g.geom_type != "Point" or g.is_empty else g.x
                       for g in geoms])
     np.testing.assert_array_equal(x[:-1], exp_x[:-1])
