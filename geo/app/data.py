@@ -108,6 +108,20 @@ def roads(ws: Workspace) -> gpd.GeoDataFrame | None:
     return _roads(str(path), file_stamp(path))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _basemap(root: str, roads_stamp: Stamp, grids_stamp: Stamp, crs: str, _ws: Workspace) -> dict[str, Any]:
+    from geo.maps.basemap import basemap_data
+
+    return basemap_data(roads(_ws), _ws.grids, crs)
+
+
+def basemap(ws: Workspace, crs: str = "WGS84") -> dict[str, Any]:
+    """The offline base map's roads and names (:func:`geo.maps.basemap.basemap_data`), cached per file."""
+    grids_path = ws.paths.get("grids")
+    return _basemap(str(ws.root), file_stamp(ws.paths.get("roads")),
+                    file_stamp(Path(grids_path) if grids_path else None), crs, ws)
+
+
 # --- analyses ------------------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False, max_entries=48)

@@ -142,7 +142,48 @@ def tile_source(ws: Workspace) -> Any:
     return TileSource.from_config(getattr(ws.settings, "basemap", None))
 
 
-def show_folium(m: Any, *, key: str, height: int = 600, clicks: bool = True) -> dict[str, Any] | None:
+MAP_HEIGHT = 640
+"""Height in pixels of the main map of a page (map first: the full main width, most of a 1000-px screen)."""
+
+
+def city_map(ws: Workspace) -> tuple[Any, str]:
+    """A folium map of the workspace on the offline street map (:mod:`geo.maps.basemap`); returns it and
+    the display CRS.  With a tile layer configured the tiles draw the streets and only grid names are added."""
+    from geo.app import data
+    from geo.maps import basemap, render
+
+    tiles = tile_source(ws)
+    crs = render.display_crs(tiles)
+    m = render.base_map(ws.area.bounds, tiles=tiles, lang=cat().lang)
+    basemap.basemap_layer(data.basemap(ws, crs), roads=tiles is None).add_to(m)
+    return m, crs
+
+
+def localise_uploader() -> None:
+    """Streamlit's uploader texts (drop zone, size limit, button) in the session's language.
+
+    Streamlit draws them in English and offers no option: the English spans are hidden and the
+    catalogue's texts drawn in their place (CSS generated content, so screen text and limit agree:
+    the limit is ``server.maxUploadSize``).
+    """
+    c = cat()
+    limit = int(st.get_option("server.maxUploadSize"))
+    texts = {"drop": c.t("mapview.upload_drop"), "limit": c.t("mapview.upload_limit", mb=limit),
+             "browse": c.t("mapview.upload_browse")}
+    q = {k: v.replace("\\", "").replace('"', "'") for k, v in texts.items()}
+    st.html(
+        "<style>"
+        '[data-testid="stFileUploaderDropzoneInstructions"] span,'
+        '[data-testid="stFileUploaderDropzoneInstructions"] small{display:none}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::before{content:"%s";display:block}'
+        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after{content:"%s";display:block;'
+        "font-size:0.85em;opacity:.7}"
+        '[data-testid="stFileUploaderDropzone"] button{font-size:0 !important}'
+        '[data-testid="stFileUploaderDropzone"] button::after{content:"%s";font-size:0.9rem}'
+        "</style>" % (q["drop"], q["limit"], q["browse"]))
+
+
+def show_folium(m: Any, *, key: str, height: int = MAP_HEIGHT, clicks: bool = True) -> dict[str, Any] | None:
     """Draw a folium map; only clicks come back, so pan and zoom never rerun the script."""
     from streamlit_folium import st_folium
 

@@ -456,20 +456,25 @@ def cells_layer(cells: gpd.GeoDataFrame, mode: Mode = "gi", *, lang: str = "zh",
     fill, breaks = cell_fill(cells, mode)
     fill = pd.Series(fill, index=cells.index).loc[shown.index].to_numpy()
     labels = bin_labels(cat)
-    tip = ("<b>" + cat.t("map.tip.cell") + " " + _escape(shown["h3"]) + "</b><br>"
+    # a leader reads a place, not a hex id: the cell is named by its official grid and street
+    if "grid_name" in shown.columns:
+        place = _escape(shown["grid_name"]).where(shown["grid_name"].notna(), cat.t("mapview.outside_grids"))
+        street = _escape(shown["street_name"]).fillna("")
+        head = place + pd.Series(np.where(street != "", " · " + street, ""), index=shown.index)
+    else:
+        head = cat.t("map.tip.cell") + " " + _escape(shown["h3"])
+    tip = ("<b>" + head + "</b><br>"
            + cat.t("map.tip.count") + ": " + shown["count"].map(cat.fmt_int)
            + "<br>" + cat.t("map.tip.density") + ": " + shown["density"].map(lambda v: cat.fmt_num(v, 1))
-           + "<br>Gi* z: " + shown["gi_z"].map(lambda v: cat.fmt_num(v, 2))
            + "<br>" + pd.Series(shown["bin"].map(labels).to_numpy(), index=shown.index))
     if "pattern" in shown.columns:
         tip = tip + "<br>" + cat.t("map.tip.pattern") + ": " + shown["pattern"].map(
             lambda p: cat.t(emerging_key(p)) if isinstance(p, str) else cat.t("format.missing"))
-    if "grid_name" in shown.columns:
-        tip = tip + ("<br>" + cat.t("map.tip.grid") + ": " + _escape(shown["grid_name"])
-                     + " · " + _escape(shown["street_name"]))
     props = pd.DataFrame({"h3": shown["h3"].to_numpy(), "tip": tip.to_numpy()})
-    styles = [{"fillColor": c or "#ffffff", "fillOpacity": opacity if c else 0.0, "color": "#7f7f7f",
-               "weight": 0.4, "opacity": 0.6} for c in fill]
+    # not-significant cells stay faint so the street map under them reads (the ArcGIS look over a base map)
+    quiet = (shown["bin"].to_numpy() == 0) if mode == "gi" else np.zeros(len(shown), dtype=bool)
+    styles = [{"fillColor": c or "#ffffff", "fillOpacity": (0.25 if q else opacity) if c else 0.0,
+               "color": "#7f7f7f", "weight": 0.3, "opacity": 0.5} for c, q in zip(fill, quiet, strict=True)]
     geoms = to_display(np.asarray(shown.geometry.values, dtype=object), crs)
     layer = _geojson_layer(geoms, props, styles, name=name or cat.t(f"map.layer.cells_{mode}"), hover=True)
     present = shown["pattern"].dropna().unique() if mode == "emerging" else None

@@ -12,6 +12,8 @@ which keeps them from rendering the default page first.
 
 from __future__ import annotations
 
+import re
+
 import os
 import time
 import tomllib
@@ -205,11 +207,16 @@ def test_hotspot_page_tier_and_window_change_the_numbers(workspace: Path) -> Non
     assert 0 < morning < 2400 / 4
     # the cell detail follows the selection (the map click sets the same widget)
     picker = next(sb for sb in at.selectbox if sb.key and sb.key.startswith("hs_cell_middle_"))
-    assert format(int(picker.value), "x") in " ".join(md.value for md in at.markdown)  # the hottest cell
-    other = int(picker.options[-1].split(" · ")[0], 16)
-    picker.set_value(other).run()  # a map click sets the same widget
+    # the detail names the cell by its official grid (a leader reads places, not hex ids)
+    assert picker.options[picker.index].startswith("第1位 · ")  # the hottest cell first
+    assert not re.search(r"\b8[89][0-9a-f]{13}\b", " ".join(picker.options))  # no H3 ids
+    grid_name = picker.options[picker.index].split(" · ")[1]
+    assert f"**{grid_name}**" in " ".join(md.value for md in at.markdown)
+    last = len(picker.options) - 1
+    other = picker.options[last].split(" · ")[1]
+    picker.select_index(last).run()  # a map click sets the same widget
     ok(at)
-    assert format(other, "x") in " ".join(md.value for md in at.markdown)
+    assert f"**{other}**" in " ".join(md.value for md in at.markdown)
     at.radio(key="hs_mode").set_value("density").run()
     ok(at)
     assert number(metrics(at)["事件数"]) == morning  # a colour switch does not change the analysis
@@ -368,7 +375,9 @@ def test_hotspot_emerging_mode_colours_cells_and_draws_its_legend(workspace: Pat
     hot = int(caption.split("·")[-1].split("cells with a hot pattern")[0].strip())
     assert hot >= 2
     (folium_map,) = at.get("component_instance")
-    page = str(folium_map.proto)
+    assert folium_map is not None
+    # the legend sits under the map (inside it, it hid cells and clipped tooltips)
+    page = " ".join(str(h.proto) for h in at.get("html"))
     assert "Emerging hot spot analysis" in page  # the legend's title
     assert "Persistent hot spot" in page or "Intensifying hot spot" in page
     assert "Gi* hot spot analysis" not in page
