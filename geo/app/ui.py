@@ -171,16 +171,14 @@ def localise_uploader() -> None:
     texts = {"drop": c.t("mapview.upload_drop"), "limit": c.t("mapview.upload_limit", mb=limit),
              "browse": c.t("mapview.upload_browse")}
     q = {k: v.replace("\\", "").replace('"', "'") for k, v in texts.items()}
+    box = '[data-testid="stFileUploaderDropzoneInstructions"]'
+    zone = '[data-testid="stFileUploaderDropzone"]'
     st.html(
-        "<style>"
-        '[data-testid="stFileUploaderDropzoneInstructions"] span,'
-        '[data-testid="stFileUploaderDropzoneInstructions"] small{display:none}'
-        '[data-testid="stFileUploaderDropzoneInstructions"] > div::before{content:"%s";display:block}'
-        '[data-testid="stFileUploaderDropzoneInstructions"] > div::after{content:"%s";display:block;'
-        "font-size:0.85em;opacity:.7}"
-        '[data-testid="stFileUploaderDropzone"] button{font-size:0 !important}'
-        '[data-testid="stFileUploaderDropzone"] button::after{content:"%s";font-size:0.9rem}'
-        "</style>" % (q["drop"], q["limit"], q["browse"]))
+        f"<style>{box} span,{box} small{{display:none}}"
+        f'{box} > div::before{{content:"{q["drop"]}";display:block}}'
+        f'{box} > div::after{{content:"{q["limit"]}";display:block;font-size:0.85em;opacity:.7}}'
+        f"{zone} button{{font-size:0 !important}}"
+        f'{zone} button::after{{content:"{q["browse"]}";font-size:0.9rem}}</style>')
 
 
 def show_folium(m: Any, *, key: str, height: int = MAP_HEIGHT, clicks: bool = True) -> dict[str, Any] | None:

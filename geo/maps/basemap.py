@@ -268,3 +268,56 @@ def basemap_layer(data: dict[str, Any], *, roads: bool = True) -> BaseMap:
     """The base map element for :func:`basemap_data`'s output; ``roads=False`` keeps only grid names
     (for use over a tile layer, which draws its own streets)."""
     return BaseMap(data, roads=roads)
+
+
+def road_catchments(roads: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray, radius_m: float,
+                    metric_crs: str = "EPSG:4548") -> gpd.GeoDataFrame:
+    """What each post reaches along the roads within ``radius_m``: the road pieces, for drawing.
+
+    The same graph the network coverage is measured on (:func:`geo.grid.roads.road_graph`): each post
+    is snapped to its nearest node, the shortest road distances from it are computed (Dijkstra, cut
+    at ``radius_m`` minus the snap distance) and every edge whose both ends are within reach is kept,
+    drawn as the straight piece between its nodes.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``post`` (0-based position in ``lon``/``lat``), WGS84 LineStrings.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+    from scipy.spatial import cKDTree
+
+    from geo.grid.crs import from_wgs84
+    from geo.grid.roads import road_graph
+
+    nodes, edges = road_graph(roads, metric_crs)
+    empty = gpd.GeoDataFrame({"post": np.zeros(0, dtype=np.int64)}, geometry=[], crs="EPSG:4326")
+    if nodes.empty or len(lon) == 0:
+        return empty
+    n = len(nodes)
+    u, v, w = edges["u"].to_numpy(), edges["v"].to_numpy(), edges["length_m"].to_numpy(float)
+    graph = coo_matrix((np.concatenate([w, w]), (np.concatenate([u, v]), np.concatenate([v, u]))),
+                       shape=(n, n)).tocsr()
+    px, py = from_wgs84(np.asarray(lon, float), np.asarray(lat, float), metric_crs)
+    snap, start = cKDTree(np.column_stack([nodes["x"], nodes["y"]])).query(np.column_stack([px, py]))
+    dist = dijkstra(graph, directed=False, indices=start, limit=float(radius_m))
+    left = float(radius_m) - np.asarray(snap)[:, None] - dist  # metres still to walk at each node (-inf: none)
+    a, b = left[:, u], left[:, v]
+    post, edge = np.nonzero((a > 0) | (b > 0))
+    a, b, length = np.maximum(a[post, edge], 0), np.maximum(b[post, edge], 0), w[edge]
+    full = a + b >= length
+    # an edge reached from both ends (or wholly) is drawn whole; otherwise the walked parts from each end
+    fa = np.where(full, 1.0, np.minimum(a / np.maximum(length, 1e-9), 1.0))
+    fb = np.where(full, 0.0, np.minimum(b / np.maximum(length, 1e-9), 1.0))
+    nlon, nlat = nodes["lon"].to_numpy(), nodes["lat"].to_numpy()
+    ulon, ulat, vlon, vlat = nlon[u[edge]], nlat[u[edge]], nlon[v[edge]], nlat[v[edge]]
+    seg_post, coords = [], []
+    for frac, (x0, y0, x1, y1) in ((fa, (ulon, ulat, vlon, vlat)), (fb, (vlon, vlat, ulon, ulat))):
+        keep = frac > 0
+        ends = np.column_stack([x0 + (x1 - x0) * frac, y0 + (y1 - y0) * frac])[keep]
+        coords.append(np.stack([np.column_stack([x0, y0])[keep], ends], axis=1))
+        seg_post.append(post[keep])
+    lines = np.concatenate(coords) if coords else np.zeros((0, 2, 2))
+    return gpd.GeoDataFrame({"post": np.concatenate(seg_post).astype(np.int64)},
+                            geometry=shapely.linestrings(lines), crs="EPSG:4326")

@@ -619,9 +619,15 @@ def zones_layer(zones: gpd.GeoDataFrame, *, lang: str = "zh", crs: str = "WGS84"
     return _geojson_layer(geoms, props, style, name=cat.t("map.layer.zones"), show=show, hover=True)
 
 
-def posts_layer(posts: pd.DataFrame, radius_m: float, *, lang: str = "zh", crs: str = "WGS84"
+def posts_layer(posts: pd.DataFrame, radius_m: float, *, lang: str = "zh", crs: str = "WGS84",
+                catchments: gpd.GeoDataFrame | None = None, tips: Sequence[str] | None = None
                 ) -> folium.FeatureGroup:
-    """Posts (rank labels) with their coverage circles; existing posts in green."""
+    """Posts (rank labels) with what they cover; existing posts in green.
+
+    Coverage is drawn as circles of ``radius_m``, or, in road-distance mode, as the road pieces each
+    post reaches (``catchments``: ``post`` position and WGS84 lines, from
+    :func:`geo.maps.basemap.road_catchments`).  ``tips`` replaces the default tooltip of each post.
+    """
     cat = catalogue(lang)
     p = posts.reset_index(drop=True)
     existing = p["existing"].astype(bool).to_numpy() if "existing" in p else np.zeros(len(p), bool)
@@ -632,15 +638,24 @@ def posts_layer(posts: pd.DataFrame, radius_m: float, *, lang: str = "zh", crs: 
     circles = pd.DataFrame({"tip": [""] * len(p)})
     circle_styles = [{"color": c, "weight": 1, "fill": True, "fillColor": c, "fillOpacity": 0.08, "opacity": 0.6}
                      for c in colour]
-    folium.GeoJson(feature_collection(pts, circles.assign(style=circle_styles, hover=False)),
-                   marker=folium.Circle(radius=float(radius_m)), on_each_feature=_FEATURE_JS,
-                   interactive=False, control=False).add_to(group)
+    if catchments is None:
+        folium.GeoJson(feature_collection(pts, circles.assign(style=circle_styles, hover=False)),
+                       marker=folium.Circle(radius=float(radius_m)), on_each_feature=_FEATURE_JS,
+                       interactive=False, control=False).add_to(group)
+    elif len(catchments):
+        which = catchments["post"].to_numpy()
+        reach_styles = [{"color": colour[i], "weight": 5, "opacity": 0.55, "lineCap": "round"} for i in which]
+        folium.GeoJson(feature_collection(to_display(np.asarray(catchments.geometry.values, dtype=object), crs),
+                                          pd.DataFrame({"style": reach_styles, "hover": False})),
+                       on_each_feature=_FEATURE_JS, interactive=False, control=False).add_to(group)
     kind = np.where(existing, cat.t("planner.existing_post"), cat.t("planner.new_post"))
     tip = ("<b>#" + p["rank"].astype(str) + " " + _escape(p["name"]) + "</b><br>"
            + pd.Series(kind) + "<br>" + cat.t("map.tip.covered") + ": "
            + p["covered"].map(lambda v: cat.fmt_num(v, 1)))
     if "grid_id" in p:
         tip = tip + "<br>" + cat.t("map.tip.grid") + ": " + _escape(p["grid_id"])
+    if tips is not None:
+        tip = pd.Series(list(tips), index=p.index, dtype=object)
     marker_styles = [{"color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": c, "fillOpacity": 1.0,
                       "opacity": 1.0, "radius": 8} for c in colour]
     folium.GeoJson(feature_collection(pts, pd.DataFrame({"tip": tip.to_numpy(), "style": marker_styles,

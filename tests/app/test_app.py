@@ -12,9 +12,8 @@ which keeps them from rendering the default page first.
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 import time
 import tomllib
 from collections.abc import Iterator
@@ -235,7 +234,11 @@ def test_planner_p_changes_the_coverage(workspace: Path) -> None:
     assert number(m["岗位数"]) == 2
     assert 50 < number(m["需求覆盖率"]) < cover20
     table = at.dataframe[0].value
-    assert len(table) == 2 and "岗位位置" in table.columns and set(table["时段"]) == {"早高峰"}
+    # what a brigade reads first, then one coordinate pair with six decimals
+    assert len(table) == 2 and list(table.columns[:5]) == ["序号", "岗位位置", "街道", "新增覆盖", "累计覆盖率"]
+    assert [col for col in table.columns if "经度" in col] == ["经度（GCJ-02）"]
+    assert table["经度（GCJ-02）"].str.fullmatch(r"\d+\.\d{6}").all()
+    assert any(cp.value.startswith("早高峰") for cp in at.caption)  # the window is named once, above the map
     assert [b.label for b in at.get("download_button")] == ["下载 XLSX", "下载 CSV", "下载 GeoJSON"]
 
 
