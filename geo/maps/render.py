@@ -725,3 +725,76 @@ def hotspot_deck(cells: pd.DataFrame, mode: Mode = "gi", *, lang: str = "zh", ar
     # map_provider=None: no base map at all (Streamlit would otherwise fetch a Carto style from the internet)
     return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom),
                     map_provider=None, tooltip=tooltip)
+
+
+# --- official grids coloured by a number (the leaders' overview) ------------------------------------
+
+CHANGE_CLASSES: tuple[tuple[str, str], ...] = (
+    ("up_big", "#d73027"), ("up", "#fc8d59"), ("down", "#91cf60"), ("down_big", "#1a9850"), ("new", "#bdbdbd"))
+"""Change on the previous period -> class and colour (rises in reds: more events is worse)."""
+
+CHANGE_STEP = 0.2
+"""Relative change separating a small rise/fall from a large one."""
+
+
+def change_classes(change: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Class of each relative change: ``up_big``, ``up``, ``down``, ``down_big``, ``new`` (none before), or
+    ``""`` (no events in either period)."""
+    ch = np.asarray(change, dtype=float)
+    cur = np.asarray(current, dtype=float)
+    return np.select([~np.isfinite(ch) & (cur > 0), ~np.isfinite(ch), ch > CHANGE_STEP, ch >= 0,
+                      ch >= -CHANGE_STEP], ["new", "", "up_big", "up", "down"], "down_big").astype(object)
+
+
+def grids_choropleth(grids: gpd.GeoDataFrame, by: Literal["density", "change"] = "density", *, lang: str = "zh",
+                     crs: str = "WGS84", opacity: float = 0.6) -> tuple[folium.GeoJson, str]:
+    """Official grids filled by events per km² (quantile classes) or by the change on the previous period.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        One tier's grids joined with :func:`geo.analysis.overview.grid_ranking` (``grid_id``, ``name``,
+        ``street_name``, ``events``, ``per_km2``, ``previous``, ``change``, ``closed_share``, and
+        ``top_label``: the main problem already in the page's language).
+
+    Returns
+    -------
+    (folium.GeoJson, str)
+        The clickable layer (tooltips with the numbers) and its legend as HTML for under the map.
+    """
+    cat = catalogue(lang)
+    g = grids.reset_index(drop=True)
+    if by == "density":
+        breaks = class_breaks(g["per_km2"].to_numpy(float))
+        fill = sequential_colours(g["per_km2"].to_numpy(float), breaks)
+        title, rows = cat.t("mapview.legend_density"), []
+        lower = 0.0
+        for colour, upper in zip(SEQUENTIAL_COLOURS[-len(breaks):] if len(breaks) else (), breaks, strict=True):
+            rows.append((colour, f"{cat.fmt_num(lower, 0)} – {cat.fmt_num(upper, 0)}"))
+            lower = upper
+    else:
+        cls = change_classes(g["change"].to_numpy(float), g["events"].to_numpy(float))
+        lut = dict(CHANGE_CLASSES)
+        fill = np.array([lut.get(k, "") for k in cls], dtype=object)
+        title = cat.t("mapview.legend_change")
+        rows = [(colour, cat.t(f"mapview.change_{k}")) for k, colour in CHANGE_CLASSES]
+    if not rows:
+        rows = [("#ffffff", cat.t("legend.no_events"))]
+    change_text = g["change"].map(lambda v: cat.fmt_change(v) if pd.notna(v) else cat.t("format.missing"))
+    tip = ("<b>" + _escape(g["name"]) + "</b>" + pd.Series(
+        np.where(g["street_name"].notna(), " · " + _escape(g["street_name"]), ""), index=g.index)
+           + "<br>" + cat.t("ranking.events") + ": " + g["events"].map(cat.fmt_int)
+           + "<br>" + cat.t("ranking.per_km2") + ": " + g["per_km2"].map(lambda v: cat.fmt_num(v, 0))
+           + "<br>" + cat.t("ranking.previous") + ": " + g["previous"].map(cat.fmt_int)
+           + "<br>" + cat.t("ranking.change") + ": " + change_text
+           + "<br>" + cat.t("ranking.top_category") + ": " + _escape(g["top_label"].fillna(""))
+           + "<br>" + cat.t("ranking.closed_share") + ": " + g["closed_share"].map(lambda v: cat.fmt_pct(v, 0)))
+    styles = [{"fillColor": c or "#ffffff", "fillOpacity": opacity if c else 0.05, "color": "#4a3f7a",
+               "weight": 1.2, "opacity": 0.8} for c in fill]
+    props = pd.DataFrame({"grid_id": g["grid_id"].astype(str).to_numpy(), "tip": tip.to_numpy()})
+    geoms = to_display(np.asarray(g.geometry.values, dtype=object), crs)
+    layer = _geojson_layer(geoms, props, styles, name=title, hover=True)
+    swatch = "display:inline-block;width:14px;height:14px;margin:0 6px -2px 0;border:1px solid #888"
+    body = "".join(f"<span style='margin-right:14px;white-space:nowrap'><i style='{swatch};background:{c}'></i>"
+                   f"{_html(text)}</span> " for c, text in rows)
+    return layer, f"<div style='font-size:13px;line-height:22px'><b>{_html(title)}</b>&nbsp; {body}</div>"

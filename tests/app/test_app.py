@@ -180,7 +180,13 @@ def test_overview_renders_kpis_and_the_period_changes_them(workspace: Path) -> N
     thirty = number(m["事件总数"])
     # 2,400 events over 84 days: 30 days hold a bit more than a third
     assert 700 < thirty < 1000
-    assert len(at.dataframe) == 3  # ranking, problem list and patrol gaps
+    # the grid map first (a choropleth of the official grids), then the picked grid's open problems,
+    # the ranking, the problem list and the patrol gaps
+    assert len(at.get("component_instance")) == 1
+    assert len(at.dataframe) == 4
+    assert at.selectbox(key="ov_grid_small").value == at.dataframe[1].value["网格编号"].iloc[0]  # top grid
+    ranking = at.dataframe[1].value
+    assert list(ranking.columns[:5]) == ["排名", "网格名称", "街道", "本期事件", "环比"]
     at.radio(key="ov_period").set_value("7d").run()
     ok(at)
     assert number(metrics(at)["事件总数"]) < thirty / 3
@@ -392,7 +398,7 @@ def test_overview_trends_section_renders(workspace: Path) -> None:
     ok(at)
     assert {"下周风险", "巡查覆盖缺口", "回头看：专项整治评估"} <= {s.value for s in at.subheader}
     assert at.header[0].value == "趋势与回头看"
-    gaps = at.dataframe[2].value  # ranking, problems, gaps
+    gaps = at.dataframe[-1].value  # grid problems, ranking, problems, gaps
     assert {"网格编号", "巡查缺口", "缺口最大时段"} <= set(gaps.columns) and 0 < len(gaps) <= 10
     assert (gaps["巡查缺口"] > 0).all()
     at.toggle(key="ov_forecast").set_value(True).run()
