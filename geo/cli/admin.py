@@ -30,6 +30,11 @@ def _read_password(args: argparse.Namespace, prompt: str = "Password") -> str:
         if not password:
             raise GridwatchError("--password-stdin: standard input held no password line")
         return password
+    if not sys.stdin.isatty():
+        # getpass without a terminal ends in a termios traceback; say what to do instead
+        raise GridwatchError("no terminal to ask for the password on; pipe it in with --password-stdin "
+                             "(for example: printf '%s\\n' \"$PW\" | gridwatch users add NAME --role ROLE "
+                             "--password-stdin)")
     first = getpass.getpass(f"{prompt}: ")
     second = getpass.getpass(f"{prompt} (again): ")
     if first != second:
@@ -132,9 +137,29 @@ def cmd_users_bootstrap(args: argparse.Namespace) -> int:
         print(f"users already exist in {auth.users_path(ws)}; nothing to do "
               "(add more with `gridwatch users add NAME --role ROLE`)")
         return 0
+    demo: list[tuple[str, str, str]] = []
+    if getattr(args, "demo", False):
+        # one account per working role, so the first start reaches the map (the admin has no map pages)
+        import secrets
+
+        length = max(20, ws.settings.access.min_password_length)
+        for role in DEMO_ROLES:
+            pw = secrets.token_urlsafe(length)[:length]
+            auth.add_user(ws, role, role, pw, display_name=f"demo {role}", actor=audit.cli_actor())
+            demo.append((role, role, pw))
     print(f"created the first admin {args.name!r}. Its password (shown only this once):\n\n    {password}\n\n"
           f"Log in to the app with it, then change it: gridwatch users passwd {args.name}")
+    if demo:
+        print("\ndemo accounts (user / role / password, shown only this once; the leader opens on the overview "
+              "map, the brigade on the hotspot map and the planner):\n")
+        for name, role, pw in demo:
+            print(f"    {name:<8} {role:<8} {pw}")
+        print("\nremove them when real users exist: gridwatch users remove NAME")
     return 0
+
+
+DEMO_ROLES = ("leader", "brigade", "analyst")
+"""Roles that ``users bootstrap --demo`` creates one account for (named after the role)."""
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -234,6 +259,8 @@ def add_commands(subparsers: Any) -> None:
                                     "(and prints no secret) when users exist.")
     p.add_argument("--name", default="admin", help="user name of the first admin (default: admin)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--demo", action="store_true",
+                   help="also create one demo account per role (leader, brigade, analyst), passwords printed once")
     add_workspace(p)
     p.set_defaults(handler=cmd_users_bootstrap)
 
