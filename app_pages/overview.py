@@ -26,7 +26,7 @@ if ev.empty:
     st.stop()
 
 first, last = ui.data_dates(ev, ws)
-left, mid, right = st.columns(3)
+left, mid, right, colour_box = st.columns([3, 2, 3, 3])
 preset = left.radio(c.t("overview.period"), list(ov.PRESET_DAYS), index=1, horizontal=True,
                     format_func=lambda k: c.t(f"overview.preset.{k}"), key="ov_period")
 as_of = mid.date_input(c.t("overview.as_of"), value=last, min_value=first, max_value=last, key="ov_as_of",
@@ -63,31 +63,19 @@ def metric(box: st.delta_generator.DeltaGenerator, kpi: str, *, inverse: bool = 
     box.metric(c.t(f"kpi.{kpi}"), value, delta, delta_color=colour, help=help_text, border=True)
 
 
-cols = st.columns(4)
-metric(cols[0], "events", inverse=True)
-metric(cols[1], "hotline_closure_rate")
-metric(cols[2], "hotline_overdue", inverse=True)
-metric(cols[3], "hot_cells", inverse=True)
-present = [s for s in SOURCES if (k.loc[f"events_{s}", ["current", "previous"]] > 0).any()]
-if present:
-    cols = st.columns(max(len(present), 4))
-    for box, source in zip(cols, present, strict=False):
-        metric(box, f"events_{source}", inverse=True)
-
 # --- the map: official grids by events per km² and change ------------------------------------------------
 ranking = res["ranking"]
 grid_names = data.grid_names(ws, tier)
 all_names = {g: n for t in TIERS for g, n in data.grid_names(ws, t).items()}  # problems name any tier's grid
 if ranking is not None and ws.grids is not None:
-    st.subheader(c.t("mapview.ov_map", tier=c.t(f"tier.{tier}")))
-    colour_by = st.segmented_control(c.t("mapview.ov_colour"), ["density", "change"], default="density",
+    colour_by = colour_box.segmented_control(c.t("mapview.ov_colour"), ["density", "change"], default="density",
                                      format_func=lambda k: c.t(f"mapview.ov_colour_{k}"), key="ov_colour",
                                      help=c.t("mapview.ov_map_help")) or "density"
     layer_grids = ws.grids[ws.grids["tier"] == tier][["grid_id", "geometry"]].merge(ranking, on="grid_id")
     layer_grids["top_label"] = layer_grids["top_category"].map(
         lambda code: c.category(ws.settings, code) if isinstance(code, str) else "")
     m, crs = ui.city_map(ws)
-    choro, legend_html = render.grids_choropleth(layer_grids, colour_by, lang=c.lang, crs=crs)
+    choro, legend_html = render.grids_choropleth(layer_grids, colour_by, lang=c.lang, crs=crs, opacity=0.5)
     choro.add_to(m)
     render.area_layer(ws.area, lang=c.lang, crs=crs).add_to(m)
     out = ui.show_folium(m, key=f"ov_map_{tier}_{colour_by}")
@@ -126,6 +114,18 @@ if ranking is not None and ws.grids is not None:
             c.t("problem.open_events"): grid_problems["open_events"],
             c.t("problem.text"): grid_problems["text"].fillna(""),
         }), hide_index=True, width="stretch", height=220)
+
+# --- KPIs under the map ---------------------------------------------------------------------------------
+cols = st.columns(4)
+metric(cols[0], "events", inverse=True)
+metric(cols[1], "hotline_closure_rate")
+metric(cols[2], "hotline_overdue", inverse=True)
+metric(cols[3], "hot_cells", inverse=True)
+present = [s for s in SOURCES if (k.loc[f"events_{s}", ["current", "previous"]] > 0).any()]
+if present:
+    cols = st.columns(max(len(present), 4))
+    for box, source in zip(cols, present, strict=False):
+        metric(box, f"events_{source}", inverse=True)
 
 # --- ranking and trend -------------------------------------------------------------------------------
 left, right = st.columns([3, 2])

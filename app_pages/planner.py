@@ -61,7 +61,7 @@ for warning in s.get("warnings", []):
 posts = plan.posts.reset_index(drop=True)
 m, crs = ui.city_map(ws)
 demand = data.hotspots(ws, ev, f.flt, "small").cells
-layer, _legend = render.cells_layer(demand, "count", lang=c.lang, crs=crs, opacity=0.6,
+layer, _legend = render.cells_layer(demand, "count", lang=c.lang, crs=crs, opacity=0.5,
                                     name=c.t("mapview.demand_layer", window=window_name))
 layer.add_to(m)
 if ws.grids is not None:

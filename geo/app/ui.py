@@ -174,7 +174,10 @@ def localise_uploader() -> None:
     box = '[data-testid="stFileUploaderDropzoneInstructions"]'
     zone = '[data-testid="stFileUploaderDropzone"]'
     st.html(
-        f"<style>{box} span,{box} small{{display:none}}"
+        # map first: less white space above the page title, so the map starts high on the screen
+        "<style>.block-container{padding-top:2.2rem !important}h1{font-size:1.9rem !important;"
+        "padding-top:0 !important}"
+        f"{box} span,{box} small{{display:none}}"
         f'{box} > div::before{{content:"{q["drop"]}";display:block}}'
         f'{box} > div::after{{content:"{q["limit"]}";display:block;font-size:0.85em;opacity:.7}}'
         f"{zone} button{{font-size:0 !important}}"

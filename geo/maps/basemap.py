@@ -193,12 +193,12 @@ BASEMAP_CSS = (
     ".gw-name span{display:inline-block;transform-origin:center;position:relative;left:-50%;top:-0.7em;"
     "font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei','Microsoft YaHei',sans-serif;"
     "text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 4px #fff}"
-    ".gw-road-main span{font-size:12px;color:#5b4a1e;font-weight:600}"
+    ".gw-road-main span{font-size:11px;color:#6b5518;font-style:italic}"
     ".gw-road-secondary span{font-size:11px;color:#4a4a4a}"
     ".gw-road-branch span,.gw-road-alley span{font-size:10px;color:#666}"
-    ".gw-grid-big span{font-size:14px;color:#3b2f6b;font-weight:700;letter-spacing:1px}"
-    ".gw-grid-middle span{font-size:12px;color:#3b2f6b;font-weight:600}"
-    ".gw-grid-small span{font-size:11px;color:#3b2f6b}"
+    ".gw-grid-big span{font-size:12px;color:#3b2f6b;font-weight:600}"
+    ".gw-grid-middle span{font-size:11px;color:#3b2f6b;font-weight:600}"
+    ".gw-grid-small span{font-size:10px;color:#3b2f6b}"
 )
 """Styles of the road and grid names (plain CSS, no web fonts: the page must work offline)."""
 
