@@ -144,7 +144,7 @@ st.subheader(c.t("hotspot.cell_detail"))
 if not options:
     st.info(c.t("hotspot.no_cells"))
 else:
-    cell = st.selectbox(c.t("hotspot.pick_cell"), options, key=cell_key,
+    cell = st.selectbox(c.t("hotspot.pick_cell"), options, key=cell_key, placeholder=c.t("mapview.choose"),
                         format_func=lambda x: c.t("mapview.cell_option", rank=rank_of.get(x, "–"),
                                                   place=" · ".join(filter(None, place(x))), count=c.fmt_int(by_cell.at[x, "count"]),
                                                   bin=bin_labels[int(by_cell.at[x, "bin"])]),

@@ -89,7 +89,7 @@ if ranking is not None and ws.grids is not None:
             st.session_state[f"ov_grid_{tier}"] = hit["grid_id"].iloc[0]
     # the picked grid: its numbers and open problems
     order = ranking["grid_id"].tolist()
-    picked = st.selectbox(c.t("mapview.ov_pick"), order, key=f"ov_grid_{tier}",
+    picked = st.selectbox(c.t("mapview.ov_pick"), order, key=f"ov_grid_{tier}", placeholder=c.t("mapview.choose"),
                           format_func=lambda g: f"{int(ranking.set_index('grid_id').at[g, 'rank'])}. "
                                                 f"{grid_names.get(g, g)}")
     row = ranking.set_index("grid_id").loc[picked]
@@ -259,7 +259,7 @@ if not review_names:
     st.info(c.t("overview.no_grids"))
 else:
     with st.form("ov_review"):
-        picked = st.multiselect(c.t("trends.review_grids"), list(review_names), key="ov_rv_grids",
+        picked = st.multiselect(c.t("trends.review_grids"), list(review_names), key="ov_rv_grids", placeholder=c.t("mapview.choose"),
                                 format_func=lambda g: f"{g} · {review_names[g]}")
         a, b = st.columns(2)
         start = a.date_input(c.t("trends.review_start"), value=max(first, last - pd.Timedelta(days=56)),

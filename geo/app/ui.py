@@ -85,7 +85,7 @@ def filter_widgets(ws: Workspace, ev: pd.DataFrame, prefix: str, *, tier: bool =
     names = list(windows)
     window = box.selectbox(c.t("filter.window"), names, index=names.index(default_window)
                            if default_window in names else 0, format_func=windows.__getitem__,
-                           key=f"{prefix}_window")
+                           key=f"{prefix}_window", placeholder=c.t("mapview.choose"))
     chosen_sources: list[str] = []
     if sources:
         present = [s for s in SOURCES if s in set(ev["source"].unique())] or list(SOURCES)
