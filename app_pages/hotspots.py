@@ -190,7 +190,8 @@ with st.expander(c.t("mapview.details")):
     p = summary["parameters"]
     st.caption(c.t("hotspot.parameters", tier=c.t(f"tier.{f.tier}"), res=summary["res"], k=p["k"],
                    alpha=p["alpha"], fdr=c.t("common.yes") if p["fdr"] else c.t("common.no"),
-                   inference=p["inference"]))
+                   inference=c.t(f"mapview.inference_{p['inference']}") if c.has(f"mapview.inference_{p['inference']}")
+                   else p["inference"]))
     st.caption(" · ".join(f"{c.t(f'legend.bin.hot{b}')}: {summary['hot'][str(b)]}" for b in (3, 2, 1)) + " · "
                + " · ".join(f"{c.t(f'legend.bin.cold{b}')}: {summary['cold'][str(b)]}" for b in (3, 2, 1)))
 with st.expander(c.t("hotspot.table")):

@@ -180,7 +180,7 @@ def localise_uploader() -> None:
         f"{box} span,{box} small{{display:none}}"
         f'{box} > div::before{{content:"{q["drop"]}";display:block}}'
         f'{box} > div::after{{content:"{q["limit"]}";display:block;font-size:0.85em;opacity:.7}}'
-        f"{zone} button{{font-size:0 !important}}"
+        f"{zone} button *{{font-size:0 !important}}{zone} button [data-testid=stIconMaterial]{{display:none}}"
         f'{zone} button::after{{content:"{q["browse"]}";font-size:0.9rem}}</style>')
 
 
