@@ -55,6 +55,7 @@ def main() -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
+    from geo.access import auth
     from tests.app.test_app import add_test_users
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -81,8 +82,9 @@ def main() -> int:
                             settle(page)
                             page.screenshot(path=str(args.out / "login_zh.png"))
                         login(page, url, role)
-                        for i, key in enumerate(pages):
-                            if i:
+                        landing = auth.pages_for(role)[0]
+                        for key in pages:
+                            if key != landing:
                                 go(page, key)
                             page.get_by_role("heading", name=PAGE_TITLES[key]).first.wait_for()
                             if key in MAP_PAGES:

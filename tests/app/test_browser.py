@@ -124,9 +124,10 @@ def assert_map_first(page) -> None:  # type: ignore[no-untyped-def]
 
 
 ASCII_ALLOWED = {"gridwatch", "English", "Language", "test", "leader", "brigade", "analyst", "admin", "CSV", "XLSX",
-                 "GeoJSON", "GCJ", "WGS", "TOML", "EPSG"}
+                 "GeoJSON", "GCJ", "WGS", "TOML", "toml", "EPSG", "YYYY", "yyyy"}
 """Latin words a Chinese page may show: the product name, the language switch (语言 · Language), the test workspace's and
-users' names (data), file formats and coordinate-system names."""
+users' names (data), file formats (gridwatch.toml), coordinate-system names and the
+ISO date pattern of an empty date field (YYYY-MM-DD)."""
 
 VISIBLE_TEXT_JS = """() => {
     const out = [];
@@ -147,7 +148,7 @@ VISIBLE_TEXT_JS = """() => {
     }
     // placeholders and generated texts (the uploader's) are read too
     document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(
-        (e) => { if (e.getClientRects().length) out.push(e.placeholder); });
+        (e) => { if (e.getClientRects().length && !e.value) out.push(e.placeholder); });
     return out.join(' \\n ');
 }"""
 
