@@ -227,6 +227,8 @@ def base_map(bounds: Sequence[float], *, tiles: TileSource | None = None, lang: 
         "padding:0;white-space:nowrap}.leaflet-tooltip.gw-label:before,.leaflet-tooltip.gw-rank:before"
         "{display:none}.gw-label{font-size:11px;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff}"
         ".gw-rank{font-size:10px;font-weight:700;color:#fff}"
+        # metres only: the imperial line of Leaflet's scale bar ("1 mi") is neither language's unit here
+        ".leaflet-control-scale-line:not(:first-child){display:none}"
         "</style>"), name="gridwatch_css")
     return m
 
