@@ -27,7 +27,7 @@ with st.sidebar.form("planner_form"):
     st.markdown(f"**{c.t('planner.parameters')}**")
     p = st.number_input(c.t("planner.p"), min_value=1, max_value=500, value=int(ps.p), step=1, key="pl_p")
     radius = st.number_input(c.t("planner.radius"), min_value=25.0, max_value=5000.0, value=float(ps.radius_m),
-                             step=25.0, key="pl_radius")
+                             step=25.0, format="%.0f", key="pl_radius")  # whole metres
     f = ui.filter_widgets(ws, ev, "pl", tier=False, container=st, default_window="morning_peak")
     network = st.toggle(c.t("planner.network"), value=False, key="pl_network", disabled=not has_roads,
                         help=c.t("planner.network_help"))
