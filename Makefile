@@ -31,7 +31,7 @@ browser:
 
 # The app asks for a login: the first run creates the sample's admin and prints its password once.
 run: sample-data
-	$(VENV)/bin/gridwatch users bootstrap
+	$(VENV)/bin/gridwatch users bootstrap --demo
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 --server.headless true
 
 test: setup browser sample-data

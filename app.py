@@ -17,6 +17,7 @@ from geo.app import data, lang, session, ui
 
 st.set_page_config(page_title="gridwatch", page_icon=str(Path(__file__).parent / "static" / "favicon.png"), layout="wide")
 c = lang.language_switch()
+ui.localise_uploader()  # Streamlit's own uploader texts in the chosen language
 
 with ui.guard():
     ws = data.workspace()

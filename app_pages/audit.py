@@ -24,7 +24,7 @@ else:
     st.error(c.t("audit.anchor_broken"), icon=":material/gpp_bad:")
 
 a, b, d, e = st.columns(4)
-action = a.selectbox(c.t("audit.action"), ("", *audit.ACTIONS), key="au_action",
+action = a.selectbox(c.t("audit.action"), ("", *audit.ACTIONS), key="au_action", placeholder=c.t("mapview.choose"),
                      format_func=lambda x: c.t(f"audit_action.{x}") if x else c.t("filter.all"))
 actor = b.text_input(c.t("audit.actor"), key="au_actor", placeholder=c.t("filter.all"))
 since = d.date_input(c.t("audit.since"), value=None, key="au_since", format="YYYY-MM-DD")

@@ -50,7 +50,7 @@ display = pd.DataFrame({
 
 # --- paging ---------------------------------------------------------------------------------------
 left, mid, _ = st.columns([1, 1, 3])
-size = left.selectbox(c.t("events.page_size"), PAGE_SIZES, key="evp_size")
+size = left.selectbox(c.t("events.page_size"), PAGE_SIZES, key="evp_size", placeholder=c.t("mapview.choose"))
 n_pages = max(1, math.ceil(len(display) / size))
 if int(st.session_state.get("evp_page", 1)) > n_pages:  # a narrower filter: back to the first page
     st.session_state["evp_page"] = 1

@@ -32,19 +32,9 @@ with st.spinner(c.t("spinner.hotspots")):
 cells = hs.cells
 summary = hs.summary
 first, last = ui.data_dates(ev, ws)
-st.caption(ui.describe_filter(f.flt, ws, first, last) + " · " + c.t(
-    "hotspot.parameters", tier=c.t(f"tier.{f.tier}"), res=summary["res"], k=summary["parameters"]["k"],
-    alpha=summary["parameters"]["alpha"], fdr=c.t("common.yes") if summary["parameters"]["fdr"] else c.t("common.no"),
-    inference=summary["parameters"]["inference"]))
-
-cols = st.columns(5)
-cols[0].metric(c.t("hotspot.events"), c.fmt_int(summary["events"]), border=True)
-cols[1].metric(c.t("hotspot.cells"), c.fmt_int(summary["cells"]), border=True)
-cols[2].metric(c.t("hotspot.cells_with_events"), c.fmt_int(int((cells["count"] > 0).sum())), border=True)
-cols[3].metric(c.t("hotspot.hot_cells"), c.fmt_int(sum(summary["hot"].values())), border=True,
-               help=" · ".join(f"{c.t(f'legend.bin.hot{b}')}: {summary['hot'][str(b)]}" for b in (3, 2, 1)))
-cols[4].metric(c.t("hotspot.cold_cells"), c.fmt_int(sum(summary["cold"].values())), border=True,
-               help=" · ".join(f"{c.t(f'legend.bin.cold{b}')}: {summary['cold'][str(b)]}" for b in (3, 2, 1)))
+st.caption(ui.describe_filter(f.flt, ws, first, last))
+hot_n = int((cells["bin"] >= ov.HOT_BIN).sum())
+cold_n = int((cells["bin"] <= -ov.HOT_BIN).sum())
 ui.show_notes(summary.get("notes"))
 
 if mode == "emerging":
@@ -68,52 +58,60 @@ if show["zones"]:
     with ui.guard(stop=False), st.spinner(c.t("spinner.zones")):
         zones = data.zones(ws, ev, f.flt, f.tier)
 
-# --- the map -------------------------------------------------------------------------------------------
+# --- the map: the full main width --------------------------------------------------------------------
 ZONE_MAX_SHARE = 0.2
-map_col, detail_col = st.columns([3, 2])
-tiles = ui.tile_source(ws)
-crs = render.display_crs(tiles)
 drawn = render.drawn_cells(cells, mode, render.FOLIUM_MAX_CELLS)
 clicked_cell: int | None = None
-with map_col:
-    if len(drawn) > render.FOLIUM_MAX_CELLS:
-        # too many features for SVG: deck.gl draws them on the GPU (no tiles, no GCJ shift needed)
-        st.caption(c.t("hotspot.deck_note", n=c.fmt_int(len(drawn))))
-        event = st.pydeck_chart(render.hotspot_deck(cells, mode, lang=c.lang, area=ws.area,
-                                                    max_cells=render.FOLIUM_MAX_CELLS),
-                                on_select="rerun", selection_mode="single-object", key="hs_deck", height=560)
-        st.html(render.legend_html(mode, lang=c.lang, breaks=render.cell_fill(cells, mode)[1],
-                                   classes=drawn["pattern"].unique() if mode == "emerging" else None))
-        picked = (event.selection.objects.get("cells") if event and event.selection else None) or []
-        if picked:
-            clicked_cell = int(h3cells.hex_to_cells(np.array([picked[0]["h3"]]))[0])
-    else:
-        m = render.base_map(ws.area.bounds, tiles=tiles, lang=c.lang)
-        layer, legend = render.cells_layer(cells, mode, lang=c.lang, crs=crs)
-        layer.add_to(m)
-        legend.add_to(m)
-        if zones is not None and len(zones):
-            # a zone spanning a fifth of the district says the zone parameters are too loose for this
-            # density; drawing it would only hide the cells
-            area_km2 = float(cells["area_share"].to_numpy() @ h3cells.cell_areas_km2(cells["cell"].to_numpy()))
-            too_big = zones["area_km2"].to_numpy() > ZONE_MAX_SHARE * area_km2 if "area_km2" in zones else \
-                np.zeros(len(zones), dtype=bool)
-            if too_big.any():
-                st.info(c.t("hotspot.zones_too_big", n=int(too_big.sum()), share=c.fmt_pct(ZONE_MAX_SHARE, 0)))
-            if (~too_big).any():
-                render.zones_layer(zones[~too_big], lang=c.lang, crs=crs,
-                                   category_labels=c.categories(ws.settings)).add_to(m)
-        if show["grids"] and ws.grids is not None:
-            render.grids_layer(ws.grids, f.tier, lang=c.lang, crs=crs, labels=f.tier == "big").add_to(m)
-        roads = data.roads(ws) if show["roads"] else None
-        if roads is not None:
-            render.roads_layer(roads, lang=c.lang, crs=crs).add_to(m)
-        render.area_layer(ws.area, lang=c.lang, crs=crs).add_to(m)
-        out = ui.show_folium(m, key=f"hs_map_{f.tier}_{mode}")
-        click = (out or {}).get("last_object_clicked")
-        if click and click.get("lat") is not None:
-            lon, lat = render.points_from_display(np.array([click["lng"]]), np.array([click["lat"]]), crs)
-            clicked_cell = int(h3cells.cells_for_points(lon, lat, int(summary["res"]))[0])
+n_events = int(summary["events"])
+if n_events == 0:
+    st.info(c.t("mapview.no_events_filter", what=ui.describe_filter(f.flt, ws, first, last)),
+            icon=":material/filter_alt_off:")
+elif mode == "gi" and not (cells["bin"] != 0).any():
+    st.info(c.t("mapview.empty_gi", n=c.fmt_int(n_events)), icon=":material/info:")
+    st.button(c.t("mapview.switch_counts"), key="hs_to_counts", on_click=lambda: st.session_state.update(
+        hs_mode="count"))
+if len(drawn) > render.FOLIUM_MAX_CELLS:
+    # too many features for SVG: deck.gl draws them on the GPU (no tiles, no GCJ shift needed)
+    st.caption(c.t("hotspot.deck_note", n=c.fmt_int(len(drawn))))
+    event = st.pydeck_chart(render.hotspot_deck(cells, mode, lang=c.lang, area=ws.area,
+                                                max_cells=render.FOLIUM_MAX_CELLS),
+                            on_select="rerun", selection_mode="single-object", key="hs_deck", height=ui.MAP_HEIGHT)
+    picked = (event.selection.objects.get("cells") if event and event.selection else None) or []
+    if picked:
+        clicked_cell = int(h3cells.hex_to_cells(np.array([picked[0]["h3"]]))[0])
+else:
+    m, crs = ui.city_map(ws)
+    layer, _legend = render.cells_layer(cells, mode, lang=c.lang, crs=crs)
+    layer.add_to(m)
+    if zones is not None and len(zones):
+        # a zone spanning a fifth of the district says the zone parameters are too loose for this
+        # density; drawing it would only hide the cells
+        area_km2 = float(cells["area_share"].to_numpy() @ h3cells.cell_areas_km2(cells["cell"].to_numpy()))
+        too_big = zones["area_km2"].to_numpy() > ZONE_MAX_SHARE * area_km2 if "area_km2" in zones else \
+            np.zeros(len(zones), dtype=bool)
+        if too_big.any():
+            st.info(c.t("hotspot.zones_too_big", n=int(too_big.sum()), share=c.fmt_pct(ZONE_MAX_SHARE, 0)))
+        if (~too_big).any():
+            render.zones_layer(zones[~too_big], lang=c.lang, crs=crs,
+                               category_labels=c.categories(ws.settings)).add_to(m)
+    if show["grids"] and ws.grids is not None:
+        render.grids_layer(ws.grids, f.tier, lang=c.lang, crs=crs, labels=False).add_to(m)
+    render.area_layer(ws.area, lang=c.lang, crs=crs).add_to(m)
+    out = ui.show_folium(m, key=f"hs_map_{f.tier}_{mode}")
+    click = (out or {}).get("last_object_clicked")
+    if click and click.get("lat") is not None:
+        lon, lat = render.points_from_display(np.array([click["lng"]]), np.array([click["lat"]]), crs)
+        clicked_cell = int(h3cells.cells_for_points(lon, lat, int(summary["res"]))[0])
+# the legend under the map: inside it, it hid the district's south-east cells and clipped tooltips
+st.html(render.legend_html(mode, lang=c.lang, breaks=render.cell_fill(cells, mode)[1],
+                           classes=drawn["pattern"].unique() if mode == "emerging" else None))
+
+cols = st.columns(5)
+cols[0].metric(c.t("hotspot.events"), c.fmt_int(summary["events"]), border=True)
+cols[1].metric(c.t("hotspot.cells"), c.fmt_int(summary["cells"]), border=True)
+cols[2].metric(c.t("hotspot.cells_with_events"), c.fmt_int(int((cells["count"] > 0).sum())), border=True)
+cols[3].metric(c.t("hotspot.hot_cells"), c.fmt_int(hot_n), border=True, help=c.t("mapview.hot_help"))
+cols[4].metric(c.t("hotspot.cold_cells"), c.fmt_int(cold_n), border=True, help=c.t("mapview.cold_help"))
 
 # --- the selected cell ---------------------------------------------------------------------------------
 ranked = cells.sort_values(["bin", "count"], ascending=False, kind="stable")
@@ -133,56 +131,103 @@ if selected in known and selected not in options:
 
 by_cell = cells.set_index("cell")
 bin_labels = render.bin_labels(c)
-with detail_col:
-    st.subheader(c.t("hotspot.cell_detail"))
-    if not options:
-        st.info(c.t("hotspot.no_cells"))
-    else:
-        cell = st.selectbox(c.t("hotspot.pick_cell"), options, key=cell_key,
-                            format_func=lambda x: f"{by_cell.at[x, 'h3']} · {c.fmt_int(by_cell.at[x, 'count'])} · "
-                                                  f"{bin_labels[int(by_cell.at[x, 'bin'])]}",
-                            help=c.t("hotspot.pick_help"))
-        row = by_cell.loc[cell]
-        st.markdown(c.t("hotspot.cell_summary", h3=row["h3"], count=c.fmt_int(row["count"]),
-                        density=c.fmt_num(row["density"], 1), z=c.fmt_num(row["gi_z"], 2),
-                        bin=bin_labels[int(row["bin"])]))
-        if "cell_expected" in row:
-            st.markdown(c.t("hotspot.cell_own", count=c.fmt_int(row["count"]), expected=c.fmt_num(row["cell_expected"], 1),
-                            ratio=c.fmt_num(row["cell_ratio"], 1) if pd.notna(row["cell_ratio"]) else "–",
-                            q=c.fmt_num(row["cell_q"], 3),
-                            verdict=c.t("hotspot.cell_own_yes") if bool(row["cell_hot"]) else c.t("hotspot.cell_own_no")))
-        if isinstance(row.get("grid_id"), str):
-            st.markdown(c.t("hotspot.cell_grid", grid_id=row["grid_id"], name=row["grid_name"], unit=row["unit"],
-                            street=row["street_name"] or c.t("format.missing")))
-        detail = ov.cell_detail(data.filtered(ws, ev, f.flt), ws.settings, f.tier, cell)
-        by_cat = detail["by_category"].copy()
-        by_cat["category"] = by_cat["category"].map(lambda code: c.category(ws.settings, code))
-        t1, t2, t3 = st.tabs([c.t("hotspot.by_category"), c.t("hotspot.by_hour"), c.t("hotspot.latest")])
-        with t1:
-            # horizontal: x_label names the category axis, y_label the value axis
-            st.bar_chart(by_cat.set_index("category")["events"], horizontal=True, height=260,
-                         x_label="", y_label=c.t("hotspot.events"))
-        with t2:
-            st.bar_chart(detail["by_hour"].set_index("hour")["events"], height=260,
-                         x_label=c.t("hotspot.hour"), y_label=c.t("hotspot.events"))
-        with t3:
-            latest = detail["latest"].copy()
-            latest["occurred_at"] = latest["occurred_at"].dt.tz_convert(ws.settings.timezone).dt.tz_localize(None)
-            latest["source"] = latest["source"].map(lambda s: c.t(f"source.{s}"))
-            latest["category"] = latest["category"].map(lambda code: c.category(ws.settings, code))
-            latest["is_closed"] = latest["is_closed"].map(
-                lambda v: c.t("problem_status.closed") if v else c.t("problem_status.open"))
-            st.dataframe(ui.localised_frame(latest, "event"), hide_index=True, width="stretch",
-                         column_config={c.t("event.occurred_at"): st.column_config.DatetimeColumn(
-                             format="YYYY-MM-DD HH:mm")})
+rank_of = {cell: i + 1 for i, cell in enumerate(ranked["cell"].tolist())}
 
-# --- tables and downloads ----------------------------------------------------------------------------------
+
+def place(x: int) -> tuple[str, str]:
+    """The cell's official grid and street (a leader reads places, not hex ids)."""
+    grid = by_cell.at[x, "grid_name"] if "grid_name" in by_cell else None
+    street = by_cell.at[x, "street_name"] if "street_name" in by_cell else None
+    return (grid if isinstance(grid, str) and grid else c.t("mapview.outside_grids"),
+            street if isinstance(street, str) and street else "")
+
+
+st.subheader(c.t("hotspot.cell_detail"))
+if not options:
+    st.info(c.t("hotspot.no_cells"))
+else:
+    cell = st.selectbox(c.t("hotspot.pick_cell"), options, key=cell_key, placeholder=c.t("mapview.choose"),
+                        format_func=lambda x: c.t("mapview.cell_option", rank=rank_of.get(x, "–"),
+                                                  place=" · ".join(filter(None, place(x))), count=c.fmt_int(by_cell.at[x, "count"]),
+                                                  bin=bin_labels[int(by_cell.at[x, "bin"])]),
+                        help=c.t("hotspot.pick_help"))
+    row = by_cell.loc[cell]
+    grid, street = place(cell)
+    st.markdown(c.t("mapview.cell_title", grid=grid, street=street or c.t("format.missing"),
+                    count=c.fmt_int(row["count"]), density=c.fmt_num(row["density"], 1),
+                    bin=bin_labels[int(row["bin"])]))
+    if isinstance(row.get("unit"), str):
+        st.caption(f"{c.t('map.tip.unit')}: {row['unit']}")
+    if "cell_expected" in row:
+        # the cell's own count against the area rate (which corner), beside the neighbourhood Gi* class
+        st.markdown(c.t("hotspot.cell_own", count=c.fmt_int(row["count"]), expected=c.fmt_num(row["cell_expected"], 1),
+                        ratio=c.fmt_num(row["cell_ratio"], 1) if pd.notna(row["cell_ratio"]) else "–",
+                        q=c.fmt_num(row["cell_q"], 3),
+                        verdict=c.t("hotspot.cell_own_yes") if bool(row["cell_hot"]) else c.t("hotspot.cell_own_no")))
+    detail = ov.cell_detail(data.filtered(ws, ev, f.flt), ws.settings, f.tier, cell)
+    by_cat = detail["by_category"].copy()
+    by_cat["category"] = by_cat["category"].map(lambda code: c.category(ws.settings, code))
+    by_cat = by_cat.sort_values("events", ascending=False)
+    t1, t2, t3 = st.columns([2, 2, 3])
+    with t1:
+        st.markdown(f"**{c.t('hotspot.by_category')}**")
+        # a table sorted by count: every category is labelled (a bar chart labelled half of them)
+        st.dataframe(by_cat[["category", "events"]].rename(columns={"category": c.t("event.category"),
+                                                                    "events": c.t("hotspot.events")}),
+                     hide_index=True, width="stretch", height=260,
+                     column_config={c.t("hotspot.events"): st.column_config.ProgressColumn(
+                         format="%d", min_value=0, max_value=int(by_cat["events"].max() or 1))})
+    with t2:
+        st.markdown(f"**{c.t('hotspot.by_hour')}**")
+        st.bar_chart(detail["by_hour"].set_index("hour")["events"], height=260,
+                     x_label=c.t("hotspot.hour"), y_label=c.t("hotspot.events"))
+    with t3:
+        st.markdown(f"**{c.t('hotspot.latest')}**")
+        latest = detail["latest"].copy()
+        latest["occurred_at"] = latest["occurred_at"].dt.tz_convert(ws.settings.timezone).dt.tz_localize(None)
+        latest["source"] = latest["source"].map(lambda s: c.t(f"source.{s}"))
+        latest["category"] = latest["category"].map(lambda code: c.category(ws.settings, code))
+        latest["is_closed"] = latest["is_closed"].map(
+            lambda v: c.t("problem_status.closed") if v else c.t("problem_status.open"))
+        st.dataframe(ui.localised_frame(latest.fillna(""), "event"), hide_index=True, width="stretch", height=260,
+                     column_config={c.t("event.occurred_at"): st.column_config.DatetimeColumn(
+                         format="YYYY-MM-DD HH:mm")})
+
+# --- analysis details, tables and downloads -----------------------------------------------------------------
+with st.expander(c.t("mapview.details")):
+    p = summary["parameters"]
+    st.caption(c.t("hotspot.parameters", tier=c.t(f"tier.{f.tier}"), res=summary["res"], k=p["k"],
+                   alpha=p["alpha"], fdr=c.t("common.yes") if p["fdr"] else c.t("common.no"),
+                   inference=c.t(f"mapview.inference_{p['inference']}") if c.has(f"mapview.inference_{p['inference']}")
+                   else p["inference"]))
+    st.caption(" · ".join(f"{c.t(f'legend.bin.hot{b}')}: {summary['hot'][str(b)]}" for b in (3, 2, 1)) + " · "
+               + " · ".join(f"{c.t(f'legend.bin.cold{b}')}: {summary['cold'][str(b)]}" for b in (3, 2, 1)))
 with st.expander(c.t("hotspot.table")):
     table = pd.DataFrame(cells.drop(columns="geometry"))
-    table = table[table["count"] > 0].sort_values("hot_rank")
-    cols_shown = ["hot_rank", "h3", "count", "density", "per_day", "gi_z", "p_value", "p_fdr", "bin", "cell_expected",
-                  "cell_ratio", "cell_q", "cell_hot", "grid_id", "grid_name", "street_name"]
-    st.dataframe(ui.localised_frame(table, "cell", cols_shown), hide_index=True, width="stretch")
+    table = table[table["count"] > 0].sort_values("hot_rank" if "hot_rank" in table else "gi_z",
+                                                  ascending="hot_rank" in table)
+    table["bin"] = table["bin"].map(lambda b: bin_labels[int(b)])
+    cols_shown = ["hot_rank", "grid_name", "street_name", "count", "density", "per_day", "bin", "cell_expected",
+                  "cell_ratio", "cell_q", "cell_hot", "gi_z", "p_value", "p_fdr", "grid_id", "h3"]
+    cols_shown = [col for col in cols_shown if col in table]
+    st.dataframe(ui.localised_frame(table.fillna({"grid_name": "", "street_name": "", "grid_id": ""}), "cell",
+                                    cols_shown), hide_index=True, width="stretch",
+                 column_config={c.t("cell.density"): st.column_config.NumberColumn(format="%.1f"),
+                                c.t("cell.per_day"): st.column_config.NumberColumn(format="%.2f"),
+                                c.t("cell.cell_expected"): st.column_config.NumberColumn(format="%.1f"),
+                                c.t("cell.cell_ratio"): st.column_config.NumberColumn(format="%.1f"),
+                                c.t("cell.cell_q"): st.column_config.NumberColumn(format="%.4f"),
+                                c.t("cell.gi_z"): st.column_config.NumberColumn(format="%.2f"),
+                                c.t("cell.p_value"): st.column_config.NumberColumn(format="%.4f"),
+                                c.t("cell.p_fdr"): st.column_config.NumberColumn(format="%.4f")})
     if session.can("export_aggregates"):
-        ui.download_buttons(cells, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl",
+        # the download speaks the page's language: headers and hotspot classes from the catalogue
+        export = cells.copy()
+        export["bin"] = export["bin"].map(lambda b: bin_labels[int(b)])
+        if "pattern" in export:
+            export["pattern"] = export["pattern"].map(
+                lambda v: c.t(render.emerging_key(v)) if isinstance(v, str) else "")
+        keep = [col for col in export.columns if col == "geometry" or c.has(f"cell.{col}")]
+        export = export[keep].rename(columns={col: c.t(f"cell.{col}") for col in keep if col != "geometry"})
+        ui.download_buttons(export, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl",
                             what="hotspot_cells", details={"tier": f.tier, "filters": f.flt.describe()})

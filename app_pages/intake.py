@@ -31,9 +31,9 @@ with left:
                               help=c.t("intake.file_help", limit=f"{ws.settings.access.upload_max_mb:g}",
                                        types=", ".join(accepted)))
 with right:
-    source = st.selectbox(c.t("intake.source"), SOURCES, format_func=lambda s: c.t(f"source.{s}"), key="in_source")
+    source = st.selectbox(c.t("intake.source"), SOURCES, format_func=lambda s: c.t(f"source.{s}"), key="in_source", placeholder=c.t("mapview.choose"))
     default_crs = ws.settings.source_crs[source]
-    crs_choice = st.selectbox(c.t("intake.crs"), CRS_CHOICES, key="in_crs",
+    crs_choice = st.selectbox(c.t("intake.crs"), CRS_CHOICES, key="in_crs", placeholder=c.t("mapview.choose"),
                               format_func=lambda k: c.t(f"intake.crs_{k.lower()}", default=default_crs))
     epsg = ""
     if crs_choice == "EPSG":

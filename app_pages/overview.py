@@ -3,7 +3,9 @@ trends and look-back (next-week risk, patrol coverage gaps, 回头看 campaign r
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 
 from geo.analysis import overview as ov
@@ -24,7 +26,7 @@ if ev.empty:
     st.stop()
 
 first, last = ui.data_dates(ev, ws)
-left, mid, right = st.columns(3)
+left, mid, right, colour_box = st.columns([3, 2, 3, 3])
 preset = left.radio(c.t("overview.period"), list(ov.PRESET_DAYS), index=1, horizontal=True,
                     format_func=lambda k: c.t(f"overview.preset.{k}"), key="ov_period")
 as_of = mid.date_input(c.t("overview.as_of"), value=last, min_value=first, max_value=last, key="ov_as_of",
@@ -55,10 +57,65 @@ def metric(box: st.delta_generator.DeltaGenerator, kpi: str, *, inverse: bool = 
         delta = None if pd.isna(row["change"]) else c.fmt_change(row["change"])
     help_text = c.t("overview.previous_value", value=c.fmt_pct(row["previous"]) if row["kind"] == "share"
                     else c.fmt_int(row["previous"]))
+    if kpi == "hot_cells":  # one definition across pages, said where the number is
+        help_text += "\n\n" + c.t("mapview.hot_help")
     colour = "off" if pd.isna(row["change"]) or row["change"] == 0 else "inverse" if inverse else "normal"
     box.metric(c.t(f"kpi.{kpi}"), value, delta, delta_color=colour, help=help_text, border=True)
 
 
+# --- the map: official grids by events per km² and change ------------------------------------------------
+ranking = res["ranking"]
+grid_names = data.grid_names(ws, tier)
+all_names = {g: n for t in TIERS for g, n in data.grid_names(ws, t).items()}  # problems name any tier's grid
+if ranking is not None and ws.grids is not None:
+    colour_by = colour_box.segmented_control(c.t("mapview.ov_colour"), ["density", "change"], default="density",
+                                     format_func=lambda k: c.t(f"mapview.ov_colour_{k}"), key="ov_colour",
+                                     help=c.t("mapview.ov_map_help")) or "density"
+    layer_grids = ws.grids[ws.grids["tier"] == tier][["grid_id", "geometry"]].merge(ranking, on="grid_id")
+    layer_grids["top_label"] = layer_grids["top_category"].map(
+        lambda code: c.category(ws.settings, code) if isinstance(code, str) else "")
+    m, crs = ui.city_map(ws)
+    choro, legend_html = render.grids_choropleth(layer_grids, colour_by, lang=c.lang, crs=crs, opacity=0.5)
+    choro.add_to(m)
+    render.area_layer(ws.area, lang=c.lang, crs=crs).add_to(m)
+    out = ui.show_folium(m, key=f"ov_map_{tier}_{colour_by}")
+    st.html(legend_html)
+    click = (out or {}).get("last_object_clicked")
+    if click and click.get("lat") is not None:
+        lon, lat = render.points_from_display(np.array([click["lng"]]), np.array([click["lat"]]), crs)
+        hit = layer_grids[layer_grids.contains(shapely.Point(float(lon[0]), float(lat[0])))]
+        if len(hit) and hit["grid_id"].iloc[0] != st.session_state.get("ov_last_click"):
+            st.session_state["ov_last_click"] = hit["grid_id"].iloc[0]
+            st.session_state[f"ov_grid_{tier}"] = hit["grid_id"].iloc[0]
+    # the picked grid: its numbers and open problems
+    order = ranking["grid_id"].tolist()
+    picked = st.selectbox(c.t("mapview.ov_pick"), order, key=f"ov_grid_{tier}", placeholder=c.t("mapview.choose"),
+                          format_func=lambda g: f"{int(ranking.set_index('grid_id').at[g, 'rank'])}. "
+                                                f"{grid_names.get(g, g)}")
+    row = ranking.set_index("grid_id").loc[picked]
+    st.markdown(f"**{grid_names.get(picked, picked)}**" + (f" · {row['street_name']}"
+                                                           if isinstance(row["street_name"], str) else ""))
+    st.caption(c.t("mapview.ov_grid_numbers", events=c.fmt_int(row["events"]), per_km2=c.fmt_num(row["per_km2"], 0),
+                   previous=c.fmt_int(row["previous"]), change=c.fmt_change(row["change"]),
+                   closed=c.fmt_pct(row["closed_share"], 0)))
+    if isinstance(row["top_category"], str):
+        st.caption(c.t("mapview.ov_top", top=c.category(ws.settings, row["top_category"])))
+    grid_problems = res["problems"]
+    grid_problems = grid_problems[(grid_problems["grid_id"] == picked) & ~grid_problems["closed"].astype(bool)]
+    if grid_problems.empty:
+        st.info(c.t("mapview.ov_no_problems"))
+    else:
+        st.markdown(f"**{c.t('mapview.ov_grid_problems')}**")
+        st.dataframe(pd.DataFrame({
+            c.t("problem.kind"): grid_problems["kind"].map(lambda v: c.t(f"problem_kind.{v}")),
+            c.t("problem.category"): grid_problems["category"].map(
+                lambda code: c.category(ws.settings, code) if isinstance(code, str) else ""),
+            c.t("problem.age_days"): grid_problems["age_days"].round(0).astype("Int64"),
+            c.t("problem.open_events"): grid_problems["open_events"],
+            c.t("problem.text"): grid_problems["text"].fillna(""),
+        }), hide_index=True, width="stretch", height=220)
+
+# --- KPIs under the map ---------------------------------------------------------------------------------
 cols = st.columns(4)
 metric(cols[0], "events", inverse=True)
 metric(cols[1], "hotline_closure_rate")
@@ -74,7 +131,6 @@ if present:
 left, right = st.columns([3, 2])
 with left:
     st.subheader(c.t("overview.ranking", tier=c.t(f"tier.{tier}")))
-    ranking = res["ranking"]
     if ranking is None:
         st.info(c.t("overview.no_grids"))
     else:
@@ -84,9 +140,13 @@ with left:
         table["change"] = table["change"] * 100
         table["closed_share"] = table["closed_share"] * 100
         st.dataframe(
-            ui.localised_frame(table, "ranking"), hide_index=True, width="stretch", height=380,
+            # names and the change first: a leader compares places, the ids come last
+            ui.localised_frame(table.fillna({"street_name": "", "unit": "", "top_category": ""}), "ranking",
+                               ["rank", "name", "street_name", "events", "change", "previous", "per_km2",
+                                "top_category", "closed_share", "unit", "grid_id"]),
+            hide_index=True, width="stretch", height=380,
             column_config={
-                c.t("ranking.per_km2"): st.column_config.NumberColumn(format="%.1f"),
+                c.t("ranking.per_km2"): st.column_config.NumberColumn(format="%.0f"),
                 c.t("ranking.change"): st.column_config.NumberColumn(format="%+.1f%%"),
                 c.t("ranking.closed_share"): st.column_config.ProgressColumn(format="%.0f%%", min_value=0,
                                                                              max_value=100),
@@ -115,11 +175,11 @@ display = pd.DataFrame({
     "item": shown["item"],
     "category": shown["category"].map(lambda code: c.category(ws.settings, code) if isinstance(code, str) else ""),
     "since": pd.to_datetime(shown["since"], utc=True).dt.tz_convert(ws.settings.timezone).dt.tz_localize(None),
-    "age_days": shown["age_days"].round(1),
+    "age_days": shown["age_days"].round(0).astype("Int64"),  # whole days
     "open_events": shown["open_events"],
-    "grid_id": shown["grid_id"],
-    "phone_masked": shown["phone_masked"],
-    "text": shown["text"],
+    "grid_id": shown["grid_id"].map(lambda g: all_names.get(g, g) if isinstance(g, str) else ""),
+    "phone_masked": shown["phone_masked"].fillna(""),
+    "text": shown["text"].fillna(""),
 })
 st.dataframe(ui.localised_frame(display, "problem"), hide_index=True, width="stretch", height=360,
              column_config={c.t("problem.since"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
@@ -208,7 +268,7 @@ if not review_names:
     st.info(c.t("overview.no_grids"))
 else:
     with st.form("ov_review"):
-        picked = st.multiselect(c.t("trends.review_grids"), list(review_names), key="ov_rv_grids",
+        picked = st.multiselect(c.t("trends.review_grids"), list(review_names), key="ov_rv_grids", placeholder=c.t("mapview.choose"),
                                 format_func=lambda g: f"{g} · {review_names[g]}")
         a, b = st.columns(2)
         start = a.date_input(c.t("trends.review_start"), value=max(first, last - pd.Timedelta(days=56)),

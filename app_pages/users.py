@@ -50,7 +50,7 @@ with st.expander(c.t("users.add"), icon=":material/person_add:"):
     with st.form("us_add", clear_on_submit=True):
         a, b = st.columns(2)
         name = a.text_input(c.t("users.col.username"), key="us_add_name", max_chars=32)
-        role = b.selectbox(c.t("users.col.role"), auth.ROLES, format_func=role_label, key="us_add_role")
+        role = b.selectbox(c.t("users.col.role"), auth.ROLES, format_func=role_label, key="us_add_role", placeholder=c.t("mapview.choose"))
         display_name = a.text_input(c.t("users.col.display_name"), key="us_add_display")
         email = b.text_input(c.t("users.col.email"), key="us_add_email", help=c.t("users.email_help"))
         pw1 = a.text_input(c.t("users.password"), type="password", key="us_add_pw",
@@ -70,7 +70,7 @@ with st.expander(c.t("users.add"), icon=":material/person_add:"):
 if users:
     st.subheader(c.t("users.change"))
     by_name = {u.username: u for u in users}
-    target = st.selectbox(c.t("users.pick"), list(by_name), key="us_pick",
+    target = st.selectbox(c.t("users.pick"), list(by_name), key="us_pick", placeholder=c.t("mapview.choose"),
                           format_func=lambda n: f"{n} · {role_label(by_name[n].role)}"
                           + (f" · {c.t('users.disabled')}" if by_name[n].disabled else ""))
     u = by_name[target]
@@ -80,7 +80,7 @@ if users:
     col_role, col_state, col_pw, col_rm = st.columns(4)
     with col_role:
         new_role = st.selectbox(c.t("users.new_role"), auth.ROLES, index=auth.ROLES.index(u.role),
-                                format_func=role_label, key=f"us_role_{target}", disabled=self_edit)
+                                format_func=role_label, key=f"us_role_{target}", placeholder=c.t("mapview.choose"), disabled=self_edit)
         if st.button(c.t("users.role_go"), key="us_role_go", disabled=self_edit or new_role == u.role):
             with ui.guard(stop=False):
                 auth.set_role(ws, target, new_role, actor=me.username)

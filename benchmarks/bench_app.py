@@ -178,7 +178,7 @@ def _browser_run(workspace: Path, log_dir: Path, password: str, *, planner: bool
                 outside: list[str] = []
 
                 def new_page() -> Any:
-                    ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
+                    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})  # the screen
                     ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith((url, "data:", "blob:"))
                               else (outside.append(r.request.url), r.abort()))
                     pg = ctx.new_page()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -108,6 +109,34 @@ def roads(ws: Workspace) -> gpd.GeoDataFrame | None:
     return _roads(str(path), file_stamp(path))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _basemap(root: str, roads_stamp: Stamp, grids_stamp: Stamp, crs: str, _ws: Workspace) -> dict[str, Any]:
+    from geo.maps.basemap import basemap_data
+
+    return basemap_data(roads(_ws), _ws.grids, crs)
+
+
+def basemap(ws: Workspace, crs: str = "WGS84") -> dict[str, Any]:
+    """The offline base map's roads and names (:func:`geo.maps.basemap.basemap_data`), cached per file."""
+    grids_path = ws.paths.get("grids")
+    return _basemap(str(ws.root), file_stamp(ws.paths.get("roads")),
+                    file_stamp(Path(grids_path) if grids_path else None), crs, ws)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _catchments(roads_stamp: Stamp, lon: tuple[float, ...], lat: tuple[float, ...], radius_m: float,
+                metric_crs: str, _ws: Workspace) -> gpd.GeoDataFrame:
+    from geo.maps.basemap import road_catchments
+
+    return road_catchments(roads(_ws), np.asarray(lon), np.asarray(lat), radius_m, metric_crs)
+
+
+def catchments(ws: Workspace, lon: Any, lat: Any, radius_m: float) -> gpd.GeoDataFrame:
+    """What each post reaches along the roads (:func:`geo.maps.basemap.road_catchments`), cached."""
+    return _catchments(file_stamp(ws.paths.get("roads")), tuple(float(x) for x in lon),
+                       tuple(float(y) for y in lat), float(radius_m), ws.settings.metric_crs, ws)
+
+
 # --- analyses ------------------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False, max_entries=48)
@@ -149,7 +178,13 @@ def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter
         if existing is not None:
             path = Path(tmp) / _safe_name(existing[0])
             path.write_bytes(existing[1])
-        return plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network)
+        plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network)
+        # the curve goes on until 80 % is reached (or every candidate is a post: then the page says why)
+        candidates = int(plan.summary["candidates"])
+        while plan.summary["posts_for_80pct"] is None and int(plan.curve["p"].max()) < candidates:
+            plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network,
+                              curve_max=min(candidates, 4 * int(plan.curve["p"].max())))
+        return plan
 
 
 def plan(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, *, p: int, radius_m: float, network: bool,

@@ -85,7 +85,7 @@ def filter_widgets(ws: Workspace, ev: pd.DataFrame, prefix: str, *, tier: bool =
     names = list(windows)
     window = box.selectbox(c.t("filter.window"), names, index=names.index(default_window)
                            if default_window in names else 0, format_func=windows.__getitem__,
-                           key=f"{prefix}_window")
+                           key=f"{prefix}_window", placeholder=c.t("mapview.choose"))
     chosen_sources: list[str] = []
     if sources:
         present = [s for s in SOURCES if s in set(ev["source"].unique())] or list(SOURCES)
@@ -142,7 +142,49 @@ def tile_source(ws: Workspace) -> Any:
     return TileSource.from_config(getattr(ws.settings, "basemap", None))
 
 
-def show_folium(m: Any, *, key: str, height: int = 600, clicks: bool = True) -> dict[str, Any] | None:
+MAP_HEIGHT = 640
+"""Height in pixels of the main map of a page (map first: the full main width, most of a 1000-px screen)."""
+
+
+def city_map(ws: Workspace) -> tuple[Any, str]:
+    """A folium map of the workspace on the offline street map (:mod:`geo.maps.basemap`); returns it and
+    the display CRS.  With a tile layer configured the tiles draw the streets and only grid names are added."""
+    from geo.app import data
+    from geo.maps import basemap, render
+
+    tiles = tile_source(ws)
+    crs = render.display_crs(tiles)
+    m = render.base_map(ws.area.bounds, tiles=tiles, lang=cat().lang)
+    basemap.basemap_layer(data.basemap(ws, crs), roads=tiles is None).add_to(m)
+    return m, crs
+
+
+def localise_uploader() -> None:
+    """Streamlit's uploader texts (drop zone, size limit, button) in the session's language.
+
+    Streamlit draws them in English and offers no option: the English spans are hidden and the
+    catalogue's texts drawn in their place (CSS generated content, so screen text and limit agree:
+    the limit is ``server.maxUploadSize``).
+    """
+    c = cat()
+    limit = int(st.get_option("server.maxUploadSize"))
+    texts = {"drop": c.t("mapview.upload_drop"), "limit": c.t("mapview.upload_limit", mb=limit),
+             "browse": c.t("mapview.upload_browse")}
+    q = {k: v.replace("\\", "").replace('"', "'") for k, v in texts.items()}
+    box = '[data-testid="stFileUploaderDropzoneInstructions"]'
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    st.html(
+        # map first: less white space above the page title, so the map starts high on the screen
+        "<style>.block-container{padding-top:2.2rem !important}h1{font-size:1.9rem !important;"
+        "padding-top:0 !important}"
+        f"{box} span,{box} small{{display:none}}"
+        f'{box} > div::before{{content:"{q["drop"]}";display:block}}'
+        f'{box} > div::after{{content:"{q["limit"]}";display:block;font-size:0.85em;opacity:.7}}'
+        f"{zone} button *{{font-size:0 !important}}{zone} button [data-testid=stIconMaterial]{{display:none}}"
+        f'{zone} button::after{{content:"{q["browse"]}";font-size:0.9rem}}</style>')
+
+
+def show_folium(m: Any, *, key: str, height: int = MAP_HEIGHT, clicks: bool = True) -> dict[str, Any] | None:
     """Draw a folium map; only clicks come back, so pan and zoom never rerun the script."""
     from streamlit_folium import st_folium
 

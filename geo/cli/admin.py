@@ -155,9 +155,29 @@ def cmd_users_bootstrap(args: argparse.Namespace) -> int:
         print(f"users already exist in {auth.users_path(ws)}; nothing to do "
               "(add more with `gridwatch users add NAME --role ROLE`)")
         return 0
+    demo: list[tuple[str, str, str]] = []
+    if getattr(args, "demo", False):
+        # one account per working role, so the first start reaches the map (the admin has no map pages)
+        import secrets
+
+        length = max(20, ws.settings.access.min_password_length)
+        for role in DEMO_ROLES:
+            pw = secrets.token_urlsafe(length)[:length]
+            auth.add_user(ws, role, role, pw, display_name=f"demo {role}", actor=audit.cli_actor())
+            demo.append((role, role, pw))
     print(f"created the first admin {args.name!r}. Its password (shown only this once):\n\n    {password}\n\n"
           f"Log in to the app with it, then change it: gridwatch users passwd {args.name}")
+    if demo:
+        print("\ndemo accounts (user / role / password, shown only this once; the leader opens on the overview "
+              "map, the brigade on the hotspot map and the planner):\n")
+        for name, role, pw in demo:
+            print(f"    {name:<8} {role:<8} {pw}")
+        print("\nremove them when real users exist: gridwatch users remove NAME")
     return 0
+
+
+DEMO_ROLES = ("leader", "brigade", "analyst")
+"""Roles that ``users bootstrap --demo`` creates one account for (named after the role)."""
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -258,6 +278,8 @@ def add_commands(subparsers: Any) -> None:
                                     "(and prints no secret) when users exist.")
     p.add_argument("--name", default="admin", help="user name of the first admin (default: admin)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--demo", action="store_true",
+                   help="also create one demo account per role (leader, brigade, analyst), passwords printed once")
     add_workspace(p)
     p.set_defaults(handler=cmd_users_bootstrap)
 

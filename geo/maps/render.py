@@ -227,6 +227,8 @@ def base_map(bounds: Sequence[float], *, tiles: TileSource | None = None, lang: 
         "padding:0;white-space:nowrap}.leaflet-tooltip.gw-label:before,.leaflet-tooltip.gw-rank:before"
         "{display:none}.gw-label{font-size:11px;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff}"
         ".gw-rank{font-size:10px;font-weight:700;color:#fff}"
+        # metres only: the imperial line of Leaflet's scale bar ("1 mi") is neither language's unit here
+        ".leaflet-control-scale-line:not(:first-child){display:none}"
         "</style>"), name="gridwatch_css")
     return m
 
@@ -456,20 +458,25 @@ def cells_layer(cells: gpd.GeoDataFrame, mode: Mode = "gi", *, lang: str = "zh",
     fill, breaks = cell_fill(cells, mode)
     fill = pd.Series(fill, index=cells.index).loc[shown.index].to_numpy()
     labels = bin_labels(cat)
-    tip = ("<b>" + cat.t("map.tip.cell") + " " + _escape(shown["h3"]) + "</b><br>"
+    # a leader reads a place, not a hex id: the cell is named by its official grid and street
+    if "grid_name" in shown.columns:
+        place = _escape(shown["grid_name"]).where(shown["grid_name"].notna(), cat.t("mapview.outside_grids"))
+        street = _escape(shown["street_name"]).fillna("")
+        head = place + pd.Series(np.where(street != "", " · " + street, ""), index=shown.index)
+    else:
+        head = cat.t("map.tip.cell") + " " + _escape(shown["h3"])
+    tip = ("<b>" + head + "</b><br>"
            + cat.t("map.tip.count") + ": " + shown["count"].map(cat.fmt_int)
            + "<br>" + cat.t("map.tip.density") + ": " + shown["density"].map(lambda v: cat.fmt_num(v, 1))
-           + "<br>Gi* z: " + shown["gi_z"].map(lambda v: cat.fmt_num(v, 2))
            + "<br>" + pd.Series(shown["bin"].map(labels).to_numpy(), index=shown.index))
     if "pattern" in shown.columns:
         tip = tip + "<br>" + cat.t("map.tip.pattern") + ": " + shown["pattern"].map(
             lambda p: cat.t(emerging_key(p)) if isinstance(p, str) else cat.t("format.missing"))
-    if "grid_name" in shown.columns:
-        tip = tip + ("<br>" + cat.t("map.tip.grid") + ": " + _escape(shown["grid_name"])
-                     + " · " + _escape(shown["street_name"]))
     props = pd.DataFrame({"h3": shown["h3"].to_numpy(), "tip": tip.to_numpy()})
-    styles = [{"fillColor": c or "#ffffff", "fillOpacity": opacity if c else 0.0, "color": "#7f7f7f",
-               "weight": 0.4, "opacity": 0.6} for c in fill]
+    # not-significant cells stay faint so the street map under them reads (the ArcGIS look over a base map)
+    quiet = (shown["bin"].to_numpy() == 0) if mode == "gi" else np.zeros(len(shown), dtype=bool)
+    styles = [{"fillColor": c or "#ffffff", "fillOpacity": (0.25 if q else opacity) if c else 0.0,
+               "color": "#7f7f7f", "weight": 0.3, "opacity": 0.5} for c, q in zip(fill, quiet, strict=True)]
     geoms = to_display(np.asarray(shown.geometry.values, dtype=object), crs)
     layer = _geojson_layer(geoms, props, styles, name=name or cat.t(f"map.layer.cells_{mode}"), hover=True)
     present = shown["pattern"].dropna().unique() if mode == "emerging" else None
@@ -614,9 +621,15 @@ def zones_layer(zones: gpd.GeoDataFrame, *, lang: str = "zh", crs: str = "WGS84"
     return _geojson_layer(geoms, props, style, name=cat.t("map.layer.zones"), show=show, hover=True)
 
 
-def posts_layer(posts: pd.DataFrame, radius_m: float, *, lang: str = "zh", crs: str = "WGS84"
+def posts_layer(posts: pd.DataFrame, radius_m: float, *, lang: str = "zh", crs: str = "WGS84",
+                catchments: gpd.GeoDataFrame | None = None, tips: Sequence[str] | None = None
                 ) -> folium.FeatureGroup:
-    """Posts (rank labels) with their coverage circles; existing posts in green."""
+    """Posts (rank labels) with what they cover; existing posts in green.
+
+    Coverage is drawn as circles of ``radius_m``, or, in road-distance mode, as the road pieces each
+    post reaches (``catchments``: ``post`` position and WGS84 lines, from
+    :func:`geo.maps.basemap.road_catchments`).  ``tips`` replaces the default tooltip of each post.
+    """
     cat = catalogue(lang)
     p = posts.reset_index(drop=True)
     existing = p["existing"].astype(bool).to_numpy() if "existing" in p else np.zeros(len(p), bool)
@@ -627,15 +640,24 @@ def posts_layer(posts: pd.DataFrame, radius_m: float, *, lang: str = "zh", crs: 
     circles = pd.DataFrame({"tip": [""] * len(p)})
     circle_styles = [{"color": c, "weight": 1, "fill": True, "fillColor": c, "fillOpacity": 0.08, "opacity": 0.6}
                      for c in colour]
-    folium.GeoJson(feature_collection(pts, circles.assign(style=circle_styles, hover=False)),
-                   marker=folium.Circle(radius=float(radius_m)), on_each_feature=_FEATURE_JS,
-                   interactive=False, control=False).add_to(group)
+    if catchments is None:
+        folium.GeoJson(feature_collection(pts, circles.assign(style=circle_styles, hover=False)),
+                       marker=folium.Circle(radius=float(radius_m)), on_each_feature=_FEATURE_JS,
+                       interactive=False, control=False).add_to(group)
+    elif len(catchments):
+        which = catchments["post"].to_numpy()
+        reach_styles = [{"color": colour[i], "weight": 5, "opacity": 0.55, "lineCap": "round"} for i in which]
+        folium.GeoJson(feature_collection(to_display(np.asarray(catchments.geometry.values, dtype=object), crs),
+                                          pd.DataFrame({"style": reach_styles, "hover": False})),
+                       on_each_feature=_FEATURE_JS, interactive=False, control=False).add_to(group)
     kind = np.where(existing, cat.t("planner.existing_post"), cat.t("planner.new_post"))
     tip = ("<b>#" + p["rank"].astype(str) + " " + _escape(p["name"]) + "</b><br>"
            + pd.Series(kind) + "<br>" + cat.t("map.tip.covered") + ": "
            + p["covered"].map(lambda v: cat.fmt_num(v, 1)))
     if "grid_id" in p:
         tip = tip + "<br>" + cat.t("map.tip.grid") + ": " + _escape(p["grid_id"])
+    if tips is not None:
+        tip = pd.Series(list(tips), index=p.index, dtype=object)
     marker_styles = [{"color": "#ffffff", "weight": 1.5, "fill": True, "fillColor": c, "fillOpacity": 1.0,
                       "opacity": 1.0, "radius": 8} for c in colour]
     folium.GeoJson(feature_collection(pts, pd.DataFrame({"tip": tip.to_numpy(), "style": marker_styles,
@@ -705,3 +727,76 @@ def hotspot_deck(cells: pd.DataFrame, mode: Mode = "gi", *, lang: str = "zh", ar
     # map_provider=None: no base map at all (Streamlit would otherwise fetch a Carto style from the internet)
     return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom),
                     map_provider=None, tooltip=tooltip)
+
+
+# --- official grids coloured by a number (the leaders' overview) ------------------------------------
+
+CHANGE_CLASSES: tuple[tuple[str, str], ...] = (
+    ("up_big", "#d73027"), ("up", "#fc8d59"), ("down", "#91cf60"), ("down_big", "#1a9850"), ("new", "#bdbdbd"))
+"""Change on the previous period -> class and colour (rises in reds: more events is worse)."""
+
+CHANGE_STEP = 0.2
+"""Relative change separating a small rise/fall from a large one."""
+
+
+def change_classes(change: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Class of each relative change: ``up_big``, ``up``, ``down``, ``down_big``, ``new`` (none before), or
+    ``""`` (no events in either period)."""
+    ch = np.asarray(change, dtype=float)
+    cur = np.asarray(current, dtype=float)
+    return np.select([~np.isfinite(ch) & (cur > 0), ~np.isfinite(ch), ch > CHANGE_STEP, ch >= 0,
+                      ch >= -CHANGE_STEP], ["new", "", "up_big", "up", "down"], "down_big").astype(object)
+
+
+def grids_choropleth(grids: gpd.GeoDataFrame, by: Literal["density", "change"] = "density", *, lang: str = "zh",
+                     crs: str = "WGS84", opacity: float = 0.6) -> tuple[folium.GeoJson, str]:
+    """Official grids filled by events per km² (quantile classes) or by the change on the previous period.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        One tier's grids joined with :func:`geo.analysis.overview.grid_ranking` (``grid_id``, ``name``,
+        ``street_name``, ``events``, ``per_km2``, ``previous``, ``change``, ``closed_share``, and
+        ``top_label``: the main problem already in the page's language).
+
+    Returns
+    -------
+    (folium.GeoJson, str)
+        The clickable layer (tooltips with the numbers) and its legend as HTML for under the map.
+    """
+    cat = catalogue(lang)
+    g = grids.reset_index(drop=True)
+    if by == "density":
+        breaks = class_breaks(g["per_km2"].to_numpy(float))
+        fill = sequential_colours(g["per_km2"].to_numpy(float), breaks)
+        title, rows = cat.t("mapview.legend_density"), []
+        lower = 0.0
+        for colour, upper in zip(SEQUENTIAL_COLOURS[-len(breaks):] if len(breaks) else (), breaks, strict=True):
+            rows.append((colour, f"{cat.fmt_num(lower, 0)} – {cat.fmt_num(upper, 0)}"))
+            lower = upper
+    else:
+        cls = change_classes(g["change"].to_numpy(float), g["events"].to_numpy(float))
+        lut = dict(CHANGE_CLASSES)
+        fill = np.array([lut.get(k, "") for k in cls], dtype=object)
+        title = cat.t("mapview.legend_change")
+        rows = [(colour, cat.t(f"mapview.change_{k}")) for k, colour in CHANGE_CLASSES]
+    if not rows:
+        rows = [("#ffffff", cat.t("legend.no_events"))]
+    change_text = g["change"].map(lambda v: cat.fmt_change(v) if pd.notna(v) else cat.t("format.missing"))
+    tip = ("<b>" + _escape(g["name"]) + "</b>" + pd.Series(
+        np.where(g["street_name"].notna(), " · " + _escape(g["street_name"]), ""), index=g.index)
+           + "<br>" + cat.t("ranking.events") + ": " + g["events"].map(cat.fmt_int)
+           + "<br>" + cat.t("ranking.per_km2") + ": " + g["per_km2"].map(lambda v: cat.fmt_num(v, 0))
+           + "<br>" + cat.t("ranking.previous") + ": " + g["previous"].map(cat.fmt_int)
+           + "<br>" + cat.t("ranking.change") + ": " + change_text
+           + "<br>" + cat.t("ranking.top_category") + ": " + _escape(g["top_label"].fillna(""))
+           + "<br>" + cat.t("ranking.closed_share") + ": " + g["closed_share"].map(lambda v: cat.fmt_pct(v, 0)))
+    styles = [{"fillColor": c or "#ffffff", "fillOpacity": opacity if c else 0.05, "color": "#4a3f7a",
+               "weight": 1.2, "opacity": 0.8} for c in fill]
+    props = pd.DataFrame({"grid_id": g["grid_id"].astype(str).to_numpy(), "tip": tip.to_numpy()})
+    geoms = to_display(np.asarray(g.geometry.values, dtype=object), crs)
+    layer = _geojson_layer(geoms, props, styles, name=title, hover=True)
+    swatch = "display:inline-block;width:14px;height:14px;margin:0 6px -2px 0;border:1px solid #888"
+    body = "".join(f"<span style='margin-right:14px;white-space:nowrap'><i style='{swatch};background:{c}'></i>"
+                   f"{_html(text)}</span> " for c, text in rows)
+    return layer, f"<div style='font-size:13px;line-height:22px'><b>{_html(title)}</b>&nbsp; {body}</div>"

@@ -344,14 +344,37 @@ def test_cli_errors_exit_2_without_a_traceback(ws, monkeypatch, capsys):
         main(["users", "add", "ivy", "--role", "leader", "--password", PW, *w])
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_cli_prompts_twice_with_getpass(ws, monkeypatch, capsys):
     answers = iter([PW, PW, PW, PW + "typo"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    monkeypatch.setattr(sys, "stdin", _Terminal(""))  # a terminal to prompt on
     w = ["-w", str(ws.root)]
     assert _run(monkeypatch, capsys, ["users", "add", "jo", "--role", "brigade", *w])[0] == 0
     code, _, err = _run(monkeypatch, capsys, ["users", "passwd", "jo", *w])
     assert code == 2 and "differ" in err
     assert auth.authenticate(ws, "jo", PW).role == "brigade"
+
+
+def test_cli_without_a_terminal_points_at_password_stdin(ws, monkeypatch, capsys):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("getpass must not run without a terminal"))
+    code, _, err = _run(monkeypatch, capsys, ["users", "add", "kim", "--role", "brigade", "-w", str(ws.root)], "")
+    assert code == 2 and "--password-stdin" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert auth.get_user(ws, "kim") is None
+
+
+def test_cli_bootstrap_demo_creates_one_account_per_working_role(ws, monkeypatch, capsys):
+    code, out, _ = _run(monkeypatch, capsys, ["users", "bootstrap", "--demo", "-w", str(ws.root)])
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if line.startswith("    ") and len(line.split()) == 3]
+    assert [(name, role) for name, role, _ in rows] == [("leader", "leader"), ("brigade", "brigade"),
+                                                        ("analyst", "analyst")]
+    for name, role, password in rows:  # each printed password logs its account in
+        assert auth.authenticate(ws, name, password).role == role
 
 
 def test_cli_bootstrap_prints_the_password_once(ws, monkeypatch, capsys):

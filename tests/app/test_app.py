@@ -13,6 +13,7 @@ which keeps them from rendering the default page first.
 from __future__ import annotations
 
 import os
+import re
 import time
 import tomllib
 from collections.abc import Iterator
@@ -179,7 +180,13 @@ def test_overview_renders_kpis_and_the_period_changes_them(workspace: Path) -> N
     thirty = number(m["事件总数"])
     # 2,400 events over 84 days: 30 days hold a bit more than a third
     assert 700 < thirty < 1000
-    assert len(at.dataframe) == 3  # ranking, problem list and patrol gaps
+    # the grid map first (a choropleth of the official grids), then the picked grid's open problems,
+    # the ranking, the problem list and the patrol gaps
+    assert len(at.get("component_instance")) == 1
+    assert len(at.dataframe) == 4
+    assert at.selectbox(key="ov_grid_small").value == at.dataframe[1].value["网格编号"].iloc[0]  # top grid
+    ranking = at.dataframe[1].value
+    assert list(ranking.columns[:5]) == ["排名", "网格名称", "街道", "本期事件", "环比"]
     at.radio(key="ov_period").set_value("7d").run()
     ok(at)
     assert number(metrics(at)["事件总数"]) < thirty / 3
@@ -205,11 +212,16 @@ def test_hotspot_page_tier_and_window_change_the_numbers(workspace: Path) -> Non
     assert 0 < morning < 2400 / 4
     # the cell detail follows the selection (the map click sets the same widget)
     picker = next(sb for sb in at.selectbox if sb.key and sb.key.startswith("hs_cell_middle_"))
-    assert format(int(picker.value), "x") in " ".join(md.value for md in at.markdown)  # the hottest cell
-    other = int(picker.options[-1].split(" · ")[0], 16)
-    picker.set_value(other).run()  # a map click sets the same widget
+    # the detail names the cell by its official grid (a leader reads places, not hex ids)
+    assert picker.options[picker.index].startswith("第1位 · ")  # the hottest cell first
+    assert not re.search(r"\b8[89][0-9a-f]{13}\b", " ".join(picker.options))  # no H3 ids
+    grid_name = picker.options[picker.index].split(" · ")[1]
+    assert f"**{grid_name}**" in " ".join(md.value for md in at.markdown)
+    last = len(picker.options) - 1
+    other = picker.options[last].split(" · ")[1]
+    picker.select_index(last).run()  # a map click sets the same widget
     ok(at)
-    assert format(other, "x") in " ".join(md.value for md in at.markdown)
+    assert f"**{other}**" in " ".join(md.value for md in at.markdown)
     at.radio(key="hs_mode").set_value("density").run()
     ok(at)
     assert number(metrics(at)["事件数"]) == morning  # a colour switch does not change the analysis
@@ -228,7 +240,11 @@ def test_planner_p_changes_the_coverage(workspace: Path) -> None:
     assert number(m["岗位数"]) == 2
     assert 50 < number(m["需求覆盖率"]) < cover20
     table = at.dataframe[0].value
-    assert len(table) == 2 and "岗位位置" in table.columns and set(table["时段"]) == {"早高峰"}
+    # what a brigade reads first, then one coordinate pair with six decimals
+    assert len(table) == 2 and list(table.columns[:5]) == ["序号", "岗位位置", "街道", "新增覆盖", "累计覆盖率"]
+    assert [col for col in table.columns if "经度" in col] == ["经度（GCJ-02）"]
+    assert table["经度（GCJ-02）"].str.fullmatch(r"\d+\.\d{6}").all()
+    assert any(cp.value.startswith("早高峰") for cp in at.caption)  # the window is named once, above the map
     assert [b.label for b in at.get("download_button")] == ["下载 XLSX", "下载 CSV", "下载 GeoJSON"]
 
 
@@ -368,7 +384,9 @@ def test_hotspot_emerging_mode_colours_cells_and_draws_its_legend(workspace: Pat
     hot = int(caption.split("·")[-1].split("cells with a hot pattern")[0].strip())
     assert hot >= 2
     (folium_map,) = at.get("component_instance")
-    page = str(folium_map.proto)
+    assert folium_map is not None
+    # the legend sits under the map (inside it, it hid cells and clipped tooltips)
+    page = " ".join(str(h.proto) for h in at.get("html"))
     assert "Emerging hot spot analysis" in page  # the legend's title
     assert "Persistent hot spot" in page or "Intensifying hot spot" in page
     assert "Gi* hot spot analysis" not in page
@@ -380,7 +398,7 @@ def test_overview_trends_section_renders(workspace: Path) -> None:
     ok(at)
     assert {"下周风险", "巡查覆盖缺口", "回头看：专项整治评估"} <= {s.value for s in at.subheader}
     assert at.header[0].value == "趋势与回头看"
-    gaps = at.dataframe[2].value  # ranking, problems, gaps
+    gaps = at.dataframe[-1].value  # grid problems, ranking, problems, gaps
     assert {"网格编号", "巡查缺口", "缺口最大时段"} <= set(gaps.columns) and 0 < len(gaps) <= 10
     assert (gaps["巡查缺口"] > 0).all()
     at.toggle(key="ov_forecast").set_value(True).run()

@@ -14,6 +14,7 @@ logged-out session) and logs out.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -33,6 +34,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 TIMEOUT_S = 120  # a cold analysis on a busy 2-core machine
+VIEWPORT = {"width": 1600, "height": 1000}  # the screen the issue measured the app on
+MIN_MAP_SHARE = 0.6  # map first: the main map is at least 60 % of the viewport wide ...
+MIN_MAP_HEIGHT = 600  # ... and 600 px high
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="needs Debian's chromium at /usr/bin/chromium (run `make browser`)")
@@ -93,6 +97,73 @@ def map_frame(page, min_paths: int = 1, timeout_s: float = TIMEOUT_S):  # type: 
     raise AssertionError(f"no Leaflet map with {min_paths}+ paths appeared")
 
 
+def map_box(page) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Position and size (px) of the page's main map (the st_folium iframe)."""
+    frame = page.locator('iframe[title*="st_folium"]').first
+    frame.wait_for()
+    box = frame.bounding_box()
+    assert box is not None
+    return box
+
+
+def assert_map_first(page) -> None:  # type: ignore[no-untyped-def]
+    """The map takes the main width (>= 60 % of the viewport) and >= 600 px of height, and draws street
+    names (main roads) and official grid names from the workspace (the offline street map)."""
+    box = map_box(page)
+    assert box["width"] >= MIN_MAP_SHARE * VIEWPORT["width"], box
+    assert box["height"] >= MIN_MAP_HEIGHT, box
+    frame = map_frame(page)
+    names = frame.locator(".gw-name.gw-road-main")
+    deadline = time.monotonic() + 20
+    while names.count() == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    roads = [t.strip() for t in names.all_inner_texts()]
+    assert roads and all(re.search(r"[路街]", t) for t in roads), roads[:5]  # road names, drawn as text
+    # official grid names at every zoom: big grids for a district, middle/small ones closer in
+    assert frame.locator(".gw-name.gw-grid-big, .gw-name.gw-grid-middle, .gw-name.gw-grid-small").count() > 0
+
+
+ASCII_ALLOWED = {"gridwatch", "English", "Language", "test", "leader", "brigade", "analyst", "admin", "CSV", "XLSX",
+                 "GeoJSON", "GCJ", "WGS", "TOML", "toml", "EPSG", "YYYY", "yyyy"}
+"""Latin words a Chinese page may show: the product name, the language switch (语言 · Language), the test workspace's and
+users' names (data), file formats (gridwatch.toml), coordinate-system names and the
+ISO date pattern of an empty date field (YYYY-MM-DD)."""
+
+VISIBLE_TEXT_JS = """() => {
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) {
+        const node = walk.currentNode, el = node.parentElement;
+        if (!el || !node.textContent.trim()) continue;
+        if (el.closest('[data-testid="stIconMaterial"], script, style, noscript, iframe')) continue;
+        const shut = el.closest('details:not([open])');  // a closed expander shows its title only
+        if (shut && !el.closest('summary')) continue;
+        const cs = getComputedStyle(el);
+        if (cs.display === 'none' || cs.visibility === 'hidden' || parseFloat(cs.fontSize) === 0) continue;
+        if (/Material/i.test(cs.fontFamily)) continue;  // icon ligatures ("person_add") draw an icon, not words
+        const r = el.getBoundingClientRect();
+        // drawn text only: Streamlit's visually hidden skip link (1 px, for screen readers) is not on screen
+        if (!el.getClientRects().length || r.width <= 1 || r.height <= 1) continue;
+        out.push(node.textContent);
+    }
+    // placeholders and generated texts (the uploader's) are read too
+    document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(
+        (e) => { if (e.getClientRects().length && !e.value) out.push(e.placeholder); });
+    return out.join(' \\n ');
+}"""
+
+
+def english_words(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Latin words (3+ letters) visible on the page outside :data:`ASCII_ALLOWED` (icon ligatures excluded)."""
+    text = page.evaluate(VISIBLE_TEXT_JS)
+    return sorted({w for w in re.findall(r"[A-Za-z][A-Za-z*]{2,}", text) if w not in ASCII_ALLOWED})
+
+
+def assert_chinese_only(page, where: str) -> None:  # type: ignore[no-untyped-def]
+    words = english_words(page)
+    assert not words, f"English text on the Chinese {where} page: {words[:20]}"
+
+
 def metric(page, label: str) -> str:  # type: ignore[no-untyped-def]
     box = page.locator('[data-testid="stMetric"]', has=page.get_by_text(label, exact=True)).first
     return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -137,7 +208,7 @@ def browser():  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def page(browser, app_url: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     outside: list[str] = []
 
     def only_the_app(route) -> None:  # type: ignore[no-untyped-def]
@@ -221,41 +292,70 @@ def logout(page) -> None:  # type: ignore[no-untyped-def]
     assert page.locator('[data-testid="stSidebarNav"]').count() == 0
 
 
+DEMAND_UNDER_POSTS_JS = """() => {
+    const paths = Array.from(document.querySelectorAll('.leaflet-overlay-pane path'));
+    const fill = (p) => (p.getAttribute('fill') || '').toLowerCase();
+    const shown = (p) => parseFloat(p.getAttribute('fill-opacity') || '0') > 0;
+    const demand = %s;
+    const cells = paths.filter((p) => demand.includes(fill(p)) && shown(p)).map((p) => p.getBoundingClientRect());
+    const posts = paths.filter((p) => ['#1f78b4', '#33a02c'].includes(fill(p))
+                                      && p.getAttribute('fill-opacity') === '1').map((p) => p.getBoundingClientRect());
+    const under = posts.filter((b) => {
+        const x = b.x + b.width / 2, y = b.y + b.height / 2;
+        return cells.some((c) => x >= c.x && x <= c.x + c.width && y >= c.y && y <= c.y + c.height);
+    });
+    return {cells: cells.length, posts: posts.length, under: under.length};
+}"""
+
+
+def demand_under_posts(frame) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Demand cells drawn on the planner's map, post markers, and markers sitting on a demand cell."""
+    from geo.maps.render import SEQUENTIAL_COLOURS
+
+    return frame.evaluate(DEMAND_UNDER_POSTS_JS % json.dumps([c.lower() for c in SEQUENTIAL_COLOURS]))
+
+
 def test_analyst_overview_map_planner_events(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     login(page, app_url, "analyst", screenshot=str(OUT / "login.png"))
     assert nav_pages(page) == ["overview", "hotspots", "planner", "events"]
     assert page.get_by_text("分析员").first.is_visible()  # who is logged in, with the role
+    assert_chinese_only(page, "login")
 
-    # 总览
+    # 总览: opens on the grid map
     page.get_by_role("heading", name="总览").wait_for()
+    assert_map_first(page)
     assert as_number(metric(page, "事件总数")) > 0
     assert page.get_by_text("问题清单（销号管理）").is_visible()
-    # grid ranking, problem list and the patrol-gap table of the trends section
-    assert page.locator('[data-testid="stDataFrame"]').count() == 3
+    # the picked grid's problems, the ranking, the problem list and the patrol-gap table
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 3
     assert page.get_by_text("趋势与回头看").first.is_visible()
+    assert_chinese_only(page, "overview")
     page.screenshot(path=str(OUT / "overview.png"), full_page=True)
 
     # 热点地图
     go(page, "hotspots")
+    assert_map_first(page)
     frame = map_frame(page, min_paths=50)
     cells = as_number(metric(page, "单元数"))
-    # every cell of the small tier is an SVG path (plus outlines, roads and the boundary)
+    # every cell of the small tier is an SVG path (plus outlines and the boundary)
     paths_small = frame.locator(".leaflet-overlay-pane path").count()
     assert paths_small > cells
-    assert frame.get_by_text("热点（99% 置信度）").is_visible()  # the legend
-    assert frame.locator(".leaflet-tile").count() == 0  # no tile layer by default
+    assert page.get_by_text("热点（99% 置信度）").first.is_visible()  # the legend, under the map
+    assert frame.locator(".leaflet-tile").count() == 0  # no tile layer by default: the street map is drawn
+    assert_chinese_only(page, "hotspots")
     page.screenshot(path=str(OUT / "hotspots_small.png"), full_page=True)
 
     chosen = page.get_by_role("combobox", name="选择单元（或在地图上点击）")
     before = chosen.input_value()  # the hottest cell, selected by default
+    assert before.startswith("第1位 · ")
     # click a cell near the map's corner (not a hot spot): it becomes the selected cell
     frame.locator(".leaflet-overlay-pane path.leaflet-interactive").nth(3).click(force=True)
     settle(page)
     after = chosen.input_value()
     assert after != before, "a click on the map did not select its cell"
-    assert re.match(r"89[0-9a-f]{13} · ", after)  # a res-9 hex id, then its count and bin
-    hex_id = after.split(" · ")[0]
-    assert page.locator('[data-testid="stMarkdownContainer"]', has_text=hex_id).count() == 1  # its detail
+    assert not re.search(r"8[89][0-9a-f]{13}", after)  # named by its grid, never by an H3 id
+    grid = after.split(" · ")[1]
+    assert page.locator('[data-testid="stMarkdownContainer"]', has_text=grid).count() >= 1  # its detail
 
     page.get_by_text("中网格", exact=True).first.click()  # tier switch in the sidebar
     settle(page)
@@ -264,9 +364,9 @@ def test_analyst_overview_map_planner_events(page, app_url: str) -> None:  # typ
     assert frame.locator(".leaflet-overlay-pane path").count() < paths_small
     page.screenshot(path=str(OUT / "hotspots_middle.png"), full_page=True)
 
-    # 岗位规划
+    # 岗位规划: the window's demand under the posts
     go(page, "planner")
-    map_frame(page)
+    assert_map_first(page)
     assert as_number(metric(page, "岗位数")) == 20
     box = page.get_by_label("岗位数 p（含既有岗位）")
     box.fill("5")
@@ -274,17 +374,20 @@ def test_analyst_overview_map_planner_events(page, app_url: str) -> None:  # typ
     settle(page)
     assert as_number(metric(page, "岗位数")) == 5
     frame = map_frame(page)
-    # five coverage circles and five markers on the map, five rows in the deployment table
-    assert frame.locator(".leaflet-overlay-pane path").count() >= 10
+    seen = demand_under_posts(frame)
+    assert seen["posts"] == 5 and seen["cells"] > 20, seen
+    assert seen["under"] >= 4, seen  # posts stand where the demand is
     assert frame.locator(".gw-rank").count() == 5
     page.get_by_text("岗位部署表").wait_for()
     assert download_labels(page) == ["下载 XLSX", "下载 CSV", "下载 GeoJSON"]
+    assert_chinese_only(page, "planner")
     page.screenshot(path=str(OUT / "planner.png"), full_page=True)
 
     # 事件明细: masked fields only, a CSV download
     go(page, "events")
     page.get_by_text("重复来电", exact=True).wait_for()
     assert download_labels(page) == ["下载 CSV"]
+    assert_chinese_only(page, "events")
     download(page, "下载 CSV", ".csv")
     page.screenshot(path=str(OUT / "events.png"), full_page=True)
     logout(page)
@@ -294,10 +397,14 @@ def test_leader_overview_and_map_only(page, app_url: str) -> None:  # type: igno
     login(page, app_url, "leader")
     assert nav_pages(page) == ["overview", "hotspots"]
     page.get_by_role("heading", name="总览").wait_for()
+    assert_map_first(page)  # the leader lands on the grid map
+    assert_chinese_only(page, "overview")
     assert download_labels(page) == ["下载 XLSX", "下载 CSV"]  # the problem list
     download(page, "下载 XLSX", ".xlsx")
     go(page, "hotspots")
+    assert_map_first(page)
     map_frame(page, min_paths=50)
+    assert_chinese_only(page, "hotspots")
     logout(page)
 
 
@@ -305,10 +412,20 @@ def test_brigade_map_and_planner_only(page, app_url: str) -> None:  # type: igno
     login(page, app_url, "brigade")
     assert nav_pages(page) == ["hotspots", "planner"]
     page.get_by_role("heading", name="热点地图").wait_for()
+    assert_map_first(page)
     map_frame(page, min_paths=50)
     assert download_labels(page) == []  # no aggregate exports for the brigade
+    assert_chinese_only(page, "hotspots")
     go(page, "planner")
-    map_frame(page)
+    assert_map_first(page)
+    seen = demand_under_posts(map_frame(page))
+    assert seen["posts"] == 20 and seen["cells"] > 20 and seen["under"] >= 15, seen
+    # the uploader of existing posts speaks Chinese, with the real size limit
+    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInstructions"] > div').first
+    before = dropzone.evaluate("e => getComputedStyle(e, '::before').content")
+    after = dropzone.evaluate("e => getComputedStyle(e, '::after').content")
+    assert "将文件拖放到此处" in before and "50 MB" in after, (before, after)
+    assert_chinese_only(page, "planner")
     assert download_labels(page) == ["下载 XLSX", "下载 CSV", "下载 GeoJSON"]
     download(page, "下载 GeoJSON", ".geojson")
     logout(page)
@@ -318,6 +435,7 @@ def test_admin_intake_users_audit_and_language(page, app_url: str, tmp_path: Pat
     login(page, app_url, "admin")
     assert nav_pages(page) == ["intake", "users", "settings", "audit"]
     page.get_by_role("heading", name="数据导入").wait_for()
+    assert_chinese_only(page, "intake")  # the uploaders included
     csv = tmp_path / "patrol_browser.csv"
     csv.write_text("巡查编号,巡查时间,问题类型,经度,纬度\nB1,2024-03-20 08:10:00,逆行,116.3631,39.9102\n"
                    "B2,2024-03-20 08:20:00,闯红灯,116.3702,39.9135\nB3,2024-03-20 08:25:00,闯红灯,0,0\n",
@@ -336,10 +454,14 @@ def test_admin_intake_users_audit_and_language(page, app_url: str, tmp_path: Pat
     go(page, "users")
     users = page.locator('[data-testid="stDataFrame"]').first
     users.wait_for()
+    assert_chinese_only(page, "users")
     page.screenshot(path=str(OUT / "users.png"), full_page=True)
+    go(page, "settings")
+    assert_chinese_only(page, "settings")
 
     go(page, "audit")
     page.get_by_text("锚定记录校验通过", exact=False).wait_for()
+    assert_chinese_only(page, "audit")
     assert download_labels(page) == ["下载 CSV"]
     download(page, "下载 CSV", ".csv")
     page.screenshot(path=str(OUT / "audit.png"), full_page=True)
