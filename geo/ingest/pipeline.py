@@ -43,7 +43,8 @@ from geo.errors import InputFileError
 from geo.grid import crs as gcrs
 from geo.grid import h3cells
 from geo.grid.officialgrids import locate_points
-from geo.ingest.columns import ColumnMapping, load_mapping, map_columns
+from geo.ingest.columns import ColumnMapping, load_mapping
+from geo.ingest.mapping import compose_frame, resolve_mapping
 from geo.ingest.quarantine import quarantine_frame, write_quarantine
 from geo.ingest.readers import RawTable, read_raw
 from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
@@ -84,6 +85,10 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    mapping: dict[str, Any] = field(default_factory=dict)
+    mapping_lines: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    preview: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +100,8 @@ class IngestReport:
             "flags": self.flags, "located_by": self.located_by, "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "mapping": self.mapping,
+            **({"dry_run": True, "preview": self.preview} if self.dry_run else {}),
         }
 
     @property
@@ -565,16 +572,28 @@ def prepare_events(
             "column": "", "raw_line": privacy.scrub_text(bad["text"].astype("string")),
         }))
 
-    cmap = map_columns([c for c in frame.columns if c != "_row"], source, mapping, file=file_label)
     declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
     crs_name = gcrs.normalize_crs_name(declared)
     report.crs = crs_name
+    tz = (mapping.timezone if mapping else None) or settings.timezone
+    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
+    chosen = resolve_mapping(frame, source, mapping, tz=tz, crs=crs_name, crs_is_geographic=geographic,
+                             file=file_label)
+    work, cmap = compose_frame(frame, chosen)
+    report.mapping = chosen.to_dict()
+    report.mapping_lines = chosen.describe()
+    report.warnings.extend(chosen.warnings)
+
+    def src(name: str) -> str | None:
+        """The source column(s) of a field, as named in quarantine records."""
+        ch = chosen.choices.get(name)
+        return " + ".join(dict.fromkeys(ch.columns)) if ch is not None and ch.columns else None
     watch.lap("map_columns", 0.05)
 
     # -- times ---------------------------------------------------------------
-    occurred = parse_times(frame[cmap.fields["occurred_at"]], tz=settings.timezone, time_format=time_format)
+    occurred = parse_times(work[cmap.fields["occurred_at"]], tz=tz, time_format=time_format)
     alive = occurred.ok.to_numpy().copy()
-    time_col = cmap.fields["occurred_at"]
+    time_col = src("occurred_at") or "occurred_at"
     for reason, message in (
             ("time_missing", f"no time given in column {time_col!r}; fill in when the event happened"),
             ("time_unparseable", f"cannot read the time in column {time_col!r}; use e.g. 2024-03-05 08:30 "
@@ -582,21 +601,21 @@ def prepare_events(
         mask = ~occurred.ok.to_numpy() & (occurred.reason == reason).to_numpy()
         rejects.add(frame, mask, reason, message, time_col, file_label)
     t_utc = occurred.times.dt.tz_convert("UTC")
-    earliest = pd.Timestamp(settings.ingest.earliest, tz=settings.timezone)
+    earliest = pd.Timestamp(settings.ingest.earliest, tz=tz)
     latest = pd.Timestamp(datetime.now(UTC) + timedelta(days=settings.ingest.max_future_days))
     out_of_range = alive & ((t_utc < earliest) | (t_utc > latest)).fillna(False).to_numpy()
     rejects.add(frame, out_of_range, "time_out_of_range",
                 f"time is before {settings.ingest.earliest} or in the future; check the year and the "
-                "time zone", cmap.fields["occurred_at"], file_label)
+                "time zone", time_col, file_label)
     alive &= ~out_of_range
     watch.lap("parse_times", 0.2)
 
     # -- category --------------------------------------------------------------
-    category_raw = _col(frame, cmap, "category_raw")
+    category_raw = _col(work, cmap, "category_raw")
     missing_cat = alive & category_raw.isna().to_numpy()
     rejects.add(frame, missing_cat, "category_missing",
                 "the problem category is empty; fill it in (unknown values are kept as 'other')",
-                cmap.fields.get("category_raw"), file_label)
+                src("category_raw"), file_label)
     alive &= ~missing_cat
     category = map_categories(category_raw, settings, mapping.categories if mapping else None)
     others = category_raw[alive & (category == OTHER_CATEGORY).fillna(False).to_numpy()]
@@ -604,15 +623,14 @@ def prepare_events(
     watch.lap("categories", 0.25)
 
     # -- location --------------------------------------------------------------
-    address = _col(frame, cmap, "address")
-    lon_lat = [frame[cmap.fields[c]] if cmap.fields.get(c) else pd.Series(pd.NA, index=frame.index, dtype="string")
+    address = _col(work, cmap, "address")
+    lon_lat = [work[cmap.fields[c]] if cmap.fields.get(c) else pd.Series(pd.NA, index=frame.index, dtype="string")
                for c in ("lon", "lat")]
     loc = locate_rows(ws, *lon_lat, address, crs_name, alive)
     lon, lat, method = loc.lon, loc.lat, loc.method
     for reason in ("coords_invalid", "coords_zero", "coords_missing", "outside_area", "address_not_located"):
         mask = alive & (loc.reason == reason)
-        column = cmap.fields.get("address") if reason == "address_not_located" else \
-            (cmap.fields.get("lon") or cmap.fields.get("address"))
+        column = src("address") if reason == "address_not_located" else (src("lon") or src("address"))
         if mask.any():
             rejects.add(frame, mask, reason, pd.Series(loc.message[mask], index=frame.index[mask],
                                                        dtype="string"), column, file_label)
@@ -635,21 +653,21 @@ def prepare_events(
     flag_cols["coords_zero_geocoded"] = (zero[keep] | ~finite[keep] & has_text[keep]) & \
         pd.Series(method[keep]).str.startswith("geocoded").to_numpy()
 
-    text = _col(frame, cmap, "text", keep)
+    text = _col(work, cmap, "text", keep)
     too_long = text.str.len().fillna(0).to_numpy() > settings.ingest.max_text_chars
     flag_cols["text_truncated"] = too_long
     text = text.str.slice(0, settings.ingest.max_text_chars)
     text = privacy.scrub_text(text)
 
-    closed_text = _col(frame, cmap, "closed_at", keep)
+    closed_text = _col(work, cmap, "closed_at", keep)
     closed_at = pd.Series(pd.NaT, index=index_k, dtype="datetime64[us, UTC]")
     if closed_text.notna().any():
-        parsed = parse_times(closed_text, tz=settings.timezone, time_format=time_format)
+        parsed = parse_times(closed_text, tz=tz, time_format=time_format)
         ct = parsed.times.dt.tz_convert("UTC")
         ok_closed = parsed.ok.to_numpy() & (ct >= t_keep).fillna(False).to_numpy()
         flag_cols["closed_at_invalid"] = closed_text.notna().to_numpy() & ~ok_closed
         closed_at = ct.where(ok_closed, pd.NaT).astype("datetime64[us, UTC]")
-    status = _col(frame, cmap, "status", keep)
+    status = _col(work, cmap, "status", keep)
     watch.lap("text", 0.6)
 
     # -- personal data -------------------------------------------------------------
@@ -657,7 +675,7 @@ def prepare_events(
     for field_name, prefix, masker in (("phone", "phone", privacy.mask_phone),
                                        ("id_number", "id", privacy.mask_id_number),
                                        ("plate", "plate", privacy.mask_plate)):
-        values = _col(frame, cmap, field_name, keep)
+        values = _col(work, cmap, field_name, keep)
         if values.isna().all():  # most exports lack most personal fields
             personal[f"{prefix}_hash"] = personal[f"{prefix}_masked"] = values
             continue
@@ -671,7 +689,7 @@ def prepare_events(
     watch.lap("privacy", 0.65)
 
     # -- content hash and ids ----------------------------------------------------------
-    source_id = _col(frame, cmap, "source_id", keep)
+    source_id = _col(work, cmap, "source_id", keep)
     chash = content_hashes({
         "source": pd.Series(source, index=index_k, dtype="string"),
         "t": t_keep.astype("datetime64[s, UTC]").astype("int64"),
@@ -711,7 +729,7 @@ def prepare_events(
         mask = frame.index.isin(rows)
         rejects.add(frame, mask, "duplicate_id_conflict",
                     "this id was already used by a different record earlier in the file; "
-                    "ids must be unique", cmap.fields.get("source_id"), file_label)
+                    "ids must be unique", src("source_id"), file_label)
     report.duplicates = int(dup_in_file.sum())
 
     # Everything below is built for the first row of each id only (``sel``).
@@ -759,10 +777,10 @@ def prepare_events(
         "closed_at": closed_at_s,
         "text": once(text),
         **{k: once(v) for k, v in personal.items()},
-        "vehicle_type": _col(frame, cmap, "vehicle_type", sel),
-        "action": _col(frame, cmap, "action", sel),
-        "reporter": _col(frame, cmap, "reporter", sel),
-        "patrol_mode": _col(frame, cmap, "patrol_mode", sel),
+        "vehicle_type": _col(work, cmap, "vehicle_type", sel),
+        "action": _col(work, cmap, "action", sel),
+        "reporter": _col(work, cmap, "reporter", sel),
+        "patrol_mode": _col(work, cmap, "patrol_mode", sel),
         **{f"h3_{t}": cells[t] for t in TIERS},
         **{f"grid_{t}": grids[f"grid_{t}"].astype("string") for t in TIERS},
         "flags": pd.Series(pd.NA, index=index_s, dtype="string"),
