@@ -74,7 +74,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "记录编号", "工单编号", "工单号", "违法编号", "上报编号", "事件编号", "案件编号", "案卷编号",
         "诉求编号", "记录号", "编号", "ID", "record_id", "case_id", "caseid", "case_number",
         "unique_key", "service_request_id", "service_request_number", "sr_number", "request_id",
-        "ticket_id", "event_id", "incident_id", "objectid",
+        "ticket_id", "event_id", "incident_id", "objectid", "crime_id", "report_number", "incident_number",
+        "request_number",
     ),
     "occurred_at": (
         "发生时间", "事发时间", "巡查时间", "发现时间", "来电时间", "受理时间", "违法时间", "上报时间",
@@ -94,7 +95,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "问题类型", "诉求类别", "诉求分类", "违法行为", "违法类型", "问题类别", "问题分类", "事件类型",
         "事件类别", "案件类型", "案件类别", "类别", "类型", "分类", "complaint_type", "category",
         "problem_type", "issue_type", "request_type", "service_name", "sr_type", "incident_type",
-        "type",
+        "type", "crime_type", "offense_category", "offence_category", "incident_category", "primary_type",
+        "service_request_type",
     ),
     "text": (
         "问题描述", "诉求内容", "事件描述", "案件描述", "情况描述", "描述", "内容", "详情", "备注",

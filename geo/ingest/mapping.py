@@ -229,7 +229,8 @@ def _q(text: str) -> str:
 
 
 def _work_column(ch: FieldChoice) -> str:
-    if ch.constant is None and len(ch.columns) == 1 and not ch.note.startswith("split from"):
+    if ch.constant is None and len(ch.columns) == 1 and not ch.note.startswith(("split from", "comma decimals")) \
+            and "month names" not in ch.note:
         return ch.columns[0]
     return COMPOSED_PREFIX + ch.field
 
@@ -258,8 +259,31 @@ class _TimeStats:
         return self.parsed >= _MIN_TIME_PARSE and self.with_hours > 0.0
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_HAS_MONTH_NAME = re.compile(r"(?i)\b(?:" + "|".join(_MONTHS) + r")[a-z]*\.?\b")
+
+
+def rewrite_month_names(values: pd.Series) -> pd.Series:
+    """``"Mar 1, 2024 1:00 PM"`` / ``"1 March 2024 13:00"`` → ``"2024-03-01 1:00 PM"`` (vectorised, per month)."""
+    out = values.astype("string")
+    for i, m in enumerate(_MONTHS, start=1):
+        name = rf"{m}[a-z]*\.?"
+        out = out.str.replace(rf"(?i)^\s*{name}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})", rf"\2-{i:02d}-\1",
+                              regex=True)
+        out = out.str.replace(rf"(?i)^\s*(\d{{1,2}})(?:st|nd|rd|th)?[\s-]+{name}[\s,-]+(\d{{4}})", rf"\2-{i:02d}-\1",
+                              regex=True)
+    return out
+
+
+def _has_month_names(values: pd.Series) -> bool:
+    s = _sample(values, 200)
+    return bool(len(s)) and float(s.str.contains(_HAS_MONTH_NAME).fillna(False).mean()) > 0.5
+
+
 def _time_stats(frame: pd.DataFrame, col: str, tz: str, time_format: str | None) -> _TimeStats:
     s = _sample(frame[col])
+    if _has_month_names(s):
+        s = rewrite_month_names(s)
     if s.empty:
         return _TimeStats(col, 0.0, 0.0, 0.0)
     p = parse_times(s.reset_index(drop=True), tz=tz, time_format=time_format)
@@ -291,9 +315,7 @@ def _hour_share(frame: pd.DataFrame, col: str) -> float:
 
 def _numbers(frame: pd.DataFrame, col: str) -> pd.Series:
     s = _sample(frame[col])
-    return pd.to_numeric(s.str.replace(",", ".", regex=False).where(~s.str.contains(r"\d,\d{3}\b", regex=True),
-                                                                     s.str.replace(",", "", regex=False)),
-                         errors="coerce")
+    return pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce")
 
 
 def split_location(values: pd.Series, order: str | None = None) -> tuple[pd.Series, pd.Series, str]:
@@ -534,8 +556,10 @@ def _choose_time(frame: pd.DataFrame, rest: list[str], named: list[str], tz: str
                             f"{best.column!r} (a full date and time)")
         elif others:
             warnings.append(f"occurred_at: used {best.column!r}; runner-up {others[0]!r} (not used)")
+        if _has_month_names(frame[best.column]):
+            note = (note + "; month names").lstrip("; ")
         choices["occurred_at"] = FieldChoice("occurred_at", (best.column,),
-                                             "synonym" if best is stats[0] else "content",
+                                             "synonym" if best.column in named else "content",
                                              best.parsed, others[0] if others else None, note)
         return
     if usable:
@@ -590,10 +614,14 @@ def _choose_xy(frame: pd.DataFrame, cands: dict[str, list[str]], choices: dict[s
         h, share, num = ok[0]
         limit = 180 if f == "lon" else 90
         projected = bool(len(num.dropna())) and float((num.dropna().abs() > limit).mean()) > 0.5
+        raw = _sample(frame[h], 500)
+        comma = float(raw.str.fullmatch(r"-?\d+,\d+").fillna(False).mean()) if len(raw) else 0.0
         note = "projected x/y" if projected else ""
+        if comma > 0.5:
+            note = ("comma decimals; " + note).rstrip("; ")
         choices[f] = FieldChoice(f, (h,), "synonym", share, ok[1][0] if len(ok) > 1 else None, note)
         used.add(h)
-    proj = [f for f in ("lon", "lat") if f in choices and choices[f].note == "projected x/y"]
+    proj = [f for f in ("lon", "lat") if f in choices and choices[f].note.endswith("projected x/y")]
     if proj and crs_is_geographic:
         cols = ", ".join(repr(choices[f].columns[0]) for f in proj)
         problems.append(f"coordinates: {cols} hold projected values (metres, e.g. easting/northing), but the "
@@ -659,16 +687,20 @@ def compose_frame(frame: pd.DataFrame, result: MappingResult) -> tuple[pd.DataFr
     composed.
     """
     extra: dict[str, pd.Series] = {}
-    for f, ch in result.choices.items():
+    for ch in result.choices.values():
         name = _work_column(ch)
         if name in frame.columns:
             continue
         if ch.constant is not None:
             extra[name] = pd.Series(ch.constant, index=frame.index, dtype="string")
-        elif ch.note.startswith("split from"):
+        elif ch.note.startswith(("split from", "comma decimals")):
             continue
         else:
             extra[name] = _join(frame, ch)
+    for f in ("lon", "lat"):
+        ch = result.choices.get(f)
+        if ch is not None and ch.note.startswith("comma decimals"):
+            extra[COMPOSED_PREFIX + f] = frame[ch.columns[0]].astype("string").str.replace(",", ".", regex=False)
     if result.location:
         lon, lat, _ = split_location(frame[result.location], result.location_order)
         extra[COMPOSED_PREFIX + "lon"], extra[COMPOSED_PREFIX + "lat"] = lon, lat
@@ -681,6 +713,8 @@ def compose_frame(frame: pd.DataFrame, result: MappingResult) -> tuple[pd.DataFr
 def _join(frame: pd.DataFrame, ch: FieldChoice) -> pd.Series:
     parts = [normalize_text(frame[c].astype("string")) for c in ch.columns]
     if ch.field in ("occurred_at", "closed_at"):
+        if "month names" in ch.note:
+            parts[0] = rewrite_month_names(parts[0])
         first = parts[0]
         second = parts[1] if len(parts) > 1 else None
         if second is not None and ch.note == "date + hour":
