@@ -52,7 +52,7 @@ from geo.ingest.columns import (
 from geo.ingest.textnorm import normalize_text
 from geo.ingest.timeparse import parse_times
 
-__all__ = ["FieldChoice", "MappingResult", "MappingError", "resolve_mapping", "compose_frame",
+__all__ = ["FieldChoice", "MappingResult", "MappingError", "resolve_mapping", "compose_frame", "mapping_with_columns",
            "split_location", "COMPOSED_PREFIX", "SAMPLE_ROWS"]
 
 COMPOSED_PREFIX = "__gw_"
@@ -730,3 +730,50 @@ def _join(frame: pd.DataFrame, ch: FieldChoice) -> pd.Series:
         p = filled.iloc[:, j]
         out = (out + " / " + p).where(out.notna() & p.notna(), out.fillna(p))
     return out.astype("string")
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return _q(str(v))
+
+
+def mapping_with_columns(base: str | None, columns: dict[str, str]) -> str:
+    """A mapping file's text with ``[columns]`` entries set (the intake page's column choices).
+
+    Parameters
+    ----------
+    base
+        The text of an existing mapping file (``None``: start empty); its
+        other tables are kept.
+    columns
+        Field → column name to set (``""`` switches the field off).
+
+    Returns
+    -------
+    str
+        TOML that :func:`geo.ingest.columns.load_mapping` reads.
+    """
+    import tomllib
+
+    doc: dict[str, Any] = tomllib.loads(base) if base else {}
+    cols = dict(doc.get("columns", {}))
+    cols.update(columns)
+    if "location" in cols and {"lon", "lat"} & set(columns):
+        del cols["location"]
+    for f in columns:  # a column chosen for a field replaces a constant for it
+        doc.get("constants", {}).pop(f, None)
+    doc["columns"] = cols
+    lines: list[str] = []
+    for table in ("columns", "constants", "options", "categories"):
+        body = doc.get(table)
+        if body:
+            lines.append(f"[{table}]")
+            lines += [f"{_q(str(k)) if not re.fullmatch(r'[A-Za-z0-9_]+', str(k)) else k} = {_toml_value(v)}"
+                      for k, v in body.items()]
+            lines.append("")
+    return "\n".join(lines)
