@@ -8,13 +8,19 @@ bracketed suffixes such as ``经度(WGS84)``), with per-source preferences where
 one file can hold several candidates (a hotline export has 来电时间 *and*
 受理时间: the call time is the event time).
 
+Content-based choice between candidates and the composition of joined
+columns, constants and location columns live in :mod:`geo.ingest.mapping`.
 A mapping file (TOML) overrides or completes the detection when headers are
 unusual::
 
     [columns]
-    occurred_at = "CreatedDate"
-    category_raw = "Problem"
+    occurred_at = "CreatedDate"      # or ["Date", "Time"]: several columns joined
+    category_raw = "Problem"         # or ["Type", "Subtype"]: joined with " / "
     address = ""            # empty: do not use any column for this field
+    location = "Location"   # one column holding both coordinates
+
+    [constants]
+    category_raw = "noise"  # one value for every row
 
     [options]
     crs = "GCJ02"
@@ -23,6 +29,8 @@ unusual::
     delimiter = ";"
     sheet = "Sheet1"
     source = "hotline"
+    timezone = "America/New_York"
+    location_order = "lat,lon"
 
     [categories]
     "Illegal Parking" = "illegal_parking"

@@ -53,7 +53,7 @@ from geo.ingest.textnorm import normalize_text
 from geo.ingest.timeparse import parse_times
 
 __all__ = ["FieldChoice", "MappingResult", "MappingError", "resolve_mapping", "compose_frame", "mapping_with_columns",
-           "split_location", "COMPOSED_PREFIX", "SAMPLE_ROWS"]
+           "split_location", "rewrite_month_names", "COMPOSED_PREFIX", "SAMPLE_ROWS"]
 
 COMPOSED_PREFIX = "__gw_"
 """Prefix of the columns :func:`compose_frame` adds (never written to quarantine files)."""

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from geo.store.database import connect
 from geo.store.workspace import load_workspace
-from tests.app.test_app import metrics, new_app, number, ok, workspace  # noqa: F401 (workspace is a fixture)
+from tests.app import test_app
+from tests.app.test_app import metrics, new_app, number, ok
+
+workspace = test_app.workspace  # the app tests' module-scoped workspace fixture
 
 CSV = ("巡查时间,问题类型,事件类型,经度,纬度\n" + "\n".join(
     f"2024-03-{10 + i:02d} 08:30:00,{'占道经营' if i % 2 else '乱停车'},暴露垃圾,{116.360 + i * 0.002:.3f},39.910"
