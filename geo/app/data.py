@@ -245,12 +245,13 @@ def preview(path: str, source: str, stamp: Stamp, mapping_file: str | None = Non
     from geo.ingest.columns import REQUIRED, load_mapping, map_columns
     from geo.ingest.mapping import MappingError
     from geo.ingest.pipeline import ingest_file
-    from geo.ingest.readers import read_raw
+    from geo.ingest.layout import SHEET_COLUMN, apply_layout, read_workbook
 
     mapping = load_mapping(mapping_file) if mapping_file else None
-    raw = read_raw(path, encoding=mapping.encoding if mapping else None, sheet=mapping.sheet if mapping else None,
-                   delimiter=mapping.delimiter if mapping else None)
-    headers = [c for c in raw.frame.columns if c != "_row"]  # _geom_lon/_geom_lat count as coordinates
+    raw = apply_layout(read_workbook(path, encoding=mapping.encoding if mapping else None,
+                                     sheet=mapping.sheet if mapping else None,
+                                     delimiter=mapping.delimiter if mapping else None))
+    headers = [c for c in raw.frame.columns if c not in ("_row", SHEET_COLUMN)]  # _geom_lon/_geom_lat count as coordinates
     out: dict[str, Any] = {
         "rows": int(raw.n_rows), "head": raw.frame[raw.columns].head(20).astype("string"),
         "headers": [h for h in headers if h not in ("_geom_lon", "_geom_lat")],

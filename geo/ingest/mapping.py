@@ -49,6 +49,7 @@ from geo.ingest.columns import (
     header_key,
     map_columns,
 )
+from geo.ingest.layout import SHEET_COLUMN
 from geo.ingest.textnorm import normalize_text
 from geo.ingest.timeparse import parse_times
 
@@ -401,7 +402,7 @@ def resolve_mapping(frame: pd.DataFrame, source: str, mapping: Mapping | None = 
     InputFileError
         The mapping file names a column the file does not have.
     """
-    headers = [h for h in frame.columns if h != "_row" and not str(h).startswith(COMPOSED_PREFIX)]
+    headers = [h for h in frame.columns if h not in ("_row", SHEET_COLUMN) and not str(h).startswith(COMPOSED_PREFIX)]
     mapping = mapping or Mapping()
     tz = mapping.timezone or tz
     time_format = mapping.time_format

@@ -46,7 +46,8 @@ from geo.grid.officialgrids import locate_points
 from geo.ingest.columns import ColumnMapping, load_mapping
 from geo.ingest.mapping import compose_frame, resolve_mapping
 from geo.ingest.quarantine import quarantine_frame, write_quarantine
-from geo.ingest.readers import RawTable, read_raw
+from geo.ingest.layout import apply_layout, read_workbook
+from geo.ingest.readers import RawTable
 from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
 from geo.ingest.timeparse import parse_times
 from geo.settings import OTHER_CATEGORY, SOURCES, TIERS, Settings
@@ -564,10 +565,11 @@ def prepare_events(
     report.read = len(frame) + len(bad)
     if raw.blank_rows:
         report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
+    report.warnings.extend(n for n in raw.notes if n.startswith(("read ", "footer")) or "footer row" in n)
     if len(bad):
         rejects.parts.append(pd.DataFrame({
             "source_file": file_label, "source_row": bad["_row"].astype("int64"),
-            "reason": bad["reason"].where(bad["reason"] == "ragged_row", "unreadable_row"),
+            "reason": bad["reason"].where(bad["reason"].isin(["ragged_row", "footer_row"]), "unreadable_row"),
             "message": bad["detail"].astype(str) + "; check quoting and delimiters",
             "column": "", "raw_line": privacy.scrub_text(bad["text"].astype("string")),
         }))
@@ -982,9 +984,9 @@ def ingest_file(
     mapping = load_mapping(mapping_file) if mapping_file else None
     if progress:
         progress("read", 0.0)
-    raw = read_raw(path, encoding=encoding or (mapping.encoding if mapping else None),
-                   sheet=sheet or (mapping.sheet if mapping else None),
-                   delimiter=mapping.delimiter if mapping else None)
+    raw = apply_layout(read_workbook(path, encoding=encoding or (mapping.encoding if mapping else None),
+                                     sheet=sheet or (mapping.sheet if mapping else None),
+                                     delimiter=mapping.delimiter if mapping else None))
     t_read = time.perf_counter() - t0
     ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     events, rejects, report = prepare_events(raw, source, ws, crs=crs, mapping_file=mapping_file,

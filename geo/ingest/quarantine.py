@@ -22,6 +22,7 @@ import pandas as pd
 
 REASONS: dict[str, str] = {
     "ragged_row": "the row has more or fewer fields than the header",
+    "footer_row": "a 合计/小计/total row under the data (a spreadsheet footer, not an event)",
     "unreadable_row": "the row or feature could not be read (e.g. an invalid GeoJSON feature)",
     "time_missing": "no time given",
     "time_unparseable": "the time could not be read as a date/time",

@@ -120,3 +120,23 @@ def test_projected_coordinates_stop_with_the_crs_named(workspaces, tmp_path):
     assert r.crs == "EPSG:27700" and r.stored == 8 and r.quarantined == 0
     # easting 529000 / northing 180500 is central London
     assert -0.16 < r.preview[0]["lon"] < -0.12 and 51.50 < r.preview[0]["lat"] < 51.53
+
+
+def test_month_sheets_are_read_together_and_footers_quarantined(workspaces, tmp_path):
+    import pandas as pd
+
+    from geo.ingest.layout import footer_mask
+
+    lay = next(lay for lay in LAYOUTS if lay.name == "hotline_12345_xlsx")
+    bbox, tz = PLACES[lay.place]
+    fresh = init_workspace(tmp_path / "fresh", bbox=bbox, timezone=tz)
+    r = ingest_file(lay.write(tmp_path), lay.source, fresh, crs="WGS84")
+    assert any("read 2 sheets" in w and "3月, 4月" in w and "skipped (other columns): 说明" in w
+               for w in r.warnings), r.warnings
+    q = pd.read_csv(r.quarantine_file, dtype=str)
+    assert sorted(q["reason"]) == ["footer_row", "footer_row"]
+    assert sorted(q["source_row"].astype(int)) == [6, 13]  # 合计 under March (row 13), 小计 under April (row 6)
+    # a data row whose first cell merely starts like a footer word is not a footer
+    frame = pd.DataFrame({"a": ["合计", "合计路12号", "Total"], "b": [None, "x", None], "c": [None, "y", "3"],
+                          "_row": [1, 2, 3]}, dtype="string")
+    assert footer_mask(frame).tolist() == [True, False, True]

@@ -168,7 +168,7 @@ def toronto311(d: Path) -> Path:
 
 
 def hotline_12345_xlsx(d: Path) -> Path:
-    """Two title rows, a 合计 footer, full-width digits in a time."""
+    """Two title rows, a 合计 footer, full-width digits in a time; one sheet per month plus a 说明 sheet."""
     rows: list[list[object]] = [["西城区2024年3月12345工单明细"], ["导出时间：2024-04-01"],
                                 ["工单编号", "来电时间", "诉求类别", "诉求内容", "诉求地址", "经度", "纬度"]]
     for i in range(9):
@@ -178,7 +178,13 @@ def hotline_12345_xlsx(d: Path) -> Path:
         rows.append([f"GD2024{i:05d}", t, ["占道经营", "噪音扰民", "乱停车"][i % 3], "群众反映",
                      "西城区西长安街", 116.37 + i * 0.002, 39.90 + i * 0.001])
     rows.append(["合计", "", "", "", "", None, None])
-    return _xlsx(d / "hotline_12345.xlsx", {"3月": rows})
+    april: list[list[object]] = [["西城区2024年4月12345工单明细"], rows[2]]
+    for i in range(3):
+        april.append([f"GD2024{100 + i:05d}", f"2024-04-{i + 1:02d} 10:00:00", "噪音扰民", "群众反映", "西城区西单北大街",
+                      116.372 + i * 0.002, 39.905])
+    april.append(["小计", 3, "", "", "", None, None])
+    notes = [["说明"], ["坐标系", "WGS84"], ["导出单位", "西城区12345"]]
+    return _xlsx(d / "hotline_12345.xlsx", {"3月": rows, "4月": april, "说明": notes})
 
 
 def chengguan_gb18030(d: Path) -> Path:
@@ -274,7 +280,7 @@ LAYOUTS: list[Layout] = [
     Layout("hotline_12345_xlsx", "beijing", "hotline", hotline_12345_xlsx,
            {"source_id": ["工单编号"], "occurred_at": ["来电时间"], "category_raw": ["诉求类别"], "text": ["诉求内容"],
             "address": ["诉求地址"], "lon": ["经度"], "lat": ["纬度"]},
-           (10, 9, 0, 1), by_reason={"time_missing": 1}, first_local="2024-03-01T08:30"),
+           (14, 12, 0, 2), by_reason={"footer_row": 2}, first_local="2024-03-01T08:30"),
     Layout("chengguan_gb18030", "beijing", "patrol", chengguan_gb18030,
            {"source_id": ["案卷编号"], "occurred_at": ["发现时间"], "category_raw": ["问题类型"], "text": ["问题描述"],
             "lon": ["经纬度"], "lat": ["经纬度"]},
