@@ -243,9 +243,9 @@ def preview(path: str, source: str, stamp: Stamp, mapping_file: str | None = Non
     ``mapping_toml`` the ready-to-edit mapping file.
     """
     from geo.ingest.columns import REQUIRED, load_mapping, map_columns
+    from geo.ingest.layout import SHEET_COLUMN, apply_layout, read_workbook
     from geo.ingest.mapping import MappingError
     from geo.ingest.pipeline import ingest_file
-    from geo.ingest.layout import SHEET_COLUMN, apply_layout, read_workbook
 
     mapping = load_mapping(mapping_file) if mapping_file else None
     raw = apply_layout(read_workbook(path, encoding=mapping.encoding if mapping else None,

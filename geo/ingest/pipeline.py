@@ -44,9 +44,9 @@ from geo.grid import crs as gcrs
 from geo.grid import h3cells
 from geo.grid.officialgrids import locate_points
 from geo.ingest.columns import ColumnMapping, load_mapping
+from geo.ingest.layout import apply_layout, read_workbook
 from geo.ingest.mapping import compose_frame, resolve_mapping
 from geo.ingest.quarantine import quarantine_frame, write_quarantine
-from geo.ingest.layout import apply_layout, read_workbook
 from geo.ingest.readers import RawTable
 from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
 from geo.ingest.timeparse import parse_times
