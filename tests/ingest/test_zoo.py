@@ -140,3 +140,30 @@ def test_month_sheets_are_read_together_and_footers_quarantined(workspaces, tmp_
     frame = pd.DataFrame({"a": ["合计", "合计路12号", "Total"], "b": [None, "x", None], "c": [None, "y", None],
                           "_row": [1, 2, 3]}, dtype="string")
     assert footer_mask(frame).tolist() == [True, False, True]
+
+
+def test_cli_dry_run_json_has_the_mapping_and_an_unsafe_file_prints_a_mapping_file(tmp_path, capsys):
+    import json
+
+    from geo.cli import main
+
+    lay = next(lay for lay in LAYOUTS if lay.name == "police_utc")
+    bbox, tz = PLACES[lay.place]
+    ws = init_workspace(tmp_path / "ws", bbox=bbox, timezone=tz)
+    path = lay.write(tmp_path)
+    args = ["ingest", str(path), "-s", "violation", "--crs", "WGS84", "-q", "--workspace", str(ws.root)]
+    assert main([*args, "--dry-run", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["dry_run"] is True and doc["stored"] == 24
+    assert _events(ws) == 0  # nothing written
+    assert doc["mapping"]["occurred_at"] == {"columns": ["Offense Start DateTime UTC"], "how": "content",
+                                             "confidence": 1.0, "runner_up": "Date",
+                                             "note": "chosen over 'Date' by content"}
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "category_raw  <- 'Offense Category' (content" in out and "would store 24" in out
+
+    toronto = next(lay for lay in LAYOUTS if lay.name == "toronto311")
+    assert main(["ingest", str(toronto.write(tmp_path)), "-s", "hotline", "-q", "--workspace", str(ws.root)]) == 2
+    err = capsys.readouterr().err
+    assert "no location" in err and "[columns]" in err and 'lon = ""  # CHOOSE' in err
