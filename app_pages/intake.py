@@ -1,4 +1,4 @@
-"""数据导入 Data intake (admin) — upload an export, check the detected columns, ingest, reconcile the counts.
+"""数据导入 Data intake (admin) — upload an export, see and change the column mapping, dry-run, ingest, reconcile the counts.
 
 Every upload is checked by :func:`geo.access.uploads.check_upload` (size, type, macros, zip bombs, content
 against suffix) before a byte is written, and is then kept inside the workspace (``uploads/``) under
