@@ -2,6 +2,8 @@
 
 Chinese government workbooks (12345 工单明细, 城管案卷, 交管违法) wrap the
 table: title rows above the header (found by :mod:`geo.ingest.readers`), a
+merged two-row header (``位置`` over ``经度 | 纬度``: the sub-header names
+the columns), a
 合计 / 小计 / 总计 row under the data, and often one sheet per month with the
 same columns.  :func:`apply_layout` turns such a workbook into one table:
 
@@ -124,6 +126,33 @@ def read_workbook(path: str | Path, *, encoding: str | None = None, sheet: str |
     return raw
 
 
+def _merge_two_row_header(raw: RawTable) -> RawTable:
+    """A merged / two-row header (``位置`` over ``经度 | 纬度``): the sub-header row names the columns.
+
+    The first row under the detected header is a sub-header when the
+    header has blank (``Unnamed: i``) cells and that row has no digit in any
+    cell while filling every blank-header column; each column then takes its
+    sub-header (else keeps the top one) and the row is not a record.
+    """
+    frame = raw.frame
+    cols = [c for c in frame.columns if not str(c).startswith("_")]
+    if raw.format != "xlsx" or len(frame) < 2 or not cols:
+        return raw
+    blank = [c for c in cols if str(c).startswith("Unnamed")]
+    if not blank:
+        return raw
+    first = frame.iloc[0][cols].astype("string")
+    if first[blank].isna().any() or first.fillna("").str.contains(r"\d").any():
+        return raw
+    names = [str(first[c]).strip() if pd.notna(first[c]) else str(c) for c in cols]
+    if len(set(names)) != len(names):
+        return raw
+    raw.frame = frame.iloc[1:].rename(columns=dict(zip(cols, names, strict=True)))
+    raw.notes.append(f"two-row header: sheet row {int(frame['_row'].iloc[0])} named the columns "
+                     f"({', '.join(names)})")
+    return raw
+
+
 def apply_layout(raw: RawTable) -> RawTable:
-    """Footer rows set aside as ``footer_row`` bad rows (every row still counted)."""
-    return _split_footer(raw)
+    """Two-row headers merged, footer rows set aside as ``footer_row`` bad rows (every record counted)."""
+    return _split_footer(_merge_two_row_header(raw))

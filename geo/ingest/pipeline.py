@@ -565,7 +565,7 @@ def prepare_events(
     report.read = len(frame) + len(bad)
     if raw.blank_rows:
         report.warnings.append(f"{raw.blank_rows} empty row(s) skipped")
-    report.warnings.extend(n for n in raw.notes if n.startswith(("read ", "footer")) or "footer row" in n)
+    report.warnings.extend(n for n in raw.notes if n.startswith(("read ", "two-row header")) or "footer row" in n)
     if len(bad):
         rejects.parts.append(pd.DataFrame({
             "source_file": file_label, "source_row": bad["_row"].astype("int64"),

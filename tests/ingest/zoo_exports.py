@@ -201,6 +201,17 @@ def chengguan_gb18030(d: Path) -> Path:
     return _csv(d / "chengguan.csv", rows, encoding="gb18030")
 
 
+def chengguan_two_row_header(d: Path) -> Path:
+    """城管案卷 workbook: a title, a merged two-row header (时间 | 位置 over their parts), a 小计 row."""
+    rows: list[list[object]] = [["西城区城市管理委员会 案卷明细（2024年3月）"],
+                                ["案卷编号", "发现时间", "问题类型", "位置", None],
+                                [None, None, None, "经度", "纬度"]]
+    for i in range(5):
+        rows.append([f"AJ{i:04d}", f"2024-03-{i + 2:02d} 0{i + 1}:15", "暴露垃圾", 116.38 + i * 0.002, 39.91])
+    rows.append(["小计", "5件", None, None, None])
+    return _xlsx(d / "chengguan_cases.xlsx", {"3月": rows})
+
+
 def jiaoguan_utf16(d: Path) -> Path:
     """交管违法: UTF-16 with BOM, tab separated, Excel serial dates."""
     head = ["违法编号", "违法时间", "违法行为", "违法地点", "经度", "纬度"]
@@ -285,6 +296,10 @@ LAYOUTS: list[Layout] = [
            {"source_id": ["案卷编号"], "occurred_at": ["发现时间"], "category_raw": ["问题类型"], "text": ["问题描述"],
             "lon": ["经纬度"], "lat": ["经纬度"]},
            (10, 10, 0, 0), first_local="2024-03-01T08:00"),
+    Layout("chengguan_two_row_header", "beijing", "patrol", chengguan_two_row_header,
+           {"source_id": ["案卷编号"], "occurred_at": ["发现时间"], "category_raw": ["问题类型"], "lon": ["经度"],
+            "lat": ["纬度"]},
+           (6, 5, 0, 1), by_reason={"footer_row": 1}, first_local="2024-03-02T01:15"),
     Layout("jiaoguan_utf16", "beijing", "violation", jiaoguan_utf16,
            {"source_id": ["违法编号"], "occurred_at": ["违法时间"], "category_raw": ["违法行为"], "address": ["违法地点"],
             "lon": ["经度"], "lat": ["纬度"]},
