@@ -1,6 +1,7 @@
 """Ingestion: raw exports in, events in the store out, every physical record accounted for.
 
-Reads files (:mod:`~geo.ingest.filecheck`, :mod:`~geo.ingest.readers`), maps their columns
+Reads files (:mod:`~geo.ingest.filecheck`, :mod:`~geo.ingest.readers`,
+:mod:`~geo.ingest.layout`), maps their columns
 by name and content (:mod:`~geo.ingest.columns`, :mod:`~geo.ingest.mapping`), parses times (:mod:`~geo.ingest.timeparse`), normalises text
 (:mod:`~geo.ingest.textnorm`), places address-only rows (:mod:`~geo.ingest.geocode`), scrubs
 personal data (:mod:`geo.privacy`), quarantines what cannot be used
@@ -13,6 +14,8 @@ Public API (import from the module):
   ``IngestReport``, ``prepare_events`` (the per-file unit the Dask path reuses),
   ``near_duplicate_mask``, ``preview_events``, ``Progress``, ``Stopwatch``.
 - :mod:`geo.ingest.readers` -- ``read_raw``, ``RawTable``, ``detect_encoding``, ``sniff_delimiter``.
+- :mod:`geo.ingest.layout` -- ``read_workbook`` (every same-column sheet), ``apply_layout``
+  (two-row headers, footer rows), ``footer_mask``, ``FOOTER_WORDS``, ``SHEET_COLUMN``.
 - :mod:`geo.ingest.filecheck` -- ``looks_binary``, ``sniff_magic``, ``check_xlsx_package``,
   ``UploadError``.
 - :mod:`geo.ingest.columns` -- ``map_columns``, ``load_mapping``, ``ColumnMapping``, ``FIELDS``,
