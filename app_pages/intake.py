@@ -1,4 +1,4 @@
-"""数据导入 Data intake (admin) — upload an export, check the detected columns, ingest, reconcile the counts.
+"""数据导入 Data intake (admin) — upload an export, see and change the column mapping, dry-run, ingest, reconcile the counts.
 
 Every upload is checked by :func:`geo.access.uploads.check_upload` (size, type, macros, zip bombs, content
 against suffix) before a byte is written, and is then kept inside the workspace (``uploads/``, mode 0600 in
@@ -43,7 +43,7 @@ with right:
 
 crs = None if crs_choice == "auto" else (epsg.strip() or None) if crs_choice == "EPSG" else crs_choice
 
-path = mapping_path = None
+path = mapping_path = pv = None
 if upload is None:
     st.session_state.pop("in_ingested", None)  # a file taken out of the box and put back is a new upload
 else:
@@ -62,10 +62,17 @@ else:
                     mapping_content)
     if path is None and not ingested:
         st.session_state.pop("in_report", None)
+CHANGEABLE = ("occurred_at", "category_raw", "lon", "lat", "address", "source_id", "text")
+"""Fields whose column the user can change on this page (the rest through a mapping file)."""
+
 if path is not None:
     with ui.guard(stop=False):
+        # the user's column choices (field → column) become a mapping file kept in the workspace
+        chosen = {f: st.session_state[f"in_col_{f}"] for f in CHANGEABLE
+                  if st.session_state.get(f"in_col_{f}", "auto") != "auto"}
+        mapping_path = data.mapping_with_choices(ws, str(mapping_path) if mapping_path else None, chosen)
         pv = data.preview(str(path), source, data.file_stamp(path), str(mapping_path) if mapping_path else None,
-                          data.file_stamp(mapping_path))
+                          data.file_stamp(mapping_path), crs)
         st.subheader(c.t("intake.preview"))
         meta = [c.t("intake.rows", n=c.fmt_int(pv["rows"]))]
         if pv["encoding"]:
@@ -73,9 +80,13 @@ if path is not None:
         if pv["declared_crs"]:
             meta.append(c.t("intake.declared_crs", crs=pv["declared_crs"]))
         st.caption(" · ".join(meta))
+        mp = pv["mapping"]
         fields = pd.DataFrame({
             "field": [c.t(f"field.{k}") if c.has(f"field.{k}") else k for k in pv["fields"]],
-            "code": list(pv["fields"]), "header": list(pv["fields"].values())})
+            "code": list(pv["fields"]), "header": list(pv["fields"].values()),
+            "how": [c.t(f"intake.how_{mp[k]['how'].replace(' ', '_')}") if k in mp else "" for k in pv["fields"]],
+            "confidence": [f"{mp[k]['confidence']:.0%}" if k in mp else "" for k in pv["fields"]],
+            "runner_up": [mp[k].get("runner_up", "") if k in mp else "" for k in pv["fields"]]})
         m1, m2 = st.columns([2, 3])
         with m1:
             st.markdown(f"**{c.t('intake.mapping_detected')}**")
@@ -88,8 +99,33 @@ if path is not None:
         with m2:
             st.markdown(f"**{c.t('intake.first_rows')}**")
             st.dataframe(pv["head"], hide_index=True, width="stretch", height=260)
+        with st.expander(c.t("intake.change_columns"), expanded=pv["error"] is not None):
+            st.caption(c.t("intake.change_columns_help"))
+            options = ["auto", "", *pv["headers"]]
+            cols = st.columns(4)
+            for i, f in enumerate(CHANGEABLE):
+                cols[i % 4].selectbox(
+                    c.t(f"field.{f}") if c.has(f"field.{f}") else f, options, key=f"in_col_{f}",
+                    format_func=lambda h: c.t("intake.col_auto") if h == "auto" else
+                    c.t("intake.col_none") if h == "" else h)
+        if pv["error"]:
+            st.error(c.t("intake.mapping_stop"), icon=":material/block:")
+            st.code(pv["error"], language=None)
+            st.download_button(c.t("intake.download_mapping"), data=pv["mapping_toml"].encode("utf-8"),
+                               file_name="mapping.toml", mime="application/toml", key="in_dl_mapping")
+        else:
+            d = pv["dry_run"]
+            st.info(c.t("intake.dry_run", stored=c.fmt_int(d["stored"]), duplicates=c.fmt_int(d["duplicates"]),
+                        quarantined=c.fmt_int(d["quarantined"]), read=c.fmt_int(d["read"])),
+                    icon=":material/preview:")
+            for w in pv["warnings"]:
+                st.warning(w, icon=":material/help:")
+            if len(pv["preview"]):
+                st.markdown(f"**{c.t('intake.parsed_rows')}**")
+                st.dataframe(pv["preview"], hide_index=True, width="stretch")
 
-    if st.button(c.t("intake.ingest"), type="primary", key="in_go", icon=":material/database:"):
+    blocked = pv is None or pv["error"] is not None
+    if st.button(c.t("intake.ingest"), type="primary", key="in_go", icon=":material/database:", disabled=blocked):
         st.session_state.pop("in_report", None)  # never show the previous file's report for this one
         bar = st.progress(0.0, text=c.t("intake.progress", stage="…"))
 

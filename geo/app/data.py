@@ -296,28 +296,64 @@ def discard_upload(ws: Workspace, path: str | Path) -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def preview(path: str, source: str, stamp: Stamp, mapping_file: str | None = None,
-            mapping_stamp: Stamp | None = None) -> dict[str, Any]:
-    """The first rows of an upload and the column mapping the ingest will use (:mod:`geo.ingest`)."""
-    from geo.ingest.columns import REQUIRED, load_mapping, map_columns
-    from geo.ingest.readers import read_raw
+            mapping_stamp: Stamp | None = None, crs: str | None = None) -> dict[str, Any]:
+    """The first rows of an upload, the mapping the ingest will use and what it would produce.
 
-    mapping = load_mapping(mapping_file) if mapping_file else None
-    raw = read_raw(path)
-    headers = [c for c in raw.frame.columns if c != "_row"]  # _geom_lon/_geom_lat count as coordinates
-    cmap = map_columns(headers, source, mapping, file=Path(path).name, require=False)
-    missing = [f for f in REQUIRED if f not in cmap.fields]
-    if not cmap.has_coordinates and "address" not in cmap.fields:
-        missing.append("coordinates")
+    A dry run (:func:`geo.ingest.pipeline.ingest_file` with ``dry_run=True``):
+    field → source column(s) with how each was chosen, the counts it would
+    store / deduplicate / quarantine and a few parsed rows; nothing is
+    written.  When no column choice is safe, ``error`` holds the message and
+    ``mapping_toml`` the ready-to-edit mapping file.
+    """
+    from geo.ingest.columns import REQUIRED, load_mapping, map_columns
+    from geo.ingest.layout import SHEET_COLUMN, apply_layout, read_workbook
+    from geo.ingest.mapping import MappingError
+    from geo.ingest.pipeline import ingest_file
     from geo.privacy import mask_frame
 
+    mapping = load_mapping(mapping_file) if mapping_file else None
+    raw = apply_layout(read_workbook(path, encoding=mapping.encoding if mapping else None,
+                                     sheet=mapping.sheet if mapping else None,
+                                     delimiter=mapping.delimiter if mapping else None))
+    headers = [c for c in raw.frame.columns if c not in ("_row", SHEET_COLUMN)]  # _geom_lon/_geom_lat count as coordinates
     # the preview shows no caller number, ID number or plate: the personal columns masked, the rest scrubbed
-    personal = {cmap.fields[f]: f for f in ("phone", "id_number", "plate") if cmap.fields.get(f)}
-    head = mask_frame(raw.frame[raw.columns].head(20).astype("string"), personal)
-    return {
-        "rows": int(raw.n_rows), "head": head,
-        "fields": dict(cmap.fields), "unmapped": list(cmap.unmapped), "missing": missing,
-        "encoding": raw.encoding, "declared_crs": raw.declared_crs,
+    named = map_columns(headers, source, mapping, file=Path(path).name, require=False)
+    personal = {named.fields[f]: f for f in ("phone", "id_number", "plate") if named.fields.get(f)}
+    out: dict[str, Any] = {
+        "rows": int(raw.n_rows), "head": mask_frame(raw.frame[raw.columns].head(20).astype("string"), personal),
+        "headers": [h for h in headers if h not in ("_geom_lon", "_geom_lat")],
+        "encoding": raw.encoding, "declared_crs": raw.declared_crs, "error": None, "mapping_toml": None,
+        "mapping": {}, "dry_run": None, "warnings": [],
     }
+    try:
+        report = ingest_file(path, source, workspace(), crs=crs, mapping_file=mapping_file, dry_run=True)
+    except MappingError as exc:
+        out["error"], out["mapping_toml"] = str(exc), exc.mapping_toml
+        cmap = map_columns(headers, source, mapping, file=Path(path).name, require=False)
+        out["fields"], out["unmapped"] = dict(cmap.fields), list(cmap.unmapped)
+        out["missing"] = [f for f in REQUIRED if f not in cmap.fields]
+        return out
+    out["mapping"] = report.mapping
+    fields = {f: " + ".join(v["columns"]) for f, v in report.mapping.items() if f != "location"}
+    out["fields"] = fields
+    used = {c for v in report.mapping.values() for c in v["columns"]}
+    out["unmapped"] = [h for h in out["headers"] if h not in used]
+    out["missing"] = []
+    out["warnings"] = list(report.warnings)
+    out["dry_run"] = {k: report.to_dict()[k] for k in ("read", "stored", "duplicates", "quarantined", "by_reason")}
+    out["preview"] = pd.DataFrame(report.preview)
+    return out
+
+
+def mapping_with_choices(ws: Workspace, mapping_file: str | None, columns: dict[str, str]) -> Path | None:
+    """A mapping file (kept in the workspace's uploads) = ``mapping_file`` with the intake page's column choices."""
+    from geo.ingest.mapping import mapping_with_columns
+
+    if not columns:
+        return Path(mapping_file) if mapping_file else None
+    base = Path(mapping_file).read_text(encoding="utf-8-sig") if mapping_file else None
+    text = mapping_with_columns(base, columns)
+    return store_upload(ws, "intake_mapping.toml", text.encode("utf-8"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -57,14 +57,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for file in args.files:
         progress = None if args.quiet else stderr_progress(Path(file).name)
         report = ingest_file(file, args.source, ws, crs=args.crs, mapping_file=args.mapping,
-                             encoding=args.encoding, sheet=args.sheet, progress=progress)
+                             encoding=args.encoding, sheet=args.sheet, progress=progress,
+                             dry_run=args.dry_run)
         reports.append(report.to_dict())
         if not args.json:
             r = report
-            print(f"{r.file}: read {r.read}, stored {r.stored}, duplicates {r.duplicates}, "
-                  f"quarantined {r.quarantined}" + (f" → {r.quarantine_file}" if r.quarantine_file else ""))
+            print(f"{r.file}: mapping (crs {r.crs}):")
+            for line in r.mapping_lines:
+                print(f"    {line}")
+            verb = "would store" if r.dry_run else "stored"
+            print(f"{r.file}: read {r.read}, {verb} {r.stored}, duplicates {r.duplicates}, "
+                  f"quarantined {r.quarantined}" + (f" → {r.quarantine_file}" if r.quarantine_file else "")
+                  + (" (dry run: nothing written)" if r.dry_run else ""))
             by_coords = sum(v for k, v in r.located_by.items() if k in ("coordinates", "swap_fixed"))
             print(f"    coordinates read as {r.crs} (from {r.crs_from}; {by_coords} rows placed by them)")
+            for row in r.preview:
+                print("    row: " + ", ".join(f"{k}={v}" for k, v in row.items() if v is not None))
             for reason, count in sorted(r.by_reason.items()):
                 print(f"    {reason}: {count}")
             if r.file_records is not None:
@@ -195,6 +203,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for unrecognised headers")
     p.add_argument("--encoding", help="force a text encoding (normally detected)")
     p.add_argument("--sheet", help="XLSX sheet name (default: the first)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show the mapping, a few parsed rows and the counts an ingest would produce; write nothing")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     add_workspace(p)

@@ -8,13 +8,19 @@ bracketed suffixes such as ``经度(WGS84)``), with per-source preferences where
 one file can hold several candidates (a hotline export has 来电时间 *and*
 受理时间: the call time is the event time).
 
+Content-based choice between candidates and the composition of joined
+columns, constants and location columns live in :mod:`geo.ingest.mapping`.
 A mapping file (TOML) overrides or completes the detection when headers are
 unusual::
 
     [columns]
-    occurred_at = "CreatedDate"
-    category_raw = "Problem"
+    occurred_at = "CreatedDate"      # or ["Date", "Time"]: several columns joined
+    category_raw = "Problem"         # or ["Type", "Subtype"]: joined with " / "
     address = ""            # empty: do not use any column for this field
+    location = "Location"   # one column holding both coordinates
+
+    [constants]
+    category_raw = "noise"  # one value for every row
 
     [options]
     crs = "GCJ02"
@@ -23,6 +29,8 @@ unusual::
     delimiter = ";"
     sheet = "Sheet1"
     source = "hotline"
+    timezone = "America/New_York"
+    location_order = "lat,lon"
 
     [categories]
     "Illegal Parking" = "illegal_parking"
@@ -74,7 +82,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "记录编号", "工单编号", "工单号", "违法编号", "上报编号", "事件编号", "案件编号", "案卷编号",
         "诉求编号", "记录号", "编号", "ID", "record_id", "case_id", "caseid", "case_number",
         "unique_key", "service_request_id", "service_request_number", "sr_number", "request_id",
-        "ticket_id", "event_id", "incident_id", "objectid",
+        "ticket_id", "event_id", "incident_id", "objectid", "crime_id", "report_number", "incident_number",
+        "request_number",
     ),
     "occurred_at": (
         "发生时间", "事发时间", "巡查时间", "发现时间", "来电时间", "受理时间", "违法时间", "上报时间",
@@ -94,7 +103,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "问题类型", "诉求类别", "诉求分类", "违法行为", "违法类型", "问题类别", "问题分类", "事件类型",
         "事件类别", "案件类型", "案件类别", "类别", "类型", "分类", "complaint_type", "category",
         "problem_type", "issue_type", "request_type", "service_name", "sr_type", "incident_type",
-        "type",
+        "type", "crime_type", "offense_category", "offence_category", "incident_category", "primary_type",
+        "service_request_type",
     ),
     "text": (
         "问题描述", "诉求内容", "事件描述", "案件描述", "情况描述", "描述", "内容", "详情", "备注",
@@ -173,11 +183,23 @@ class Mapping:
     """A parsed mapping file (see the module docstring for the format).
 
     ``columns`` maps canonical fields to the file's headers (``""`` disables a
-    field); ``categories`` maps normalised raw category values to codes.
+    field); ``composed`` maps a field to several headers joined (date + time
+    for a time, ``" / "`` between the parts of a category or text);
+    ``constants`` gives a field one value for every row; ``location`` names a
+    single column holding both coordinates (``"(lat, lon)"``, ``"POINT (lon
+    lat)"``, ``"116.36,39.91"``) read in ``location_order`` (``"lon,lat"`` or
+    ``"lat,lon"``; default: detected); ``timezone`` is the IANA zone of the
+    file's local times; ``categories`` maps normalised raw category values to
+    codes.
     """
 
     columns: dict[str, str] = field(default_factory=dict)
     crs: str | None = None
+    composed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    location: str | None = None
+    location_order: str | None = None
+    timezone: str | None = None
     time_format: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
@@ -374,8 +396,11 @@ def _check_required(m: ColumnMapping, headers: Sequence[str], source: str, file:
 
 # --------------------------------------------------------------------------- mapping files
 
-_OPTION_KEYS = ("crs", "time_format", "encoding", "delimiter", "sheet", "source")
-_TOP_KEYS = ("columns", "options", "categories")
+_OPTION_KEYS = ("crs", "time_format", "encoding", "delimiter", "sheet", "source", "timezone",
+                "location_order")
+_TOP_KEYS = ("columns", "options", "categories", "constants")
+LOCATION_KEY = "location"
+"""``[columns]`` key of a single column holding both coordinates."""
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -413,20 +438,43 @@ def load_mapping(path: str | Path, known_categories: Iterable[str] | None = None
 
     unknown = set(doc) - set(_TOP_KEYS)
     if unknown:
-        raise bad(f"unknown table(s) {sorted(unknown)}; a mapping file has [columns], [options] "
-                  "and [categories]")
+        raise bad(f"unknown table(s) {sorted(unknown)}; a mapping file has [columns], [options], "
+                  "[constants] and [categories]")
     for key in _TOP_KEYS:
         if key in doc and not isinstance(doc[key], dict):
             raise bad(f"{key!r} must be a table ([{key}]), got {type(doc[key]).__name__}")
 
     columns = dict(doc.get("columns", {}))
-    unknown = set(columns) - set(FIELDS)
+    unknown = set(columns) - set(FIELDS) - {LOCATION_KEY}
     if unknown:
         raise bad(f"unknown field(s) under [columns]: {sorted(unknown)}; the fields are "
-                  f"{', '.join(FIELDS)}")
-    for k, v in columns.items():
-        if not isinstance(v, str):
-            raise bad(f"[columns] {k} must be a column name in quotes, got {v!r}")
+                  f"{', '.join(FIELDS)} (and {LOCATION_KEY} for one column holding both coordinates)")
+    composed: dict[str, tuple[str, ...]] = {}
+    for k, v in list(columns.items()):
+        if isinstance(v, list) and v and all(isinstance(x, str) and x for x in v) and k != LOCATION_KEY:
+            if len(v) == 1:
+                columns[k] = v[0]
+            else:
+                composed[k] = tuple(v)
+                del columns[k]
+        elif not isinstance(v, str):
+            raise bad(f"[columns] {k} must be a column name in quotes (or a list of names to join, "
+                      f"like [\"date\", \"time\"]), got {v!r}")
+    location = columns.pop(LOCATION_KEY, None) or None
+    if location and ({"lon", "lat"} & (set(columns) | set(composed))):
+        raise bad(f"[columns] gives both {LOCATION_KEY} and lon/lat; use one or the other")
+
+    constants_raw = dict(doc.get("constants", {}))
+    unknown = set(constants_raw) - set(FIELDS)
+    if unknown:
+        raise bad(f"unknown field(s) under [constants]: {sorted(unknown)}; the fields are {', '.join(FIELDS)}")
+    constants: dict[str, str] = {}
+    for k, v in constants_raw.items():
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)) or str(v).strip() == "":
+            raise bad(f"[constants] {k} must be a non-empty value (text or number), got {v!r}")
+        if k in columns or k in composed:
+            raise bad(f"{k} is given both under [columns] and [constants]; keep one")
+        constants[k] = str(v)
 
     opts = dict(doc.get("options", {}))
     unknown = set(opts) - set(_OPTION_KEYS)
@@ -441,6 +489,23 @@ def load_mapping(path: str | Path, known_categories: Iterable[str] | None = None
             raise bad(f"[options] {k} must be a non-empty string, got {v!r}")
     if "source" in opts and opts["source"] not in SOURCES:
         raise bad(f"[options] source {opts['source']!r} is unknown; use one of {', '.join(SOURCES)}")
+    if "timezone" in opts:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(opts["timezone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise bad(f"[options] timezone {opts['timezone']!r} is not an IANA time zone; write e.g. "
+                      "\"America/New_York\", \"Europe/London\", \"Asia/Shanghai\"") from None
+    if "location_order" in opts and opts["location_order"].replace(" ", "") not in ("lon,lat", "lat,lon"):
+        raise bad(f"[options] location_order must be \"lon,lat\" or \"lat,lon\", got {opts['location_order']!r}")
+    if "crs" in opts:
+        from geo.grid.crs import normalize_crs_name
+
+        try:
+            normalize_crs_name(opts["crs"])
+        except ValueError as exc:
+            raise bad(f"[options] crs {opts['crs']!r}: {exc}") from None
     if "time_format" in opts and "%" not in opts["time_format"]:
         raise bad(f"[options] time_format {opts['time_format']!r} has no %-directives; write it "
                   "like \"%d/%m/%Y %H:%M\" (Python strptime codes)")
@@ -473,4 +538,6 @@ def load_mapping(path: str | Path, known_categories: Iterable[str] | None = None
     return Mapping(columns=columns, crs=opts.get("crs"), time_format=opts.get("time_format"),
                    encoding=opts.get("encoding"), delimiter=opts.get("delimiter"),
                    sheet=opts.get("sheet"), source=opts.get("source"), categories=categories,
-                   path=p)
+                   composed=composed, constants=constants, location=location,
+                   location_order=opts["location_order"].replace(" ", "") if "location_order" in opts else None,
+                   timezone=opts.get("timezone"), path=p)

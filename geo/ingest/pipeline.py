@@ -28,7 +28,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -47,7 +47,9 @@ from geo.errors import InputFileError, StoreError
 from geo.grid import crs as gcrs
 from geo.grid import h3cells
 from geo.grid.officialgrids import locate_points
-from geo.ingest.columns import ColumnMapping, load_mapping, map_columns
+from geo.ingest.columns import ColumnMapping, load_mapping
+from geo.ingest.layout import apply_layout, read_workbook
+from geo.ingest.mapping import compose_frame, resolve_mapping
 from geo.ingest.quarantine import (
     META_COLUMNS,
     is_quarantine_table,
@@ -55,7 +57,7 @@ from geo.ingest.quarantine import (
     undo_bookkeeping,
     write_quarantine,
 )
-from geo.ingest.readers import RawTable, read_raw
+from geo.ingest.readers import RawTable
 from geo.ingest.textnorm import from_arrow_strings, normalize_text, to_arrow_strings
 from geo.ingest.timeparse import parse_times
 from geo.settings import OTHER_CATEGORY, OTHER_WORDS, SOURCES, TIERS, Settings
@@ -73,7 +75,7 @@ Progress = Callable[[str, float], None]
 CLOSED_WORDS = ("已办结", "办结", "已处置", "已处理", "已完成", "已关闭", "已销号", "结案", "closed", "resolved",
                 "completed")
 _NEAR_DUP_LAGS = 8
-_READER_REASONS = ("ragged_row", "broken_quote", "record_too_large")
+_READER_REASONS = ("ragged_row", "broken_quote", "record_too_large", "footer_row")
 
 
 @dataclass
@@ -116,6 +118,10 @@ class IngestReport:
     """Physical lines of a text file."""
     blank_rows: int = 0
     """Empty records skipped (``read + blank_rows == file_records``)."""
+    mapping: dict[str, Any] = field(default_factory=dict)
+    mapping_lines: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    preview: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +138,8 @@ class IngestReport:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "file_records": self.file_records, "file_lines": self.file_lines, "blank_rows": self.blank_rows,
             "matches_file": self.matches_file,
+            "mapping": self.mapping,
+            **({"dry_run": True, "preview": self.preview} if self.dry_run else {}),
         }
 
     @property
@@ -192,7 +200,7 @@ SCRUBBED_FIELDS: tuple[str, ...] = ("source_id", "category_raw", "text", "addres
 ``phone``/``id_number``/``plate`` are hashed and masked instead; times and coordinates are parsed)."""
 
 
-def scrub_fields(frame: pd.DataFrame, mapping: ColumnMapping, salt: str) -> tuple[pd.DataFrame, int]:
+def scrub_fields(frame: pd.DataFrame, columns: Mapping[str, Sequence[str]], salt: str) -> tuple[pd.DataFrame, int]:
     """The privacy pass of ingestion: every stored text field scrubbed with :func:`geo.privacy.scrub_frame`.
 
     Runs once on the raw table, before categories are mapped, addresses geocoded,
@@ -209,8 +217,8 @@ def scrub_fields(frame: pd.DataFrame, mapping: ColumnMapping, salt: str) -> tupl
     ----------
     frame : DataFrame
         The raw table (the file's columns plus ``_row``).
-    mapping : ColumnMapping
-        Which column holds each field.
+    columns : mapping of str to sequence of str
+        The raw column(s) each field is read from (several when joined).
     salt : str
         The workspace's salt, for the ids replaced by hashes.
 
@@ -220,11 +228,12 @@ def scrub_fields(frame: pd.DataFrame, mapping: ColumnMapping, salt: str) -> tupl
         The scrubbed copy of ``frame`` (columns not in :data:`SCRUBBED_FIELDS` unchanged)
         and how many record ids were replaced.
     """
-    cols = list(dict.fromkeys(mapping.fields[f] for f in SCRUBBED_FIELDS if mapping.fields.get(f)))
+    cols = list(dict.fromkeys(c for f in SCRUBBED_FIELDS for c in columns.get(f, ()) if c in frame.columns))
     if not cols:
         return frame, 0
     out = privacy.scrub_frame(frame, cols)
-    id_col = mapping.fields.get("source_id")
+    id_cols = [c for c in columns.get("source_id", ()) if c in frame.columns]
+    id_col = id_cols[0] if len(id_cols) == 1 else None
     if not id_col:
         return out, 0
     before = frame[id_col].astype("string")
@@ -782,23 +791,36 @@ def prepare_events(
             "column": "", "raw_line": privacy.remove_control_chars(privacy.scrub_text(bad["text"].astype("string"))),
         }))
 
-    cmap = map_columns([c for c in frame.columns if c != "_row"], source, mapping, file=file_label)
-    frame, replaced_ids = scrub_fields(frame, cmap, ws.salt)  # the one privacy pass, before any use
-    if replaced_ids:
-        report.warnings.append(f"{replaced_ids} record id(s) held a phone number, ID number or plate and "
-                               "were replaced by keyed hashes (pd-…)")
     declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
     crs_name = gcrs.normalize_crs_name(declared)
     report.crs = crs_name
     report.crs_from = ("--crs" if crs else "mapping file" if mapping and mapping.crs else
                        "the file's declaration" if raw.declared_crs else
                        f"workspace default for {source} (gridwatch.toml source_crs)")
+    tz = (mapping.timezone if mapping else None) or settings.timezone
+    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
+    chosen = resolve_mapping(frame, source, mapping, tz=tz, crs=crs_name, crs_is_geographic=geographic,
+                             file=file_label)
+    # the one privacy pass, on the raw columns of every stored text field, before they are composed or used
+    frame, replaced_ids = scrub_fields(frame, {f: ch.columns for f, ch in chosen.choices.items()}, ws.salt)
+    if replaced_ids:
+        report.warnings.append(f"{replaced_ids} record id(s) held a phone number, ID number or plate and "
+                               "were replaced by keyed hashes (pd-…)")
+    work, cmap = compose_frame(frame, chosen)
+    report.mapping = chosen.to_dict()
+    report.mapping_lines = chosen.describe()
+    report.warnings.extend(chosen.warnings)
+
+    def src(name: str) -> str | None:
+        """The source column(s) of a field, as named in quarantine records."""
+        ch = chosen.choices.get(name)
+        return " + ".join(dict.fromkeys(ch.columns)) if ch is not None and ch.columns else None
     watch.lap("map_columns", 0.05)
 
     # -- times ---------------------------------------------------------------
-    occurred = parse_times(frame[cmap.fields["occurred_at"]], tz=settings.timezone, time_format=time_format)
+    occurred = parse_times(work[cmap.fields["occurred_at"]], tz=tz, time_format=time_format)
     alive = occurred.ok.to_numpy().copy()
-    time_col = cmap.fields["occurred_at"]
+    time_col = src("occurred_at") or "occurred_at"
     for reason, message in (
             ("time_missing", f"no time given in column {time_col!r}; fill in when the event happened"),
             ("time_unparseable", f"cannot read the time in column {time_col!r}; use e.g. 2024-03-05 08:30 "
@@ -806,21 +828,21 @@ def prepare_events(
         mask = ~occurred.ok.to_numpy() & (occurred.reason == reason).to_numpy()
         rejects.add(frame, mask, reason, message, time_col, file_label)
     t_utc = occurred.times.dt.tz_convert("UTC")
-    earliest = pd.Timestamp(settings.ingest.earliest, tz=settings.timezone)
+    earliest = pd.Timestamp(settings.ingest.earliest, tz=tz)
     latest = pd.Timestamp(datetime.now(UTC) + timedelta(days=settings.ingest.max_future_days))
     out_of_range = alive & ((t_utc < earliest) | (t_utc > latest)).fillna(False).to_numpy()
     rejects.add(frame, out_of_range, "time_out_of_range",
                 f"time is before {settings.ingest.earliest} or in the future; check the year and the "
-                "time zone", cmap.fields["occurred_at"], file_label)
+                "time zone", time_col, file_label)
     alive &= ~out_of_range
     watch.lap("parse_times", 0.2)
 
     # -- category --------------------------------------------------------------
-    category_raw = _col(frame, cmap, "category_raw")
+    category_raw = _col(work, cmap, "category_raw")
     missing_cat = alive & category_raw.isna().to_numpy()
     rejects.add(frame, missing_cat, "category_missing",
                 "the problem category is empty; fill it in (unknown values are kept as 'other')",
-                cmap.fields.get("category_raw"), file_label)
+                src("category_raw"), file_label)
     alive &= ~missing_cat
     category = map_categories(category_raw, settings, mapping.categories if mapping else None)
     others = category_raw[alive & (category == OTHER_CATEGORY).fillna(False).to_numpy()]
@@ -829,15 +851,14 @@ def prepare_events(
     watch.lap("categories", 0.25)
 
     # -- location --------------------------------------------------------------
-    address = _col(frame, cmap, "address")
-    lon_lat = [frame[cmap.fields[c]] if cmap.fields.get(c) else pd.Series(pd.NA, index=frame.index, dtype="string")
+    address = _col(work, cmap, "address")
+    lon_lat = [work[cmap.fields[c]] if cmap.fields.get(c) else pd.Series(pd.NA, index=frame.index, dtype="string")
                for c in ("lon", "lat")]
     loc = locate_rows(ws, *lon_lat, address, crs_name, alive)
     lon, lat, method = loc.lon, loc.lat, loc.method
     for reason in ("coords_invalid", "coords_zero", "coords_missing", "outside_area", "address_not_located"):
         mask = alive & (loc.reason == reason)
-        column = cmap.fields.get("address") if reason == "address_not_located" else \
-            (cmap.fields.get("lon") or cmap.fields.get("address"))
+        column = src("address") if reason == "address_not_located" else (src("lon") or src("address"))
         if mask.any():
             rejects.add(frame, mask, reason, pd.Series(loc.message[mask], index=frame.index[mask],
                                                        dtype="string"), column, file_label)
@@ -860,20 +881,20 @@ def prepare_events(
     flag_cols["coords_zero_geocoded"] = (zero[keep] | ~finite[keep] & has_text[keep]) & \
         pd.Series(method[keep]).str.startswith("geocoded").to_numpy()
 
-    text = _col(frame, cmap, "text", keep)
+    text = _col(work, cmap, "text", keep)
     too_long = text.str.len().fillna(0).to_numpy() > settings.ingest.max_text_chars
     flag_cols["text_truncated"] = too_long
     text = text.str.slice(0, settings.ingest.max_text_chars)  # scrubbed by scrub_fields already
 
-    closed_text = _col(frame, cmap, "closed_at", keep)
+    closed_text = _col(work, cmap, "closed_at", keep)
     closed_at = pd.Series(pd.NaT, index=index_k, dtype="datetime64[us, UTC]")
     if closed_text.notna().any():
-        parsed = parse_times(closed_text, tz=settings.timezone, time_format=time_format)
+        parsed = parse_times(closed_text, tz=tz, time_format=time_format)
         ct = parsed.times.dt.tz_convert("UTC")
         ok_closed = parsed.ok.to_numpy() & (ct >= t_keep).fillna(False).to_numpy()
         flag_cols["closed_at_invalid"] = closed_text.notna().to_numpy() & ~ok_closed
         closed_at = ct.where(ok_closed, pd.NaT).astype("datetime64[us, UTC]")
-    status = _col(frame, cmap, "status", keep)
+    status = _col(work, cmap, "status", keep)
     watch.lap("text", 0.6)
 
     # -- personal data -------------------------------------------------------------
@@ -881,7 +902,7 @@ def prepare_events(
     for field_name, prefix, masker in (("phone", "phone", privacy.mask_phone),
                                        ("id_number", "id", privacy.mask_id_number),
                                        ("plate", "plate", privacy.mask_plate)):
-        values = _col(frame, cmap, field_name, keep)
+        values = _col(work, cmap, field_name, keep)
         if values.isna().all():  # most exports lack most personal fields
             personal[f"{prefix}_hash"] = personal[f"{prefix}_masked"] = values
             continue
@@ -895,7 +916,7 @@ def prepare_events(
     watch.lap("privacy", 0.65)
 
     # -- content hash and ids ----------------------------------------------------------
-    source_id = _col(frame, cmap, "source_id", keep)
+    source_id = _col(work, cmap, "source_id", keep)
     chash = content_hashes({
         "source": pd.Series(source, index=index_k, dtype="string"),
         "t": t_keep.astype("datetime64[s, UTC]").astype("int64"),
@@ -943,7 +964,7 @@ def prepare_events(
         mask = frame.index.isin(rows)
         rejects.add(frame, mask, "duplicate_id_conflict",
                     "this id was already used by a different record earlier in the file; "
-                    "ids must be unique", cmap.fields.get("source_id"), file_label)
+                    "ids must be unique", src("source_id"), file_label)
     report.duplicates = int(dup_in_file.sum())
     had_id = source_id.notna().to_numpy()
     report.duplicates_by_rule = {k: v for k, v in (
@@ -995,10 +1016,10 @@ def prepare_events(
         "closed_at": closed_at_s,
         "text": once(text),
         **{k: once(v) for k, v in personal.items()},
-        "vehicle_type": _col(frame, cmap, "vehicle_type", sel),
-        "action": _col(frame, cmap, "action", sel),
-        "reporter": _col(frame, cmap, "reporter", sel),
-        "patrol_mode": _col(frame, cmap, "patrol_mode", sel),
+        "vehicle_type": _col(work, cmap, "vehicle_type", sel),
+        "action": _col(work, cmap, "action", sel),
+        "reporter": _col(work, cmap, "reporter", sel),
+        "patrol_mode": _col(work, cmap, "patrol_mode", sel),
         **{f"h3_{t}": cells[t] for t in TIERS},
         **{f"grid_{t}": grids[f"grid_{t}"].astype("string") for t in TIERS},
         "flags": pd.Series(pd.NA, index=index_s, dtype="string"),
@@ -1148,6 +1169,58 @@ def recover_pending_quarantine(con: Any, quarantine_dir: Path) -> list[str]:
     return done
 
 
+PREVIEW_COLUMNS = ("source_id", "occurred_at", "category_raw", "category", "lon", "lat", "address", "text",
+                   "location_method")
+"""Event columns shown in a dry run's parsed rows (no personal fields: those are hashed and masked)."""
+
+
+def preview_events(events: pd.DataFrame, tz: str, rows: int = 5) -> list[dict[str, Any]]:
+    """The first ``rows`` events as plain dicts (local time, rounded coordinates) for a preview."""
+    head = events.head(rows)
+    out = []
+    for _, r in head.iterrows():
+        rec: dict[str, Any] = {}
+        for c in PREVIEW_COLUMNS:
+            v = r.get(c)
+            if c == "occurred_at" and v is not None and not pd.isna(v):
+                v = pd.Timestamp(v).tz_convert(tz).isoformat()
+            elif c in ("lon", "lat") and v is not None and not pd.isna(v):
+                v = round(float(v), 6)
+            elif v is None or (not isinstance(v, str) and pd.isna(v)):
+                v = None
+            else:
+                v = str(v)
+            rec[c] = v
+        out.append(rec)
+    return out
+
+
+def _dry_run(ws: Workspace, events: pd.DataFrame, rejects: pd.DataFrame, report: IngestReport, t0: float,
+             rows: int) -> IngestReport:
+    """Counts an ingest would produce, with the store only read (when it exists)."""
+    report.dry_run = True
+    in_store = np.zeros(len(events), dtype=bool)
+    conflict = np.zeros(len(events), dtype=bool)
+    if ws.store_path.exists() and len(events):
+        with connect(ws.store_path, read_only=True) as con:
+            known = existing_hashes(con, events["event_id"].tolist())
+        if len(known):
+            prev = events["event_id"].map(known.set_index("event_id")["content_hash"])
+            in_store = prev.notna().to_numpy()
+            conflict = in_store & ~(prev == events["content_hash"]).fillna(False).to_numpy()
+    reasons = rejects["reason"].value_counts() if len(rejects) else pd.Series(dtype="int64")
+    by_reason = {str(k): int(v) for k, v in reasons.items()}
+    if conflict.any():
+        by_reason["duplicate_id_conflict"] = by_reason.get("duplicate_id_conflict", 0) + int(conflict.sum())
+    report.duplicates += int((in_store & ~conflict).sum())
+    report.stored = int((~in_store).sum())
+    report.quarantined = len(rejects) + int(conflict.sum())
+    report.by_reason = dict(sorted(by_reason.items()))
+    report.preview = preview_events(events[~in_store], ws.settings.timezone, rows)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
 def ingest_file(
     path: str | Path,
     source: str,
@@ -1160,6 +1233,8 @@ def ingest_file(
     progress: Progress | None = None,
     actor: str | None = None,
     role: str = "admin",
+    dry_run: bool = False,
+    preview_rows: int = 5,
 ) -> IngestReport:
     """Ingest one file into the workspace's store as ONE transaction.
 
@@ -1179,6 +1254,12 @@ def ingest_file(
         ``progress(stage, fraction)``.
     actor, role : str, optional
         Who ingests, for the audit log (default: the command line's local admin).
+    dry_run : bool
+        Read, map and check everything, count what would be stored, counted as
+        a duplicate (against the file and the store, read only) or quarantined,
+        and write nothing: no events, no quarantine file, no audit row.
+    preview_rows : int
+        Parsed rows kept in ``report.preview`` by a dry run.
 
     Returns
     -------
@@ -1197,17 +1278,19 @@ def ingest_file(
     mapping = load_mapping(mapping_file) if mapping_file else None
     if progress:
         progress("read", 0.0)
-    raw = read_raw(path, encoding=encoding or (mapping.encoding if mapping else None),
-                   sheet=sheet or (mapping.sheet if mapping else None),
-                   delimiter=mapping.delimiter if mapping else None,
-                   max_field_lines=ws.settings.ingest.max_field_lines,
-                   max_record_mb=ws.settings.ingest.max_record_mb)
+    raw = apply_layout(read_workbook(path, encoding=encoding or (mapping.encoding if mapping else None),
+                                     sheet=sheet or (mapping.sheet if mapping else None),
+                                     delimiter=mapping.delimiter if mapping else None,
+                                     max_field_lines=ws.settings.ingest.max_field_lines,
+                                     max_record_mb=ws.settings.ingest.max_record_mb))
     t_read = time.perf_counter() - t0
     ingest_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     events, rejects, report = prepare_events(raw, source, ws, crs=crs, mapping_file=mapping_file,
                                              ingest_id=ingest_id, progress=progress)
     report.timings = {"read": t_read, **report.timings}
     validate_events(events, resolutions={t: ws.settings.tiers.resolution(t) for t in TIERS})
+    if dry_run:
+        return _dry_run(ws, events, rejects, report, t0, preview_rows)
 
     t_store = time.perf_counter()
     sha = file_sha256(path)

@@ -28,6 +28,7 @@ import pandas as pd
 
 REASONS: dict[str, str] = {
     "ragged_row": "the row has more or fewer fields than the header",
+    "footer_row": "a 合计/小计/total row under the data (a spreadsheet footer, not an event)",
     "unreadable_row": "the row or feature could not be read (e.g. an invalid GeoJSON feature)",
     "broken_quote": "a stray \" opened a quoted field that ran past the end of the line (runaway quote); "
                     "only this line was set aside, the rest of the file was read",
