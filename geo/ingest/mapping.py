@@ -613,7 +613,7 @@ def _choose_xy(frame: pd.DataFrame, cands: dict[str, list[str]], choices: dict[s
                 warnings.append(f"{f}: {pool[0]!r} matched by name but holds no numbers (not used)")
             continue
         h, share, num = ok[0]
-        limit = 180 if f == "lon" else 90
+        limit = 180  # also for lat: a latitude of 116 is a swapped pair (fixed later), not metres
         projected = bool(len(num.dropna())) and float((num.dropna().abs() > limit).mean()) > 0.5
         raw = _sample(frame[h], 500)
         comma = float(raw.str.fullmatch(r"-?\d+,\d+").fillna(False).mean()) if len(raw) else 0.0

@@ -141,8 +141,9 @@ CSV_CASES = [
          + rows(p + "c", 2, time="1970-01-01 00:00"), Records(7)),
     _csv("excel_serial_times.csv", lambda p: [H] + rows(p, 4, time="45356.5"), Records(4)),
     _csv("zero_coords.csv", lambda p: [H] + rows(p, 4, lon="0", lat="0"), Records(4)),
-    _csv("missing_coords.csv", lambda p: [H] + rows(p, 4, lon="", lat=""), Records(4)),
-    _csv("text_coords.csv", lambda p: [H] + rows(p, 4, lon="东经116", lat="北纬39"), Records(4)),
+    # coordinate columns with no value at all and no address: no safe location, stop with a mapping to fill in
+    _csv("missing_coords.csv", lambda p: [H] + rows(p, 4, lon="", lat=""), Refused("no location")),
+    _csv("text_coords.csv", lambda p: [H] + rows(p, 4, lon="东经116", lat="北纬39"), Refused("no location")),
     _csv("swapped_coords.csv", lambda p: [H] + [row(p, i, lon="39.912000", lat="116.370000") for i in range(4)],
          Records(4)),
     _csv("fullwidth_digits.csv", lambda p: [H] + rows(p, 3, lon="１１６.３７", lat="３９.９１"), Records(3)),
@@ -153,7 +154,7 @@ CSV_CASES = [
          + [",".join(f'"{v}"' for v in r.split(",")) for r in rows(p, 5)], Records(5)),
     _csv("spaces_only_row.csv", lambda p: [H] + rows(p, 3) + ["  ,  ,  ,  ,  ,  ,  "], Records(4)),
     # Rows 12 times wider than the header: the header reads as a title line, so the mapping says what is missing.
-    _csv("wide_rows.csv", lambda p: [H] + [r + ",x" * 80 for r in rows(p, 3)], Refused("required columns")),
+    _csv("wide_rows.csv", lambda p: [H] + [r + ",x" * 80 for r in rows(p, 3)], Refused("cannot decide the columns|required columns")),
     Case("nul_bytes.csv", "patrol", lambda p: csv_bytes([H] + rows(p, 3, text="出店\x00经营")), Refused("NUL")),
     Case("oversized_record.csv", "patrol",
          lambda p: csv_bytes([H] + rows(p, 2) + [row(p, 7, "长" * 1_500_000)] + rows(p + "b", 2)), Records(5)),

@@ -34,7 +34,8 @@ def test_every_stored_text_field_is_scrubbed_and_reports_see_only_masks(xicheng_
     ev = read_events(xicheng_ws.store_path).set_index("source_row").sort_index()
     assert ev.loc[2, "address"] == "西城区德胜门外大街1号 138****5678"
     assert ev.loc[2, "status"] == "回访136****5678" and ev.loc[2, "text"] == "占道经营"  # \x01 dropped
-    assert ev.loc[3, "category_raw"] == "回访139****5678" and ev.loc[3, "category"] == "other"
+    # an unmatched raw category becomes a workspace category, coded from the masked value
+    assert ev.loc[3, "category_raw"] == "回访139****5678" and ev.loc[3, "category"] == "回访139_5678"
     assert ev.loc[3, "text"] == "车牌京A·***45" and ev.loc[4, "text"] == "身份证110105********0021"
     # look-alikes untouched: dates, amounts, order numbers
     assert ev.loc[5, "text"] == "夜间施工 2024.03.05 金额1234.56 单号20240305123456"
@@ -42,8 +43,10 @@ def test_every_stored_text_field_is_scrubbed_and_reports_see_only_masks(xicheng_
     assert ev.loc[4, "source_id"].startswith("pd-") and len(ev.loc[4, "source_id"]) == 23
     assert ev.loc[4, "event_id"] == "hotline:" + ev.loc[4, "source_id"]
     assert any("replaced by keyed hashes" in w for w in report.warnings)
-    # the 'other' category list of the report holds the masked value only
-    assert report.other_categories == {"回访139****5678": 1}
+    # the report's list of new workspace categories holds the masked value only
+    added = report.new_categories["回访139_5678"]
+    assert (added["label"], added["values"]) == ("回访139****5678", ["回访139****5678"])
+    assert report.own_categories == {"回访139_5678": 1} and report.other_categories == {}
     texts = pd.Series([str(v) for v in ev.drop(columns=[c for c in ev.columns if c.endswith("hash")])
                        .astype("string").to_numpy().ravel() if pd.notna(v)], dtype="string")
     assert not find_personal_data(texts).any()
