@@ -62,8 +62,9 @@ else:
                     mapping_content)
     if path is None and not ingested:
         st.session_state.pop("in_report", None)
+# Fields whose column the user can change on this page (the rest through a mapping file).  A comment, not a
+# docstring: Streamlit's magic would draw a bare string on the page.
 CHANGEABLE = ("occurred_at", "category_raw", "lon", "lat", "address", "source_id", "text")
-"""Fields whose column the user can change on this page (the rest through a mapping file)."""
 
 if path is not None:
     with ui.guard(stop=False):

@@ -19,7 +19,7 @@ import shapely
 
 from geo.analysis.filters import EventFilter, apply_filter, date_span, window_days
 from geo.analysis.gistar import cell_excess_test, getis_ord_star, gi_bins, kring_weights
-from geo.analysis.notes import data_notes, grid_note
+from geo.analysis.notes import Note, data_notes, grid_note
 from geo.analysis.zones import hotspot_zones_from_events
 from geo.grid import h3cells
 from geo.grid.tiers import Crosswalk, crosswalk, study_area_cells
@@ -192,12 +192,13 @@ def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilt
         "notes": notes,
     }
     if count.sum() and not (gdf["bin"] > 0).any() and not own.significant.any():
-        notes.append(f"no hot cell: with {int(count.sum())} events no cell is significant by Gi* or by its own "
-                     "count at the FDR level")
+        notes.append(Note(f"no hot cell: with {int(count.sum())} events no cell is significant by Gi* or by its "
+                          "own count at the FDR level", "no_hot_cell", n=int(count.sum())))
     spikes = int((own.significant & ~(binned.bins > 0)).sum())
     if spikes:
-        notes.append(f"{spikes} cell(s) hold significantly more events than the area rate on their own but are "
-                     "not Gi* hot spots (a one-cell spike among quieter neighbours): see cell_hot / hot_rank")
+        notes.append(Note(f"{spikes} cell(s) hold significantly more events than the area rate on their own but "
+                          "are not Gi* hot spots (a one-cell spike among quieter neighbours): see cell_hot / hot_rank",
+                          "spikes", n=spikes))
     notes += grid_note(cw is not None)
     return HotspotResult(cells=gdf, summary=summary)
 

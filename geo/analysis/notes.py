@@ -16,8 +16,11 @@ Public API:
   (the most recent active stretch is analysed), with the notes saying what was cut.
 - :class:`Span` -- the result of :func:`active_span`.
 - :class:`NoEventsError` -- raised by analyses that cannot run on zero events (a clear message).
+- :class:`Note` -- a note: an English sentence (``str``, what the CLI and ``--json`` print) that also
+  carries a catalogue key and its values, so the app can say it in the page's language.
 
-Notes are plain English sentences (the data layer has no locale); the app shows them as they are.
+The data layer has no locale: notes are English sentences; those built as :class:`Note` name the
+catalogue entry (``note.<key>``) the app translates them with.
 """
 
 from __future__ import annotations
@@ -38,6 +41,35 @@ forecasts analyse only the most recent active stretch unless ``--since``/``--unt
 
 FEW_EVENTS = 30
 """Fewer filtered events than this get a note: too few to tell a pattern from chance."""
+
+
+class Note(str):
+    """An English note that also names its catalogue entry (``note.<key>``) and the values it fills in.
+
+    A ``str`` everywhere (JSON, text output, comparisons); the app reads :attr:`key` and
+    :attr:`values` to show it in the page's language.
+
+    Examples
+    --------
+    >>> n = Note("only 3 events", "few_events", n=3)
+    >>> n == "only 3 events", n.key, n.values
+    (True, 'few_events', {'n': 3})
+    """
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, text: str, key: str = "", **values: Any) -> Note:
+        obj = super().__new__(cls, text)
+        obj.key, obj.values = key, values
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:  # cached results are pickled: keep the key and values
+        return (_make_note, (str(self), self.key, self.values))
+
+
+def _make_note(text: str, key: str, values: dict[str, Any]) -> Note:
+    return Note(text, key, **values)
 
 
 class NoEventsError(GridwatchError, ValueError):
@@ -93,25 +125,30 @@ def data_notes(events: pd.DataFrame, settings: Any, *, cell_column: str | None =
     notes: list[str] = []
     n = len(events)
     if n == 0:
-        return [no_events_message(flt, "pattern to find") if flt is not None
-                else "no events: nothing to analyse (an empty result means no data, not 'no pattern')"]
+        return [Note(no_events_message(flt, "pattern to find") if flt is not None
+                     else "no events: nothing to analyse (an empty result means no data, not 'no pattern')",
+                     "no_events")]
     local = _local_dates(events, settings)
     first, last = local.min(), local.max()
     days = int((last - first).days) + 1
     if n < FEW_EVENTS:
-        notes.append(f"only {n} event{'s' if n != 1 else ''}: too few for {method} to tell a pattern from "
-                     "chance; read any 'not significant' as 'not enough data', not as 'no hot spot'")
+        notes.append(Note(f"only {n} event{'s' if n != 1 else ''}: too few for {method} to tell a pattern from "
+                          "chance; read any 'not significant' as 'not enough data', not as 'no hot spot'",
+                          "few_events", n=n))
     if days == 1:
-        notes.append(f"all events fall on a single day ({first.date()}): no pattern over time can be seen")
+        notes.append(Note(f"all events fall on a single day ({first.date()}): no pattern over time can be seen",
+                          "single_day", day=str(first.date())))
     if weeks_needed is not None and days < 7 * weeks_needed:
-        notes.append(f"the events span {days} days, fewer than the {weeks_needed} weeks {method} needs")
+        notes.append(Note(f"the events span {days} days, fewer than the {weeks_needed} weeks {method} needs",
+                          "few_weeks", days=days, weeks=weeks_needed))
     if cell_column is not None and cell_column in events and events[cell_column].nunique() == 1:
-        notes.append("all events fall in one cell: the map shows a single spot, there is no spatial pattern "
-                     "to compare it with")
+        notes.append(Note("all events fall in one cell: the map shows a single spot, there is no spatial pattern "
+                          "to compare it with", "one_cell"))
     gaps = empty_stretches(local, LONG_GAP_DAYS)
     for a, b in gaps:
-        notes.append(f"no events at all from {a} to {b} ({(b - a).days + 1} days): a gap in the data "
-                     "(an export hole or a change of source?), not a quiet period")
+        notes.append(Note(f"no events at all from {a} to {b} ({(b - a).days + 1} days): a gap in the data "
+                          "(an export hole or a change of source?), not a quiet period",
+                          "data_gap", start=str(a), end=str(b), days=(b - a).days + 1))
     return notes
 
 
@@ -133,8 +170,8 @@ def grid_note(has_grids: bool) -> list[str]:
     """The note when the workspace has no official grids."""
     if has_grids:
         return []
-    return ["the workspace has no official grids: results are per H3 cell only (tiers big/middle/small); "
-            "create the workspace with `gridwatch init --grids FILE` to report per 网格"]
+    return [Note("the workspace has no official grids: results are per H3 cell only (tiers big/middle/small); "
+                 "create the workspace with `gridwatch init --grids FILE` to report per 网格", "no_grids")]
 
 
 @dataclass

@@ -217,7 +217,19 @@ def show_notes(notes: list[str] | None) -> None:
     """The analysis's data notes (thin or odd data, see :mod:`geo.analysis.notes`) under one heading."""
     if not notes:
         return
-    st.info(f"**{cat().t('common.notes')}**\n\n" + "\n".join(f"- {n}" for n in dict.fromkeys(notes)))
+    c = cat()
+    said, other = [], []
+    for n in dict.fromkeys(notes):
+        key = getattr(n, "key", "")
+        if key and c.has(f"note.{key}"):  # a keyed note (geo.analysis.notes.Note) in the page's language
+            said.append(c.t(f"note.{key}", **n.values))
+        else:
+            other.append(str(n))
+    if said:
+        st.info(f"**{c.t('common.notes')}**\n\n" + "\n".join(f"- {n}" for n in said))
+    if other:  # notes without a catalogue entry exist in English only: folded away, not mixed into the page
+        with st.expander(c.t("common.notes_original")):
+            st.markdown("\n".join(f"- {n}" for n in other))
 
 
 def localised_frame(df: pd.DataFrame, prefix: str, columns: list[str] | None = None) -> pd.DataFrame:

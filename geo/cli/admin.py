@@ -31,6 +31,8 @@ def _read_password(args: argparse.Namespace, prompt: str = "Password") -> str:
         if not password:
             raise GridwatchError("--password-stdin: standard input held no password line")
         return password
+    if not sys.stdin.isatty():  # getpass would fall back to echoing stdin, or end in a termios traceback
+        raise GridwatchError(_NO_TERMINAL)
     first = _ask(f"{prompt}: ")
     second = _ask(f"{prompt} (again): ")
     if first != second:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import zipfile
 from collections.abc import Callable
@@ -396,3 +397,33 @@ def test_every_bad_input_is_refused_clearly_or_fully_accounted_for(case, corpus_
     assert r.file_records == case.expect.data + case.expect.blank, r.to_dict()
     assert r.matches_file and r.reconciles
     assert store_counts(corpus_ws.store_path)["events"] == before + r.stored
+
+
+@pytest.fixture(scope="module")
+def corpus_cli_ws(tmp_path_factory):
+    """A second workspace for the command-line pass over the corpus (the first holds the library pass's events)."""
+    from geo.store.workspace import load_workspace
+
+    return load_workspace(copy_sample_geography(tmp_path_factory.mktemp("corpus_cli") / "xicheng"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_bad_input_through_the_cli_exit_code_and_json(case, corpus_cli_ws, tmp_path, capsys):
+    """The same corpus as a user scripts it: `gridwatch ingest --json` exits 2 with a JSON error naming the problem,
+    or 0 with a report whose counts add up to the file's own record count."""
+    from geo.cli import main
+
+    path = tmp_path / case.name
+    path.write_bytes(case.build("K" + format(CASES.index(case), "03d") + "-"))
+    crs = [] if case.source == "snapshot" else ["--crs", "WGS84"]
+    code = main(["ingest", str(path), "--source", case.source, "--workspace", str(corpus_cli_ws.root),
+                 "--json", "--quiet", *crs])
+    out = capsys.readouterr().out
+    doc = json.JSONDecoder().raw_decode(out.lstrip())[0]
+    if isinstance(case.expect, Refused):
+        assert code == 2, out
+        assert set(doc) >= {"error", "hint", "type"} and re.search(case.expect.pattern, doc["error"]), doc
+        return
+    assert code == 0, out
+    assert doc["read"] == case.expect.data and doc["stored"] + doc["duplicates"] + doc["quarantined"] == doc["read"]
+    assert doc["file_records"] == case.expect.data + case.expect.blank and doc["matches_file"], doc
