@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +55,7 @@ from tests.app.test_browser import (  # noqa: E402  (helpers shared with the end
     metric,
     settle,
     start_app,
+    stop_app,
 )
 
 RUNS_JS = """() => {
@@ -242,11 +242,7 @@ def _browser_run(workspace: Path, log_dir: Path, password: str, *, planner: bool
                 if outside:
                     raise AssertionError(f"the app tried to reach the internet: {outside[:3]}")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_app(proc)
     return results
 
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from _suite import TreeRSS, add_json_out, result_row, tree_rss, write_rows  # noqa: E402
 
-from tests.app.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app  # noqa: E402
+from tests.app.test_browser import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app  # noqa: E402
 
 ERROR_SELECTOR = '[data-testid="stAlertContentError"], [data-testid="stException"]'
 
@@ -102,8 +102,7 @@ def run_round(workspace: Path, accounts: list[tuple[str, str]], timeout_s: float
                 end_mb = tree_rss(proc.pid)[0] / 2**20
             peak_mb = rss.peak_bytes / 2**20
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_app(proc, timeout_s=30)
     times = [r["seconds"] for r in results if "seconds" in r]
     errors = [r["error"] for r in results if "error" in r]
     return {"sessions": len(accounts), "errors": len(errors), "error_texts": sorted(set(errors))[:5],

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.app.test_browser import (  # noqa: E402  (helpers shared with the end
     map_frame,
     settle,
     start_app,
+    stop_app,
 )
 
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -108,11 +108,7 @@ def main() -> int:
                         context.close()
                     browser.close()
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop_app(proc)
     return 0
 
 

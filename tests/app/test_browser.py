@@ -68,6 +68,16 @@ def start_app(workspace: Path, port: int, log: Any) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"streamlit did not answer on port {port} within 60 s; see {log.name}")
 
 
+def stop_app(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
+    """Stop a server :func:`start_app` started: terminate, then kill if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def settle(page, timeout_s: float = TIMEOUT_S) -> None:  # type: ignore[no-untyped-def]
     """Wait until the script has finished and every element is drawn (no spinner, no skeleton)."""
     busy = ('[data-test-script-state="running"], [data-test-script-state="initial"], '
@@ -188,12 +198,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_app(proc)
 
 
 @pytest.fixture(scope="module")
