@@ -1195,19 +1195,29 @@ def preview_events(events: pd.DataFrame, tz: str, rows: int = 5) -> list[dict[st
     return out
 
 
+def _compare_with_store(con: Any, events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which events' ids the store already holds, and which of those it holds with different content.
+
+    Returns boolean arrays ``(in_store, conflict)`` aligned with ``events``; ``conflict`` implies
+    ``in_store``.  The ingest and its dry run count duplicates and id conflicts from the same answer.
+    """
+    in_store = conflict = np.zeros(len(events), dtype=bool)
+    known = existing_hashes(con, events["event_id"].tolist())
+    if len(known):
+        prev = events["event_id"].map(known.set_index("event_id")["content_hash"])
+        in_store = prev.notna().to_numpy()
+        conflict = in_store & ~(prev == events["content_hash"]).fillna(False).to_numpy()
+    return in_store, conflict
+
+
 def _dry_run(ws: Workspace, events: pd.DataFrame, rejects: pd.DataFrame, report: IngestReport, t0: float,
              rows: int) -> IngestReport:
     """Counts an ingest would produce, with the store only read (when it exists)."""
     report.dry_run = True
-    in_store = np.zeros(len(events), dtype=bool)
-    conflict = np.zeros(len(events), dtype=bool)
+    in_store = conflict = np.zeros(len(events), dtype=bool)
     if ws.store_path.exists() and len(events):
         with connect(ws.store_path, read_only=True) as con:
-            known = existing_hashes(con, events["event_id"].tolist())
-        if len(known):
-            prev = events["event_id"].map(known.set_index("event_id")["content_hash"])
-            in_store = prev.notna().to_numpy()
-            conflict = in_store & ~(prev == events["content_hash"]).fillna(False).to_numpy()
+            in_store, conflict = _compare_with_store(con, events)
     reasons = rejects["reason"].value_counts() if len(rejects) else pd.Series(dtype="int64")
     by_reason = {str(k): int(v) for k, v in reasons.items()}
     if conflict.any():
@@ -1311,13 +1321,9 @@ def ingest_file(
                 recover_pending_quarantine(con, ws.quarantine_dir)
                 con.begin()
                 try:
-                    known = existing_hashes(con, events["event_id"].tolist())
-                    if len(known):
-                        lookup = known.set_index("event_id")["content_hash"]
-                        prev = events["event_id"].map(lookup)
-                        in_store = prev.notna().to_numpy()
-                        same = (prev == events["content_hash"]).fillna(False).to_numpy()
-                        conflict = in_store & ~same
+                    in_store, conflict = _compare_with_store(con, events)
+                    if in_store.any():
+                        same = ~conflict
                         if conflict.any():
                             src = undo_bookkeeping(raw.frame) if is_quarantine_table(raw.frame.columns) else raw.frame
                             raw_rows = src.index.isin(events.index[conflict])
