@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from _suite import add_json_out, result_row, write_rows
 
+from geo.grid.officialgrids import interior_lookup
 from geo.ingest.pipeline import ingest_file
 from geo.store.workspace import SAMPLE_WORKSPACE, load_workspace
 
@@ -60,7 +61,10 @@ def fresh_workspace(tmp: Path) -> object:
     for name in ("gridwatch.toml", "area_xicheng.geojson", "official_grids.geojson", "roads.geojson",
                  "intersections.geojson"):
         shutil.copy(SAMPLE_WORKSPACE / name, root / name)
-    return load_workspace(root)
+    ws = load_workspace(root)
+    # what `gridwatch init --grids` does once per grid file (a few seconds), not part of an ingest
+    interior_lookup(ws.grids, ws.cache_dir)
+    return ws
 
 
 _RATE_CHILD = """

@@ -117,44 +117,83 @@ LOOKUP_RES = 12
 _LOOKUPS: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
 
 
-def _interior_lookup(grids: gpd.GeoDataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per tier: sorted res-12 cells lying wholly inside one grid, and that grid's row in the tier.
-
-    Built once per grid layer (keyed by its geometry), so locating a million
-    points is a binary search for most of them; only points in cells that
-    straddle a border get the exact polygon test.
-    """
+def _lookup_key(grids: gpd.GeoDataFrame) -> str:
     import hashlib
 
+    return hashlib.sha1(b"".join(shapely.to_wkb(grids.geometry.values)) +
+                        "|".join(grids["grid_id"]).encode()).hexdigest()
+
+
+def _build_lookup(grids: gpd.GeoDataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     import pyarrow as pa
     from h3ronpy import ContainmentMode
     from h3ronpy import vector as h3vector
 
-    key = hashlib.sha1(b"".join(shapely.to_wkb(grids.geometry.values)) +
-                       "|".join(grids["grid_id"]).encode()).hexdigest()
-    if key not in _LOOKUPS:
-        tables = {}
-        for tier in TIERS:
-            layer = grids[grids["tier"] == tier]
-            cells, owner = [], []
-            for i, geom in enumerate(layer.geometry.values):  # one polyfill per grid polygon
-                found = h3vector.geometry_to_cells(geom, LOOKUP_RES, containment_mode=ContainmentMode.ContainsBoundary)
-                arr = pa.array(found).to_numpy(zero_copy_only=False).astype(np.int64)
-                cells.append(arr)
-                owner.append(np.full(len(arr), i, dtype=np.int64))
-            c = np.concatenate(cells) if cells else np.zeros(0, np.int64)
-            o = np.concatenate(owner) if owner else np.zeros(0, np.int64)
-            # a cell claimed by two grids (touching borders) is not interior: drop both claims
-            uniq, counts = np.unique(c, return_counts=True)
-            single = np.isin(c, uniq[counts == 1])
-            order = np.argsort(c[single], kind="stable")
-            tables[tier] = (c[single][order], o[single][order])
-        _LOOKUPS.clear()
-        _LOOKUPS[key] = tables
-    return _LOOKUPS[key]
+    tables = {}
+    for tier in TIERS:
+        layer = grids[grids["tier"] == tier]
+        cells, owner = [], []
+        for i, geom in enumerate(layer.geometry.values):  # one polyfill per grid polygon
+            found = h3vector.geometry_to_cells(geom, LOOKUP_RES, containment_mode=ContainmentMode.ContainsBoundary)
+            arr = pa.array(found).to_numpy(zero_copy_only=False).astype(np.int64)
+            cells.append(arr)
+            owner.append(np.full(len(arr), i, dtype=np.int64))
+        c = np.concatenate(cells) if cells else np.zeros(0, np.int64)
+        o = np.concatenate(owner) if owner else np.zeros(0, np.int64)
+        # a cell claimed by two grids (touching borders) is not interior: drop both claims
+        uniq, counts = np.unique(c, return_counts=True)
+        single = np.isin(c, uniq[counts == 1])
+        order = np.argsort(c[single], kind="stable")
+        tables[tier] = (c[single][order], o[single][order])
+    return tables
 
 
-def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+def interior_lookup(grids: gpd.GeoDataFrame, cache_dir: Path | None = None
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per tier: sorted res-12 cells lying wholly inside one grid, and that grid's row in the tier.
+
+    Built once per grid layer (keyed by its geometry and ids), so locating a
+    million points is a binary search for most of them; only points in cells
+    that straddle a border get the exact polygon test.  Building takes seconds
+    (one polygon fill per grid), so with ``cache_dir`` the tables are also kept
+    on disk under the same key and a new process (each CLI ingest, each Dask
+    worker) loads them in milliseconds; a changed grid file has another key.
+    """
+    key = _lookup_key(grids)
+    if key in _LOOKUPS:
+        return _LOOKUPS[key]
+    cached = cache_dir / f"grid_lookup_{key[:20]}_r{LOOKUP_RES}.npz" if cache_dir is not None else None
+    tables = None
+    if cached is not None and cached.exists():
+        try:
+            with np.load(cached) as z:
+                tables = {t: (z[f"{t}_cells"], z[f"{t}_owner"]) for t in TIERS}
+        except (OSError, ValueError, KeyError):  # a torn or foreign file: build it again
+            tables = None
+    if tables is None:
+        tables = _build_lookup(grids)
+        if cached is not None:
+            _save_lookup(cached, tables)
+    _LOOKUPS.clear()
+    _LOOKUPS[key] = tables
+    return tables
+
+
+def _save_lookup(path: Path, tables: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    import uuid
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
+        np.savez(tmp, **{f"{t}_cells": c for t, (c, _) in tables.items()},
+                 **{f"{t}_owner": o for t, (_, o) in tables.items()})
+        os.replace(tmp, path)  # readers see the old file or the whole new one
+    except OSError:  # a read-only workspace still works, only slower
+        pass
+
+
+def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray, *,
+                  cells: np.ndarray | None = None, cache_dir: Path | None = None) -> pd.DataFrame:
     """The official grid of each point in each tier.
 
     Parameters
@@ -163,6 +202,11 @@ def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) -> 
         Standard grids from :func:`read_official_grids`.
     lon, lat : array_like
         WGS84 points.
+    cells : numpy.ndarray, optional
+        The points' H3 cells at :data:`LOOKUP_RES` or finer, when the caller has
+        them already (the ingest indexes once); computed here otherwise.
+    cache_dir : Path, optional
+        Folder that keeps the interior lookup between processes.
 
     Returns
     -------
@@ -173,19 +217,25 @@ def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) -> 
     Notes
     -----
     Most points are placed by an H3 lookup of cells wholly inside one grid
-    (:func:`_interior_lookup`); the rest by an exact point-in-polygon test
+    (:func:`interior_lookup`); the rest by an exact point-in-polygon test
     where a point on a border shared by two grids goes to the smaller
     ``grid_id``.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from geo.grid.h3cells import cells_for_points
+    from geo.grid.h3cells import cell_parents, cell_resolution, cells_for_points
 
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
-    lookup = _interior_lookup(grids)
-    fine = cells_for_points(lon, lat, LOOKUP_RES)
+    lookup = interior_lookup(grids, cache_dir)
+    if cells is None:
+        fine = cells_for_points(lon, lat, LOOKUP_RES)
+    else:
+        cells = np.asarray(cells, dtype=np.int64)
+        if len(cells) != len(lon) or (cell_resolution(cells[cells != 0]) < LOOKUP_RES).any():
+            raise ValueError(f"cells must be one H3 cell per point at resolution {LOOKUP_RES} or finer")
+        fine = cell_parents(cells, LOOKUP_RES)
     # Searching sorted needles walks the table in order (cache-friendly): sort once.
     order = np.argsort(fine, kind="stable")
     fine_sorted = fine[order]

@@ -46,16 +46,21 @@ def footer_mask(frame: pd.DataFrame) -> np.ndarray:
     n = len(frame)
     if not cols or n == 0:
         return np.zeros(n, dtype=bool)
-    first = pd.Series(pd.NA, index=frame.index, dtype="string")
     filled = np.zeros(n, dtype=np.int64)
     for c in cols:
-        v = frame[c].astype("string")
-        has = v.notna().to_numpy()
-        filled += has
-        first = first.fillna(v)
+        filled += frame[c].notna().to_numpy()
+    # a footer leaves most cells empty: only those (few) rows need their first cell read
+    rows = np.flatnonzero(filled <= max(1, len(cols) // 2))
+    if rows.size == 0:
+        return np.zeros(n, dtype=bool)
+    part = frame.iloc[rows]
+    first = pd.Series(pd.NA, index=part.index, dtype="string")
+    for c in cols:
+        first = first.fillna(part[c].astype("string"))
     key = normalize_text(first).str.replace(r"\s+", "", regex=True).str.casefold()
-    is_word = key.str.contains(_FOOTER).fillna(False).to_numpy(dtype=bool)
-    return is_word & (filled <= max(1, len(cols) // 2))
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = key.str.contains(_FOOTER).fillna(False).to_numpy(dtype=bool)
+    return mask
 
 
 def _split_footer(raw: RawTable) -> RawTable:

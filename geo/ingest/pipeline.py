@@ -46,7 +46,7 @@ from geo import privacy
 from geo.errors import InputFileError, StoreError
 from geo.grid import crs as gcrs
 from geo.grid import h3cells
-from geo.grid.officialgrids import locate_points
+from geo.grid.officialgrids import LOOKUP_RES, locate_points
 from geo.ingest.columns import ColumnMapping, load_mapping
 from geo.ingest.layout import apply_layout, read_workbook
 from geo.ingest.mapping import compose_frame, resolve_mapping
@@ -505,10 +505,17 @@ def near_duplicate_mask(source: pd.Series, category: pd.Series, t: pd.Series, x:
     order = np.lexsort((ts, key))
     k, s, xs, ys = key[order], ts[order], x[order], y[order]
     dup_sorted = np.zeros(n, dtype=bool)
+    # Sorted by key then time, a row whose lag-L predecessor is another key or too early has no
+    # partner at any larger lag either: each lag only looks at the rows the previous one kept.
+    rows = np.arange(1, n)
     for lag in range(1, min(_NEAR_DUP_LAGS, n - 1) + 1):
-        same = (k[lag:] == k[:-lag]) & (s[lag:] - s[:-lag] <= seconds)
-        close = np.hypot(xs[lag:] - xs[:-lag], ys[lag:] - ys[:-lag]) <= metres
-        dup_sorted[lag:] |= same & close
+        rows = rows[rows >= lag]
+        prev = rows - lag
+        rows = rows[(k[rows] == k[prev]) & (s[rows] - s[prev] <= seconds)]
+        if rows.size == 0:
+            break
+        prev = rows - lag
+        dup_sorted[rows[np.hypot(xs[rows] - xs[prev], ys[rows] - ys[prev]) <= metres]] = True
     out = np.zeros(n, dtype=bool)
     out[order] = dup_sorted
     return out
@@ -983,11 +990,14 @@ def prepare_events(
     watch.lap("dedupe", 0.7)
 
     # -- index -----------------------------------------------------------------------
-    cells = {tier: h3cells.cells_for_points(lon_s, lat_s, settings.tiers.resolution(tier))
-             for tier in TIERS}
+    # index once, at the finest resolution anything needs (the grid lookup's, with official grids);
+    # every tier is a parent of it (bit arithmetic)
+    res = {tier: settings.tiers.resolution(tier) for tier in TIERS}
+    finest = h3cells.cells_for_points(lon_s, lat_s, max(*res.values(), LOOKUP_RES if ws.grids is not None else 0))
+    cells = {tier: h3cells.cell_parents(finest, r) for tier, r in res.items()}
     watch.lap("h3", 0.75)
     if ws.grids is not None:
-        grids = locate_points(ws.grids, lon_s, lat_s)
+        grids = locate_points(ws.grids, lon_s, lat_s, cells=finest, cache_dir=ws.cache_dir)
         grids.index = index_s
     else:
         grids = pd.DataFrame({f"grid_{t}": pd.Series(pd.NA, index=index_s, dtype="string")
@@ -1117,6 +1127,18 @@ PENDING_QUARANTINE = ".pending"
 _COMMIT_ATTEMPTS = 5
 _IN_FLIGHT: set[str] = set()
 _IN_FLIGHT_LOCK = threading.Lock()
+_WRITERS: dict[str, threading.Lock] = {}
+
+
+def _store_writer(store: Path) -> threading.Lock:
+    """The lock that makes ingests into one store take turns inside this process.
+
+    Other processes are kept out by DuckDB's file lock; sessions of one process share a handle, so
+    without this two of them could both find an id absent and both insert it (the events table has
+    no key index to refuse the second).
+    """
+    with _IN_FLIGHT_LOCK:
+        return _WRITERS.setdefault(str(Path(store).resolve()), threading.Lock())
 
 
 def _pending_quarantine(qpath: Path) -> Path:
@@ -1316,8 +1338,8 @@ def ingest_file(
         events, rejects, report.duplicates = events_in, rejects_in, duplicates_in
         pending = Path()
         try:
-            with connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
-                         progress=store_busy if progress else None) as con:
+            with _store_writer(ws.store_path), connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
+                                                       progress=store_busy if progress else None) as con:
                 recover_pending_quarantine(con, ws.quarantine_dir)
                 con.begin()
                 try:

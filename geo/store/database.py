@@ -49,9 +49,9 @@ def _events_ddl() -> str:
     cols = []
     for col, (dtype, nullable) in EVENT_COLUMNS.items():
         sql = f"{col} {DUCKDB_TYPES[dtype]}"
-        if col == "event_id":
-            sql += " PRIMARY KEY"
-        elif not nullable:
+        # No PRIMARY KEY on event_id: its index tripled the insert time of a big file.  The ingest decides
+        # uniqueness itself (inside the file, then against the store) under one writer per store.
+        if not nullable:
             sql += " NOT NULL"
         cols.append(sql)
     return "CREATE TABLE IF NOT EXISTS events (" + ", ".join(cols) + ")"

@@ -62,6 +62,11 @@ class Workspace:
     def exports_dir(self) -> Path:
         return self.root / "exports"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Derived files a process may rebuild at any time (e.g. the official-grid lookup)."""
+        return self.root / ".cache"
+
     @cached_property
     def area(self) -> shapely.Geometry:
         """The study area as one (multi)polygon in WGS84."""
@@ -333,6 +338,10 @@ def init_workspace(
     (root / "quarantine").mkdir(exist_ok=True)
     ws = load_workspace(root)
     _ = ws.salt  # created now, at init
+    if ws.grids is not None:  # the grid lookup takes seconds to build: once here, not in the first ingest
+        from geo.grid.officialgrids import interior_lookup
+
+        interior_lookup(ws.grids, ws.cache_dir)
     return ws
 
 

@@ -32,6 +32,22 @@ def test_parents_and_resolution():
     assert h3cells.cell_resolution(parent)[0] == 7
 
 
+def test_bit_arithmetic_parents_match_h3_at_every_resolution_worldwide():
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-180, 180, 300), rng.uniform(-89, 89, 300)  # pentagon-free but every base cell mix
+    for fine in (15, 12, 9):
+        cells = h3cells.cells_for_points(lon, lat, fine)
+        cells[5] = 0
+        for res in range(0, fine + 1):
+            got = h3cells.cell_parents(cells, res)
+            assert got[5] == 0
+            want = [h3.cell_to_parent(format(int(c), "x"), res) for c in np.delete(cells, 5)]
+            assert [format(int(c), "x") for c in np.delete(got, 5)] == want, (fine, res)
+    # a coarser cell asked for a finer "parent" stays itself, as h3ronpy's change_resolution would not do
+    coarse = h3cells.cells_for_points([116.4], [39.9], 7)
+    assert (h3cells.cell_parents(coarse, 9) == coarse).all()
+
+
 def test_centres_lie_in_their_polygons_and_area_near_40N():
     cells = h3cells.cells_for_points([116.4, 116.5], [39.9, 39.95], 9)
     lon, lat = h3cells.cell_centers(cells)
