@@ -267,7 +267,12 @@ def fresh_workspace(root: Path, sample_dir: Path) -> Any:
         shutil.copy(SAMPLE_WORKSPACE / name, root / name)
     (root / "raw").mkdir()
     shutil.copy(sample_dir / "standard_addresses.csv", root / "raw" / "standard_addresses.csv")
-    return load_workspace(root)
+    ws = load_workspace(root)
+    # what `gridwatch init --grids` does once per grid file, not part of an ingest
+    from geo.grid.officialgrids import interior_lookup
+
+    interior_lookup(ws.grids, ws.cache_dir)
+    return ws
 
 
 def _report_dict(report: Any) -> dict[str, Any]:

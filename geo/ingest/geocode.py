@@ -54,7 +54,7 @@ candidates scoring at least :data:`CANDIDATE_MIN_SCORE` are listed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from os import PathLike
@@ -107,6 +107,9 @@ CANDIDATES_SHOWN = 3
 """Number of candidates listed for an unmatched address."""
 
 _ALL_BLOCK_CHUNK = 1024
+
+MEMO_MAX = 1_000_000
+"""Distinct addresses a :class:`Gazetteer` remembers the results of (about 300 MB at most)."""
 
 CANDIDATE_MIN_SCORE = 40.0
 """Candidates scoring below this are not listed (they are noise, not leads)."""
@@ -366,6 +369,7 @@ class Gazetteer:
     def __init__(self, frame: pd.DataFrame, rules: AddressRules) -> None:
         self.frame = frame
         self.rules = rules
+        self._memo: dict[float, pd.DataFrame] = {}  # min_score → results by address (see remembered)
         self.roads: frozenset[str] = frozenset(frame["road_key"].dropna())
         lexicon = list(self.roads) + [a for a, r in rules.aliases.items() if r in self.roads]
         alt = _alternation(lexicon)
@@ -409,6 +413,31 @@ class Gazetteer:
         return f"Gazetteer({len(self)} addresses, {len(self.roads)} roads)"
 
     # -- construction --------------------------------------------------------
+    def remembered(self, addresses: pd.Series, min_score: float,
+                   compute: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
+        """Per-address results for distinct ``addresses``, computing only those not seen before.
+
+        A result depends only on the address, this gazetteer and ``min_score``, and
+        complaint addresses repeat month after month: a long file or a Dask worker
+        taking chunk after chunk geocodes each distinct address once.  The memory
+        holds at most :data:`MEMO_MAX` addresses (then starts again).
+        """
+        if len(addresses) == 0:
+            return compute(addresses)
+        memo = self._memo.get(min_score)
+        if memo is not None and len(memo) + len(addresses) > MEMO_MAX:
+            memo = None  # full: start again
+        found = (memo.index.get_indexer(pd.Index(addresses.to_numpy(dtype=object))) if memo is not None
+                 else np.full(len(addresses), -1, dtype=np.int64))
+        miss = found < 0
+        if miss.any():
+            new = compute(addresses[miss].reset_index(drop=True))
+            new.index = pd.Index(addresses[miss].to_numpy(dtype=object))
+            found[miss] = (len(memo) if memo is not None else 0) + np.arange(int(miss.sum()))
+            memo = new if memo is None else pd.concat([memo, new])
+            self._memo[min_score] = memo
+        return memo.iloc[found].reset_index(drop=True)  # type: ignore[union-attr]
+
     @classmethod
     def from_csv(cls, path: str | PathLike[str], rules: AddressRules | None = None, *,
                  aliases: Mapping[str, str] | None = None,
@@ -731,6 +760,19 @@ def geocode(addresses: pd.Series | Sequence[str], gazetteer: Gazetteer, min_scor
     text = _as_text(addresses, "addresses")
     codes, uniques = pd.factorize(text.str.strip().replace("", pd.NA))
     u = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    per_unique = gazetteer.remembered(u, min_score, lambda miss: _geocode_unique(miss, gazetteer, min_score, workers))
+    empty_row = pd.DataFrame({"lon": [np.nan], "lat": [np.nan], "score": [0.0], "method": ["none"],
+                              "matched_address": [None], "address_code": [None], "street": [None],
+                              "community": [None], "candidates": [None]})
+    table = pd.concat([per_unique, empty_row], ignore_index=True)  # code -1 → last row
+    out = table.iloc[np.where(codes < 0, len(table) - 1, codes)].set_axis(text.index)
+    for c in ("method", "matched_address", "address_code", "street", "community", "candidates"):
+        out[c] = out[c].astype("str")
+    return out[list(GEOCODE_COLUMNS)]
+
+
+def _geocode_unique(u: pd.Series, gazetteer: Gazetteer, min_score: float, workers: int) -> pd.DataFrame:
+    """:func:`geocode` of distinct, stripped, non-empty addresses: one row per address, in order."""
     n = len(u)
     pos = np.full(n, -1, dtype=np.int64)
     method = np.full(n, "none", dtype=object)
@@ -768,7 +810,7 @@ def geocode(addresses: pd.Series | Sequence[str], gazetteer: Gazetteer, min_scor
     def col(name: str) -> np.ndarray:
         return np.where(got, fr[name].to_numpy(dtype=object)[take], None)
 
-    per_unique = pd.DataFrame({
+    return pd.DataFrame({
         "lon": np.where(got, fr["lon"].to_numpy()[take], np.nan),
         "lat": np.where(got, fr["lat"].to_numpy()[take], np.nan),
         "score": np.round(score, 2), "method": method,
@@ -776,14 +818,6 @@ def geocode(addresses: pd.Series | Sequence[str], gazetteer: Gazetteer, min_scor
         "street": col("street"), "community": col("community"),
         "candidates": np.where(got, None, cands),
     })
-    empty_row = pd.DataFrame({"lon": [np.nan], "lat": [np.nan], "score": [0.0], "method": ["none"],
-                              "matched_address": [None], "address_code": [None], "street": [None],
-                              "community": [None], "candidates": [None]})
-    table = pd.concat([per_unique, empty_row], ignore_index=True)  # code -1 → last row
-    out = table.iloc[np.where(codes < 0, len(table) - 1, codes)].set_axis(text.index)
-    for c in ("method", "matched_address", "address_code", "street", "community", "candidates"):
-        out[c] = out[c].astype("str")
-    return out[list(GEOCODE_COLUMNS)]
 
 
 def _fuzzy(p: pd.DataFrame, rest: np.ndarray, gaz: Gazetteer, min_score: float, workers: int,

@@ -375,3 +375,21 @@ def test_blocked_matching_equals_brute_force():
     want = _brute_force(s, g, 85.0)
     pd.testing.assert_series_equal(got["address_code"], want, check_names=False)
     assert set(got["method"]) >= {"exact", "fuzzy", "none"}
+
+
+def test_remembered_results_equal_a_fresh_geocode(raw_gaz):
+    """Batches that repeat addresses (chunk after chunk of one file) give what a fresh gazetteer gives."""
+    std = raw_gaz["标准地址"].tolist()
+    typed = [f"西城区{a}" for a in std[:8]] + [a.replace("号", "号院") for a in std[5:12]] + ["不存在路99号", ""]
+    batch1 = pd.Series(typed[:12] + [None], dtype="object")
+    batch2 = pd.Series(list(reversed(typed)) + typed[3:6], dtype="object")
+    warm = Gazetteer.from_frame(raw_gaz)
+    geocode(batch1, warm)
+    assert len(warm._memo[85.0]) > 0
+    got = geocode(batch2, warm)
+    want = geocode(batch2, Gazetteer.from_frame(raw_gaz))
+    pd.testing.assert_frame_equal(got, want)
+    assert (got["method"] != "none").sum() >= 8
+    # a different threshold is remembered apart
+    strict = geocode(batch2, warm, min_score=99.0)
+    pd.testing.assert_frame_equal(strict, geocode(batch2, Gazetteer.from_frame(raw_gaz), min_score=99.0))
