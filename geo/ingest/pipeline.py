@@ -49,7 +49,7 @@ from geo.grid import h3cells
 from geo.grid.officialgrids import LOOKUP_RES, locate_points
 from geo.ingest.columns import ColumnMapping, load_mapping
 from geo.ingest.layout import apply_layout, read_workbook
-from geo.ingest.mapping import compose_frame, resolve_mapping
+from geo.ingest.mapping import MappingResult, compose_frame, resolve_mapping
 from geo.ingest.quarantine import (
     META_COLUMNS,
     is_quarantine_table,
@@ -743,6 +743,49 @@ def check_declared_crs(ws: Workspace, lon: np.ndarray, lat: np.ndarray, crs_name
     return None
 
 
+@dataclass(frozen=True)
+class FileContext:
+    """How one file is read: its coordinate system (and where that came from), time zone, units."""
+
+    crs_name: str
+    crs_from: str
+    timezone: str
+    geographic: bool
+
+
+def file_context(raw: RawTable, source: str, settings: Settings, *, crs: str | None = None,
+                 mapping: Any = None) -> FileContext:
+    """The CRS and time zone a file is read in: ``--crs``, the mapping file, the file's declaration, the workspace."""
+    declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
+    crs_name = gcrs.normalize_crs_name(declared)
+    crs_from = ("--crs" if crs else "mapping file" if mapping and mapping.crs else
+                "the file's declaration" if raw.declared_crs else
+                f"workspace default for {source} (gridwatch.toml source_crs)")
+    tz = (mapping.timezone if mapping else None) or settings.timezone
+    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
+    return FileContext(crs_name, crs_from, tz, geographic)
+
+
+def choose_columns(raw: RawTable, source: str, ws: Workspace, *, crs: str | None = None,
+                   mapping_file: str | Path | None = None) -> MappingResult:
+    """The column choice :func:`prepare_events` would make on ``raw`` (e.g. the head of a big file).
+
+    A partitioned ingest makes it once per file and hands it to every chunk, so no chunk can
+    pick another column for a field than the rest of its file.
+
+    Raises
+    ------
+    MappingError
+        No safe choice (see :func:`geo.ingest.mapping.resolve_mapping`).
+    """
+    settings = ws.settings
+    mapping = load_mapping(mapping_file, [c.code for c in settings.categories]) if mapping_file else None
+    frame = undo_bookkeeping(raw.frame) if is_quarantine_table(raw.frame.columns) else raw.frame
+    ctx = file_context(raw, source, settings, crs=crs, mapping=mapping)
+    return resolve_mapping(frame, source, mapping, tz=ctx.timezone, crs=ctx.crs_name,
+                           crs_is_geographic=ctx.geographic, file=Path(raw.path).name)
+
+
 def prepare_events(
     raw: RawTable,
     source: str,
@@ -752,10 +795,13 @@ def prepare_events(
     mapping_file: str | Path | None = None,
     ingest_id: str = "",
     progress: Progress | None = None,
+    columns: MappingResult | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, IngestReport]:
     """Turn one raw table into schema events and quarantine records (no store access).
 
-    This is the per-file (and, at scale, per-partition) unit of ingestion.
+    This is the per-file (and, at scale, per-partition) unit of ingestion.  ``columns``
+    is the column choice made once for the whole file (:func:`choose_columns`) when
+    ``raw`` is only a part of it; otherwise the columns are chosen on ``raw`` itself.
 
     Returns
     -------
@@ -798,16 +844,18 @@ def prepare_events(
             "column": "", "raw_line": privacy.remove_control_chars(privacy.scrub_text(bad["text"].astype("string"))),
         }))
 
-    declared = crs or (mapping.crs if mapping else None) or raw.declared_crs or settings.source_crs[source]
-    crs_name = gcrs.normalize_crs_name(declared)
-    report.crs = crs_name
-    report.crs_from = ("--crs" if crs else "mapping file" if mapping and mapping.crs else
-                       "the file's declaration" if raw.declared_crs else
-                       f"workspace default for {source} (gridwatch.toml source_crs)")
-    tz = (mapping.timezone if mapping else None) or settings.timezone
-    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
-    chosen = resolve_mapping(frame, source, mapping, tz=tz, crs=crs_name, crs_is_geographic=geographic,
-                             file=file_label)
+    ctx = file_context(raw, source, settings, crs=crs, mapping=mapping)
+    crs_name, tz = ctx.crs_name, ctx.timezone
+    report.crs, report.crs_from = crs_name, ctx.crs_from
+    if columns is None:
+        chosen = resolve_mapping(frame, source, mapping, tz=tz, crs=crs_name, crs_is_geographic=ctx.geographic,
+                                 file=file_label)
+    else:  # chosen once for the whole file (a chunk of a partitioned ingest)
+        missing = [c for ch in columns.choices.values() for c in ch.columns if c not in frame.columns]
+        if missing:
+            raise InputFileError(f"column(s) {', '.join(map(repr, missing))} chosen for this file are missing "
+                                 "from a part of it; check that every row has the same columns", file=file_label)
+        chosen = columns
     # the one privacy pass, on the raw columns of every stored text field, before they are composed or used
     frame, replaced_ids = scrub_fields(frame, {f: ch.columns for f, ch in chosen.choices.items()}, ws.salt)
     if replaced_ids:

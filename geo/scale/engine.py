@@ -53,7 +53,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -255,6 +255,8 @@ class Chunk:
     delimiter: str | None = None
     crs: str | None = None
     mapping_file: str | None = None
+    columns: Any = None
+    """The file's column choice (:class:`geo.ingest.mapping.MappingResult`), made once on its head."""
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,48 @@ def plan_chunks(inputs: Sequence[tuple[str | Path, str]], *, chunk_bytes: int, c
     return chunks
 
 
+HEAD_BYTES = 4 << 20
+"""Bytes at the head of a many-chunk CSV on which its columns are chosen for all its chunks."""
+
+
+def _head(chunk: Chunk, max_bytes: int = HEAD_BYTES) -> Chunk:
+    """The first whole records of a chunk (at most ``max_bytes``), as a chunk of its own."""
+    if chunk.end < 0 or chunk.end - chunk.start <= max_bytes:
+        return chunk
+    with open(chunk.path, "rb") as fh:
+        fh.seek(chunk.start)
+        buf = np.frombuffer(fh.read(max_bytes), dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    outside = (np.cumsum(buf == 34, dtype=np.int64)[newlines] & 1) == 0  # not inside a quoted field
+    ends = newlines[outside]
+    return replace(chunk, end=chunk.start + int(ends[-1]) + 1) if len(ends) else chunk
+
+
+def pin_columns(chunks: list[Chunk], ws: Workspace) -> list[Chunk]:
+    """Choose each many-chunk file's columns once, on its head, and hand the choice to all its chunks.
+
+    Chosen per chunk, two chunks of one file could read a field from different columns
+    (content decides, and content varies); chosen once they cannot.
+
+    Raises
+    ------
+    MappingError
+        No safe choice for a file (nothing has been read into the store).
+    """
+    from geo.ingest.pipeline import choose_columns
+
+    split = {c.file_seq for c in chunks if c.chunk > 0}
+    pinned = {}
+    for c in chunks:
+        if c.chunk == 0 and c.file_seq in split:
+            head = read_chunk(_head(c))
+            chosen = choose_columns(head, c.source, ws, crs=c.crs, mapping_file=c.mapping_file)
+            note = (f"columns chosen on the first {len(head.frame):,} rows of {Path(c.path).name} "
+                    "and used for all of it")
+            pinned[c.file_seq] = replace(chosen, warnings=[*chosen.warnings, note])
+    return [replace(c, columns=pinned[c.file_seq]) if c.file_seq in pinned else c for c in chunks]
+
+
 @lru_cache(maxsize=64)
 def _lines_above(path: str, data_start: int) -> int:
     """Physical records up to and including the header (title lines, blank lines, header)."""
@@ -471,7 +515,8 @@ def _prepare_chunk(chunk: Chunk, *, root: str, staging: str, ingest_id: str, buc
     raw = read_chunk(chunk)
     t_read = time.perf_counter() - t0
     events, rejects, report = prepare_events(raw, chunk.source, ws, crs=chunk.crs,
-                                             mapping_file=chunk.mapping_file, ingest_id=ingest_id)
+                                             mapping_file=chunk.mapping_file, ingest_id=ingest_id,
+                                             columns=chunk.columns)
     validate_events(events, resolutions={t: ws.settings.tiers.resolution(t) for t in TIERS})
     stage = Path(staging)
     tag = f"f{chunk.file_seq:04d}-c{chunk.chunk:05d}"
@@ -784,6 +829,7 @@ def _ingest_locked(inputs: Sequence[tuple[str | Path, str]], ws: Workspace, root
         chunk_bytes = int((chunk_mb or settings.scale.chunk_mb) * (1 << 20))
         chunks = plan_chunks(inputs, chunk_bytes=chunk_bytes, client=client, crs=crs, mapping_file=mapping_file,
                              encoding=encoding, delimiter=delimiter)
+        chunks = pin_columns(chunks, ws)
         lap("plan", 0.05)
         common = {"root": str(ws.root), "staging": str(staging), "ingest_id": ingest_id}
         docs = _run(client, _prepare_chunk, chunks, buckets=settings.scale.buckets, **common)
@@ -861,6 +907,7 @@ def _file_reports(inputs: Sequence[tuple[str | Path, str]], chunks: list[Chunk],
             "other_categories": _sum_dicts(d["other_categories"] for d in mine),
             "own_categories": _sum_dicts(d.get("own_categories", {}) for d in mine),
             "warnings": warnings,
+            "mapping": mine[0].get("mapping", {}) if mine else {},
             "months": _sum_dicts(s["months"] for s in st),
         })
     return report

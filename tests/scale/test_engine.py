@@ -267,3 +267,29 @@ def test_a_second_ingest_into_the_same_store_is_refused_while_one_runs(sample_ws
     with scale._store_lock(store), pytest.raises(StoreError, match="another ingest"):
         scale.ingest_partitioned([(ws.root / "raw" / "snapshots.geojson", "snapshot")], ws, out_dir=store)
     assert not scale.committed_files(store)
+
+
+def test_columns_are_chosen_once_per_file_not_per_chunk(sample_ws, tmp_path):
+    """Two time columns: the head of the file fills only 上报时间, later rows fill both.  Chosen per chunk,
+    later chunks would silently read 发现时间 (five hours off); chosen once, every row reads 上报时间."""
+    ws, _ = sample_ws
+    n = 3000
+    rng = np.random.default_rng(1)
+    t = pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 90 * 86400, n), "s")
+    other = (t + pd.Timedelta(hours=5)).strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+    other[: n // 2] = ""
+    path = tmp_path / "two_times.csv"
+    pd.DataFrame({"编号": [f"R{i}" for i in range(n)], "发现时间": other,
+                  "上报时间": t.strftime("%Y-%m-%d %H:%M:%S"),
+                  "经度": rng.uniform(116.34, 116.38, n).round(6), "纬度": rng.uniform(39.90, 39.93, n).round(6),
+                  "问题类型": rng.choice(["占道经营", "堆物堆料"], n)}).to_csv(path, index=False)
+    chunks = scale.pin_columns(scale.plan_chunks([(path, "patrol")], chunk_bytes=20_000), ws)
+    assert len(chunks) > 5 and {c.columns.choices["occurred_at"].columns for c in chunks} == {("上报时间",)}
+    store = tmp_path / "store"
+    report = scale.ingest_partitioned([(path, "patrol")], ws, out_dir=store, chunk_mb=20_000 / (1 << 20))
+    assert report.files[0]["stored"] == n
+    assert report.files[0]["mapping"]["occurred_at"]["columns"] == ["上报时间"]
+    assert any("columns chosen on the first" in w for w in report.files[0]["warnings"])
+    got = scale.read_store(store, columns=["source_id", "occurred_at"]).set_index("source_id")["occurred_at"]
+    want = pd.Series(t.tz_localize(ws.settings.timezone).tz_convert("UTC"), index=[f"R{i}" for i in range(n)])
+    assert (got.sort_index() == want.sort_index().astype(got.dtype)).all()
