@@ -28,7 +28,7 @@ import pandas as pd
 from geo.ingest.readers import RawTable, read_raw
 from geo.ingest.textnorm import normalize_text
 
-__all__ = ["FOOTER_WORDS", "SHEET_COLUMN", "apply_layout", "footer_mask", "read_workbook"]
+__all__ = ["FOOTER_WORDS", "SHEET_COLUMN", "apply_layout", "footer_mask", "read_workbook", "split_footer"]
 
 FOOTER_WORDS = ("合计", "小计", "总计", "共计", "合計", "小計", "總計", "total", "subtotal", "grand total", "sum")
 """First-cell words of a footer row (compared after NFKC, spaces removed, case-folded)."""
@@ -63,7 +63,8 @@ def footer_mask(frame: pd.DataFrame) -> np.ndarray:
     return mask
 
 
-def _split_footer(raw: RawTable) -> RawTable:
+def split_footer(raw: RawTable) -> RawTable:
+    """Footer rows (:func:`footer_mask`) moved from the frame to the bad rows as ``footer_row``."""
     mask = footer_mask(raw.frame)
     if not mask.any():
         return raw
@@ -167,4 +168,4 @@ def _merge_two_row_header(raw: RawTable) -> RawTable:
 
 def apply_layout(raw: RawTable) -> RawTable:
     """Two-row headers merged, footer rows set aside as ``footer_row`` bad rows (every record counted)."""
-    return _split_footer(_merge_two_row_header(raw))
+    return split_footer(_merge_two_row_header(raw))

@@ -451,11 +451,11 @@ def _ws(root: str) -> Workspace:
 
 def read_chunk(chunk: Chunk) -> Any:
     """The raw table of one task (a byte range with its header, or a whole file), rows numbered as in the file."""
-    from geo.ingest import csvreader, readers, textencoding
+    from geo.ingest import csvreader, layout, readers, textencoding
 
     path = Path(chunk.path)
     if chunk.end < 0:
-        return readers.read_raw(path, encoding=chunk.encoding, delimiter=chunk.delimiter)
+        return layout.apply_layout(layout.read_workbook(path, encoding=chunk.encoding, delimiter=chunk.delimiter))
     with open(path, "rb") as fh:
         fh.seek(chunk.start)
         data = chunk.header + fh.read(chunk.end - chunk.start)
@@ -466,7 +466,8 @@ def read_chunk(chunk: Chunk) -> Any:
         raw.frame[readers.ROW_COLUMN] = raw.frame[readers.ROW_COLUMN] + chunk.row_offset
         if len(raw.bad_rows):
             raw.bad_rows["_row"] = raw.bad_rows["_row"] + chunk.row_offset
-    return raw
+    # as the single-machine reader: 合计/小计 rows set aside; a two-row header only where the file starts
+    return layout.apply_layout(raw) if chunk.start == 0 else layout.split_footer(raw)
 
 
 def _bucket_of(event_id: pd.Series, buckets: int) -> np.ndarray:

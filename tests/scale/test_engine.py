@@ -293,3 +293,19 @@ def test_columns_are_chosen_once_per_file_not_per_chunk(sample_ws, tmp_path):
     got = scale.read_store(store, columns=["source_id", "occurred_at"]).set_index("source_id")["occurred_at"]
     want = pd.Series(t.tz_localize(ws.settings.timezone).tz_convert("UTC"), index=[f"R{i}" for i in range(n)])
     assert (got.sort_index() == want.sort_index().astype(got.dtype)).all()
+
+
+def test_a_footer_row_of_a_chunked_csv_is_quarantined_as_in_the_single_machine_ingest(sample_ws, tmp_path):
+    ws, _ = sample_ws
+    n = 1500
+    rng = np.random.default_rng(2)
+    t = pd.Timestamp("2024-04-01") + pd.to_timedelta(rng.integers(0, 30 * 86400, n), "s")
+    frame = pd.DataFrame({"编号": [f"F{i}" for i in range(n)], "上报时间": t.strftime("%Y-%m-%d %H:%M:%S"),
+                          "经度": rng.uniform(116.34, 116.38, n).round(6), "纬度": rng.uniform(39.90, 39.93, n).round(6),
+                          "问题类型": rng.choice(["占道经营", "堆物堆料"], n)})
+    path = tmp_path / "with_total.csv"
+    path.write_text(frame.to_csv(index=False) + f"合计,{n},,,\n", encoding="utf-8")
+    report = scale.ingest_partitioned([(path, "patrol")], ws, out_dir=tmp_path / "store", chunk_mb=15_000 / (1 << 20))
+    assert report.chunks > 3
+    assert report.files[0]["stored"] == n and report.files[0]["by_reason"] == {"footer_row": 1}
+    assert report.files[0]["read"] == n + 1
