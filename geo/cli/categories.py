@@ -27,12 +27,16 @@ def cmd_categories_list(args: argparse.Namespace) -> int:
 
 
 def cmd_categories_merge(args: argparse.Namespace) -> int:
+    from geo.scale.engine import committed_ingests, recode_categories, store_dir
     from geo.store import audit
     from geo.store.categories import merge_categories
 
     ws = open_workspace(args)
     doc = merge_categories(ws.root, ws.store_path, ws.settings, args.target, args.members,
                            label=args.label, label_zh=args.label_zh)
+    partitioned = store_dir(ws)
+    if committed_ingests(partitioned):  # the partitioned (Dask) store holds events too: same move there
+        doc["moved_partitioned"] = recode_categories(partitioned, doc["target"], doc["codes"], doc["raw_values"])
     audit.record(ws, "categories_merge", actor=audit.cli_actor(), role="admin", target=args.target,
                  details={k: doc[k] for k in ("moved", "codes", "raw_values")})
     if args.json:
@@ -40,6 +44,8 @@ def cmd_categories_merge(args: argparse.Namespace) -> int:
     else:
         print(f"merged {', '.join(doc['codes'] + doc['raw_values'])} into {doc['target']}: "
               f"{doc['moved']} events moved; later ingests map these raw values the same way ({doc['file']})")
+        if "moved_partitioned" in doc:
+            print(f"partitioned store {store_dir(ws)}: {doc['moved_partitioned']} events moved")
     return 0
 
 

@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -221,6 +222,46 @@ def read_store(root: str | Path, *, columns: Sequence[str] | None = None,
     table = ds.dataset([str(f) for f in files], format="parquet", partitioning=None).to_table(columns=cols)
     df = table.to_pandas(types_mapper=arrow_types_mapper)
     return conform_events(df) if columns is None else df
+
+
+def recode_categories(root: str | Path, target: str, codes: Sequence[str], raw_values: Sequence[str]) -> int:
+    """Move events of ``codes`` (or with a raw value in ``raw_values``) to category ``target`` in the store.
+
+    What :func:`geo.store.categories.merge_categories` does to the DuckDB store, done to the
+    partitioned one: each event file holding such an event is rewritten (a new file
+    under a temporary name, then renamed over the old one), under the store's ingest
+    lock.  Safe to run again after a crash half-way: the files already rewritten have
+    nothing left to move.
+
+    Returns
+    -------
+    int
+        Events whose category changed.
+    """
+    root = Path(root)
+    if not root.exists():
+        return 0
+    codes_a = pa.array(list(codes), type=pa.string())
+    raws_a = pa.array([str(v).lower() for v in raw_values], type=pa.string())  # as utf8_lower below
+    moved = 0
+    with _store_lock(root):
+        for path in committed_files(root):
+            table = pq.read_table(path)
+            category = table.column("category")
+            hit = pc.or_(pc.is_in(category, value_set=codes_a),
+                         pc.fill_null(pc.is_in(pc.utf8_lower(table.column("category_raw")), value_set=raws_a),
+                                      False))
+            hit = pc.and_(hit, pc.not_equal(category, pa.scalar(target, category.type)))
+            n = pc.sum(hit).as_py() or 0
+            if not n:
+                continue
+            new = pc.if_else(hit, pa.scalar(target, category.type), category)
+            table = table.set_column(table.schema.get_field_index("category"), table.schema.field("category"), new)
+            tmp = path.with_name(path.name + ".recode.tmp")
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, path)
+            moved += int(n)
+    return moved
 
 
 def _clear_leftovers(root: Path) -> None:

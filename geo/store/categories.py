@@ -18,7 +18,8 @@ values to it: that is what merging a raw value into ``illegal_parking`` writes.
 
 Merging and renaming change the stored events' ``category`` in place (the raw value
 stays in ``category_raw``), so nothing is re-ingested, and the file, so later
-ingests map the same raw values the same way.
+ingests map the same raw values the same way.  ``gridwatch categories merge`` moves
+the events of the partitioned (Dask) store too (:func:`geo.scale.engine.recode_categories`).
 
 Public API: :data:`FILE_NAME`, :func:`category_code`, :func:`read_categories`,
 :func:`register_categories`, :func:`category_table`, :func:`merge_categories`,

@@ -309,3 +309,28 @@ def test_a_footer_row_of_a_chunked_csv_is_quarantined_as_in_the_single_machine_i
     assert report.chunks > 3
     assert report.files[0]["stored"] == n and report.files[0]["by_reason"] == {"footer_row": 1}
     assert report.files[0]["read"] == n + 1
+
+
+def test_recode_categories_moves_events_in_the_partitioned_store(sample_ws, tmp_path):
+    ws, _ = sample_ws
+    n = 1200
+    rng = np.random.default_rng(3)
+    t = pd.Timestamp("2024-05-01") + pd.to_timedelta(rng.integers(0, 60 * 86400, n), "s")
+    raw_cat = rng.choice(["占道经营", "Loud Music", "loud music", "堆物堆料"], n)
+    path = tmp_path / "cats.csv"
+    pd.DataFrame({"编号": [f"C{i}" for i in range(n)], "上报时间": t.strftime("%Y-%m-%d %H:%M:%S"),
+                  "经度": rng.uniform(116.34, 116.38, n).round(6), "纬度": rng.uniform(39.90, 39.93, n).round(6),
+                  "问题类型": raw_cat}).to_csv(path, index=False)
+    store = tmp_path / "store"
+    scale.ingest_partitioned([(path, "patrol")], ws, out_dir=store, chunk_mb=15_000 / (1 << 20))
+    before = scale.read_store(store, columns=["source_id", "category", "category_raw"])
+    moved = scale.recode_categories(store, "noise", [], ["Loud Music"])
+    after = scale.read_store(store, columns=["source_id", "category", "category_raw"]).set_index("source_id")
+    loud = after["category_raw"].str.lower() == "loud music"
+    assert moved == int(loud.sum()) > 0
+    assert (after.loc[loud, "category"] == "noise").all()
+    untouched = before.set_index("source_id").loc[after.index[~loud], "category"]
+    assert (after.loc[~loud, "category"] == untouched).all()
+    assert scale.recode_categories(store, "noise", [], ["Loud Music"]) == 0  # again: nothing left to move
+    # a whole code moves too
+    assert scale.recode_categories(store, "street_vending", ["noise"], []) == moved
