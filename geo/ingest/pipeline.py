@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -164,6 +165,9 @@ class Stopwatch:
         self.t = now
         if self.progress is not None:
             self.progress(stage, fraction)
+
+
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridwatch-sha256")
 
 
 def file_sha256(path: Path) -> str:
@@ -1358,6 +1362,8 @@ def ingest_file(
     mapping = load_mapping(mapping_file) if mapping_file else None
     if progress:
         progress("read", 0.0)
+    # the file's hash for the ingest record, on another core while the file is parsed (hashlib lets go of the GIL)
+    hashing = None if dry_run else _HASHER.submit(file_sha256, path)
     raw = apply_layout(read_workbook(path, encoding=encoding or (mapping.encoding if mapping else None),
                                      sheet=sheet or (mapping.sheet if mapping else None),
                                      delimiter=mapping.delimiter if mapping else None,
@@ -1373,7 +1379,7 @@ def ingest_file(
         return _dry_run(ws, events, rejects, report, t0, preview_rows)
 
     t_store = time.perf_counter()
-    sha = file_sha256(path)
+    sha = hashing.result() if hashing is not None else file_sha256(path)
 
     def store_busy(message: str) -> None:
         if progress:
