@@ -101,6 +101,10 @@ INGEST_MODES: dict[str, dict[str, Any]] = {
 # modes whose stored events the cluster mode must reproduce
 REFERENCE_MODES = ("single", "dask2x1")
 CLUSTER_START_TIMEOUT_S = 120.0
+# Runs a cluster command (exec: the same pid and command line) with PR_SET_PDEATHSIG = SIGTERM, so that it
+# stops even if the benchmark is killed outright; argv: the benchmark's pid, then the command.
+_ORPHAN_GUARD = ("import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
+                 "os.getppid() == int(sys.argv[1]) or sys.exit('parent gone'); os.execv(sys.argv[2], sys.argv[2:])")
 
 
 # --------------------------------------------------------------------------- #
@@ -495,13 +499,22 @@ def _stop_cluster(address: str | None, procs: list[subprocess.Popen]) -> dict[st
             "exit_codes": [p.poll() for p in procs]}
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through measure_cluster's finally: the cluster is stopped
+
+
 def _run_cli(cmd: list[str], env: dict[str, str], rss: ForestRSS, log: Path) -> tuple[dict[str, Any], float, float]:
     """Run a ``gridwatch … --json`` command; (its JSON output, wall seconds, CPU seconds)."""
     with tempfile.TemporaryFile() as out, log.open("ab") as err:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
         rss.add(proc.pid)
-        code, _, cpu = wait_with_rusage(proc.pid)
+        try:
+            code, _, cpu = wait_with_rusage(proc.pid)
+        except BaseException:  # SIGTERM/^C of the benchmark: the command goes too
+            proc.kill()
+            proc.wait()
+            raise
         proc.returncode = code
         wall = time.perf_counter() - t
         out.seek(0)
@@ -533,14 +546,16 @@ def measure_cluster(sample_dir: Path, args: argparse.Namespace) -> dict[str, Any
         procs: list[subprocess.Popen] = []
         address = None
         rss = None
+        sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             fresh_workspace(root, sample_dir)
             t = time.perf_counter()
+            guard = [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid())]
             common = {"env": env, "cwd": ROOT, "stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT,
                       "start_new_session": True}  # own session: stopped as a whole, not hit by the terminal's ^C
             with (logs / "scheduler.log").open("wb") as log:
                 procs.append(subprocess.Popen(
-                    [dask_exe, "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
+                    [*guard, dask_exe, "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
                      "--dashboard-address", ":0", "--host", "127.0.0.1"], stdout=log, **common))
             rss = ForestRSS([procs[0].pid])
             rss.__enter__()
@@ -549,7 +564,7 @@ def measure_cluster(sample_dir: Path, args: argparse.Namespace) -> dict[str, Any
                 time.sleep(0.1)
             with (logs / "worker.log").open("wb") as log:
                 procs.append(subprocess.Popen(
-                    [dask_exe, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", str(cfg["workers"]),
+                    [*guard, dask_exe, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", str(cfg["workers"]),
                      "--nthreads", str(cfg["threads"]), "--host", "127.0.0.1"], stdout=log, **common))
             rss.add(procs[1].pid)
             address = _wait_for_cluster(procs[0], procs[1], scheduler_file, cfg["workers"], logs)
@@ -563,8 +578,8 @@ def measure_cluster(sample_dir: Path, args: argparse.Namespace) -> dict[str, Any
                  "--chunk-mb", f"{args.chunk_mb:g}", "--json"], env, rss, logs / "cli.log")
             info["report"] = {k: v for k, v in doc.items() if isinstance(v, int | float | str | bool)}
             info["timings"] = doc.get("timings", {})
-            status, _, cpu = _run_cli([*gw, "scale", "status", "--workspace", str(root), "--json"], env, rss,
-                                      logs / "cli.log")
+            status, info["status_s"], cpu = _run_cli([*gw, "scale", "status", "--workspace", str(root), "--json"],
+                                                     env, rss, logs / "cli.log")
             cli_cpu += cpu
             info["stored_readback"] = int(status["events"])
             counts_file = work / "counts.parquet"
@@ -586,8 +601,11 @@ def measure_cluster(sample_dir: Path, args: argparse.Namespace) -> dict[str, Any
             info["error"] = f"{type(exc).__name__}: {exc}"[:1500]
         finally:
             info.update(_stop_cluster(address, procs))
+            signal.signal(signal.SIGTERM, sigterm)
             if rss is not None:
                 rss.__exit__(None, None, None)
+            # the nannies' complaint when a worker process does not end in time on shutdown
+            info["workers_killed"] = _log_tail(logs / "worker.log", 1 << 20).count("still alive after")
     info["wall_s"] = time.perf_counter() - t_all
     info["peak_rss_mb"] = rss.peak_mb if rss is not None else None
     info["procs"] = rss.max_procs if rss is not None else 0
@@ -697,7 +715,8 @@ def main() -> None:
             if mode == "cluster":
                 note += (f"CPU {r['cpu_s']:.0f} s (scheduler, workers, CLI) in {r['wall_s']:.0f} s from workspace "
                          f"to shutdown, cluster start {r['startup_s']:.1f} s ({r['cluster_procs']} procs), "
-                         f"engine {r['report'].get('seconds', float('nan')):.1f} s of the CLI's wall time")
+                         f"engine {r['report'].get('seconds', float('nan')):.1f} s of the CLI's wall time "
+                         f"(`scale status` took {r['status_s']:.1f} s)")
             else:
                 note += f"CPU {r['cpu_s']:.0f} s in {r['wall_s']:.0f} s of the whole child"
             if "startup_s" in r and mode != "cluster":
@@ -762,6 +781,8 @@ def cluster_shutdown_note(r: dict[str, Any]) -> str:
     note = f"cluster shut down in {r['shutdown_s']:.1f} s"
     if r["forced"]:
         note += f", {len(r['forced'])} command(s) signalled after 30 s"
+    if r.get("workers_killed"):
+        note += f", {r['workers_killed']} worker process(es) killed by their nanny"
     return note + (f", STRAY PROCESSES KILLED: {r['strays']}" if r["strays"] else ", no stray processes")
 
 
