@@ -45,12 +45,15 @@
 CSV chunks (``--chunk-mb``) are the engine's default 64 MB at 2e7, smaller
 for small inputs (CSV size / 16, at least 1 MB) so that 2 workers have work.
 
-Every mode runs in its own child process; a thread samples ``/proc`` every
-0.2 s and keeps the largest *sum* of RSS over the child and all its
-descendants (Dask workers, nannies), so Dask's memory is counted whole.
-``RAYON_NUM_THREADS`` (h3ronpy's pool) is set to the threads each process is
-meant to use, so "1 thread" really is one core.  Times are wall clock of the
-work itself (cluster start-up and imports excluded, given in the note).
+Every mode runs in its own child process (``cluster``: in its own scheduler,
+worker and CLI processes); a thread samples ``/proc`` every 0.2 s and keeps
+the largest *sum* of RSS over the child and all its descendants (Dask
+workers, nannies; ``cluster``: over all its processes' trees), so Dask's
+memory is counted whole.  ``RAYON_NUM_THREADS`` (h3ronpy's pool) is set to the
+threads each process is meant to use, so "1 thread" really is one core.
+Times are wall clock of the work itself (cluster start-up and imports
+excluded, given in the note; ``cluster``: the ingest command's imports and
+connecting included).
 """
 
 from __future__ import annotations
