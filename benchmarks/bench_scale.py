@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _suite import TreeRSS, add_json_out, now_iso, result_row, tree_rss, wait_with_rusage, write_rows
+from _suite import TreeRSS, add_json_out, now_iso, result_row, wait_with_rusage, write_rows
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -368,7 +368,9 @@ class ForestRSS(TreeRSS):
     """:class:`TreeRSS` over several process trees (scheduler, worker command, CLI commands): the summed RSS.
 
     ``add`` puts another root in (a CLI command once started); a root that
-    has ended counts nothing.
+    has ended counts nothing.  One pass over ``/proc`` per sample, whatever
+    the number of roots (a pass costs ~10 ms of CPU, taken from the cores the
+    cluster runs on).
     """
 
     def __init__(self, pids: list[int], interval: float = 0.2) -> None:
@@ -379,9 +381,20 @@ class ForestRSS(TreeRSS):
         self.roots.append(int(pid))
 
     def sample(self) -> None:
-        sizes = [tree_rss(pid) for pid in list(self.roots)]
-        self.peak_bytes = max(self.peak_bytes, sum(total for total, _ in sizes))
-        self.max_procs = max(self.max_procs, sum(count for _, count in sizes))
+        pids = _descendants(list(self.roots), _proc_table())
+        sizes = [_rss_bytes(pid) for pid in pids]
+        self.peak_bytes = max(self.peak_bytes, sum(sizes))
+        self.max_procs = max(self.max_procs, sum(1 for b in sizes if b))
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):  # ended meanwhile
+        return 0
 
 
 def _proc_table() -> dict[int, tuple[int, int, float]]:
@@ -400,18 +413,24 @@ def _proc_table() -> dict[int, tuple[int, int, float]]:
     return table
 
 
-def _tree_cpu_s(roots: list[int]) -> float:
-    """CPU seconds used so far by the live processes under ``roots`` (and the children they waited for)."""
-    table = _proc_table()
+def _descendants(roots: list[int], table: dict[int, tuple[int, int, float]]) -> list[int]:
+    """The live processes of ``table`` under ``roots`` (roots included; each once)."""
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
-    total, stack = 0.0, list(roots)
+    seen, stack = set(), [pid for pid in roots if pid in table]
     while stack:
         pid = stack.pop()
-        total += table.get(pid, (0, 0, 0.0))[2]
-        stack.extend(children.get(pid, ()))
-    return total
+        if pid not in seen:
+            seen.add(pid)
+            stack.extend(children.get(pid, ()))
+    return sorted(seen)
+
+
+def _tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds used so far by the live processes under ``roots`` (and the children they waited for)."""
+    table = _proc_table()
+    return sum(table[pid][2] for pid in _descendants(roots, table))
 
 
 def _in_sessions(sessions: set[int]) -> list[int]:
