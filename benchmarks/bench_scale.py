@@ -757,7 +757,7 @@ def main() -> None:
                     note += " (" + ", ".join(f"{k} {v:.0f} s" for k, v in stages) + ")"
                 if mode == "cluster":
                     note += "; " + same_events_note(r, {m: done[m] for m in REFERENCE_MODES if m in done})
-                    note += f"; then scale counts {r['counts_s']:.1f} s ({r['cells']:,} cells); "
+                    note += f"; then `scale counts` {r['counts_s']:.1f} s of CLI wall time ({r['cells']:,} cells); "
                     note += cluster_shutdown_note(r)
                 else:
                     note += f"; then cell_counts {r['counts_s']:.1f} s ({r['cells']:,} cells)"
