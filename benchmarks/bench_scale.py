@@ -794,6 +794,7 @@ def same_events_note(r: dict[str, Any], refs: dict[str, dict[str, Any]]) -> str:
         return f"same stored events: yes ({stored} = {', '.join(refs)}; counts per cell identical)"
     return f"same stored events: NO ({stored}, {r['counted']:,} in {r['cells']:,} cells; " + "; ".join(
         f"{m} stored {refs[m]['report'].get('stored')}, {refs[m]['counted']:,} in {refs[m]['cells']:,} cells"
+        + ("" if refs[m]["cells_checksum"] == r["cells_checksum"] else ", other counts per cell")
         for m in differ) + ")"
 
 
