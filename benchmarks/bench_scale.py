@@ -24,16 +24,36 @@
    client (one process), Dask 1 worker, 2 workers × 1 thread and 1 worker × 2
    threads.  Slow at 2e7 (thousands of events/s per core): ``--ingest-modes``
    picks the modes, ``--ingest-modes ''`` skips the part.
+4. *The same job on a cluster started as a user would* (mode ``cluster``):
+   ``dask scheduler --scheduler-file F --port 0 --dashboard-address :0`` and
+   ``dask worker --scheduler-file F --nworkers 2 --nthreads 1`` as separate
+   processes (both ``--host 127.0.0.1``: nothing listens beyond this machine),
+   then, once 2 workers are connected, the user's commands
+   ``gridwatch scale ingest patrol=… hotline=… violation=… --scheduler ADDR
+   --json`` on the same three CSVs into a fresh workspace, ``gridwatch scale
+   status`` (the stored events, read back) and ``gridwatch scale counts``.  The
+   time is the wall clock of the ingest command (its imports and connecting
+   included; the engine's own time is in the note), the cluster's start-up
+   is given separately; the peak RSS is summed over the scheduler, the worker
+   command with its nannies and worker processes, and the CLI commands.  The
+   stored events and the counts per cell are compared with those of the
+   ``single`` / ``dask2x1`` modes of the same run ("same stored events:
+   yes/no"; ``cluster`` always runs after them).  The cluster is shut down
+   through the scheduler, then any process left in the two sessions is
+   stopped (and counted in the note: there should be none), also on errors.
 
 CSV chunks (``--chunk-mb``) are the engine's default 64 MB at 2e7, smaller
 for small inputs (CSV size / 16, at least 1 MB) so that 2 workers have work.
 
-Every mode runs in its own child process; a thread samples ``/proc`` every
-0.2 s and keeps the largest *sum* of RSS over the child and all its
-descendants (Dask workers, nannies), so Dask's memory is counted whole.
-``RAYON_NUM_THREADS`` (h3ronpy's pool) is set to the threads each process is
-meant to use, so "1 thread" really is one core.  Times are wall clock of the
-work itself (cluster start-up and imports excluded, given in the note).
+Every mode runs in its own child process (``cluster``: in its own scheduler,
+worker and CLI processes); a thread samples ``/proc`` every 0.2 s and keeps
+the largest *sum* of RSS over the child and all its descendants (Dask
+workers, nannies; ``cluster``: over all its processes' trees), so Dask's
+memory is counted whole.  ``RAYON_NUM_THREADS`` (h3ronpy's pool) is set to the
+threads each process is meant to use, so "1 thread" really is one core.
+Times are wall clock of the work itself (cluster start-up and imports
+excluded, given in the note; ``cluster``: the ingest command's imports and
+connecting included).
 """
 
 from __future__ import annotations
@@ -42,6 +62,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -77,7 +98,16 @@ INGEST_MODES: dict[str, dict[str, Any]] = {
     "dask1": {"label": "Dask 1 worker x 1 thread", "workers": 1, "threads": 1, "rayon": 1},
     "dask2x1": {"label": "Dask 2 workers x 1 thread", "workers": 2, "threads": 1, "rayon": 1},
     "dask1x2": {"label": "Dask 1 worker x 2 threads", "workers": 1, "threads": 2, "rayon": 2},
+    "cluster": {"label": "dask scheduler + worker 2x1 (CLI --scheduler)", "workers": 2, "threads": 1,
+                "rayon": 1},
 }
+# modes whose stored events the cluster mode must reproduce
+REFERENCE_MODES = ("single", "dask2x1")
+CLUSTER_START_TIMEOUT_S = 120.0
+# Runs a cluster command (exec: the same pid and command line) with PR_SET_PDEATHSIG = SIGTERM, so that it
+# stops even if the benchmark is killed outright; argv: the benchmark's pid, then the command.
+_ORPHAN_GUARD = ("import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGTERM); "
+                 "os.getppid() == int(sys.argv[1]) or sys.exit('parent gone'); os.execv(sys.argv[2], sys.argv[2:])")
 
 
 # --------------------------------------------------------------------------- #
@@ -285,6 +315,12 @@ def _report_dict(report: Any) -> dict[str, Any]:
     return dict(vars(report)) if hasattr(report, "__dict__") else {"report": repr(report)}
 
 
+def counts_checksum(cells: np.ndarray, counts: np.ndarray) -> int:
+    """Order-free checksum of events per cell (int64 cell ids), the same in every mode."""
+    cells = np.asarray(cells, dtype=np.int64)
+    return int((cells % 1_000_003 * np.asarray(counts, dtype=np.int64)).sum() % (1 << 62))
+
+
 def run_ingest(mode: str, sample_dir: Path, work: Path, chunk_mb: float) -> dict[str, Any]:
     """Child process: ``geo.scale.engine.ingest_partitioned`` + ``cell_counts`` in ``mode``."""
     from geo.scale import engine as scale
@@ -310,6 +346,8 @@ def run_ingest(mode: str, sample_dir: Path, work: Path, chunk_mb: float) -> dict
             counts = counts[0]
         info["counted"] = int(np.asarray(counts).sum())
         info["cells"] = int(len(counts))
+        info["cells_checksum"] = counts_checksum(np.asarray(counts.index), np.asarray(counts))
+        info["stored_readback"] = scale.store_summary(ws)["events"]
         info["store_bytes"] = sum(p.stat().st_size for p in scale.store_dir(ws).rglob("*") if p.is_file())
         rep = _report_dict(report)
         info["report"] = {k: v for k, v in rep.items() if isinstance(v, int | float | str | bool)}
@@ -322,12 +360,289 @@ def run_ingest(mode: str, sample_dir: Path, work: Path, chunk_mb: float) -> dict
 
 
 # --------------------------------------------------------------------------- #
+# the same job on a dask.distributed cluster started as a user would
+# --------------------------------------------------------------------------- #
+
+
+class ForestRSS(TreeRSS):
+    """:class:`TreeRSS` over several process trees (scheduler, worker command, CLI commands): the summed RSS.
+
+    ``add`` puts another root in (a CLI command once started); a root that
+    has ended counts nothing.  One pass over ``/proc`` per sample, whatever
+    the number of roots (a pass costs ~10 ms of CPU, taken from the cores the
+    cluster runs on).
+    """
+
+    def __init__(self, pids: list[int], interval: float = 0.2) -> None:
+        super().__init__(pids[0], interval)
+        self.roots = list(pids)
+
+    def add(self, pid: int) -> None:
+        self.roots.append(int(pid))
+
+    def sample(self) -> None:
+        pids = _descendants(list(self.roots), _proc_table())
+        sizes = [_rss_bytes(pid) for pid in pids]
+        self.peak_bytes = max(self.peak_bytes, sum(sizes))
+        self.max_procs = max(self.max_procs, sum(1 for b in sizes if b))
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):  # ended meanwhile
+        return 0
+
+
+def _proc_table() -> dict[int, tuple[int, int, float]]:
+    """pid -> (ppid, session id, CPU seconds of it and its waited-for children) of every process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        f = stat[stat.rindex(b")") + 2:].split()  # state ppid pgrp session tty tpgid flags ... utime stime cutime cstime
+        table[int(name)] = (int(f[1]), int(f[3]), sum(int(x) for x in f[11:15]) / tick)
+    return table
+
+
+def _descendants(roots: list[int], table: dict[int, tuple[int, int, float]]) -> list[int]:
+    """The live processes of ``table`` under ``roots`` (roots included; each once)."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    seen, stack = set(), [pid for pid in roots if pid in table]
+    while stack:
+        pid = stack.pop()
+        if pid not in seen:
+            seen.add(pid)
+            stack.extend(children.get(pid, ()))
+    return sorted(seen)
+
+
+def _tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds used so far by the live processes under ``roots`` (and the children they waited for)."""
+    table = _proc_table()
+    return sum(table[pid][2] for pid in _descendants(roots, table))
+
+
+def _in_sessions(sessions: set[int]) -> list[int]:
+    """Live processes whose session is one of ``sessions`` (those started with ``start_new_session``)."""
+    return sorted(pid for pid, (_, sid, _) in _proc_table().items() if sid in sessions)
+
+
+def _log_tail(path: Path, n: int = 1500) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-n:]
+    except OSError:
+        return ""
+
+
+def _wait_for_cluster(sched: subprocess.Popen, worker: subprocess.Popen, scheduler_file: Path,
+                      workers: int, logs: Path) -> str:
+    """The scheduler's address once ``workers`` workers are connected (RuntimeError if a process dies or it times out)."""
+    from distributed import Client
+
+    deadline = time.monotonic() + CLUSTER_START_TIMEOUT_S
+    while not scheduler_file.exists():
+        if sched.poll() is not None:
+            raise RuntimeError(f"dask scheduler exited ({sched.returncode}): {_log_tail(logs / 'scheduler.log')}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no scheduler file after {CLUSTER_START_TIMEOUT_S:.0f} s")
+        time.sleep(0.1)
+    while True:
+        try:
+            address = json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
+            break
+        except (ValueError, KeyError):  # being written
+            time.sleep(0.1)
+    with Client(address, timeout="20s") as client:
+        while len(client.scheduler_info(n_workers=-1)["workers"]) < workers:
+            for proc, name in ((sched, "scheduler"), (worker, "worker")):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"dask {name} exited ({proc.returncode}): {_log_tail(logs / f'{name}.log')}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"fewer than {workers} workers after {CLUSTER_START_TIMEOUT_S:.0f} s: "
+                                   + _log_tail(logs / "worker.log"))
+            time.sleep(0.2)
+    return address
+
+
+def _stop_cluster(address: str | None, procs: list[subprocess.Popen]) -> dict[str, Any]:
+    """Shut the cluster down through its scheduler; stop whatever is left of the processes' sessions.
+
+    Returns the seconds it took, how the processes ended and the pids of
+    stray processes that had to be killed (there should be none).
+    """
+    t = time.perf_counter()
+    if address is not None and all(p.poll() is None for p in procs):
+        try:
+            from distributed import Client
+
+            with Client(address, timeout="10s") as client:
+                client.shutdown()  # the scheduler closes its workers (and their nannies), then itself
+        except Exception:  # noqa: BLE001 - fall back to signals below
+            pass
+    forced = []
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            forced.append(proc.pid)
+            for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(proc.pid, sig)  # its own session and group: start_new_session
+                    proc.wait(timeout=wait)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+    sessions = {p.pid for p in procs}
+    strays = _in_sessions(sessions)
+    for _ in range(50):  # a worker process may take a moment to follow its nanny
+        if not strays:
+            break
+        time.sleep(0.2)
+        strays = _in_sessions(sessions)
+    for pid in strays:  # ours: in the sessions started above
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return {"shutdown_s": time.perf_counter() - t, "forced": forced, "strays": strays,
+            "exit_codes": [p.poll() for p in procs]}
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through measure_cluster's finally: the cluster is stopped
+
+
+def _run_cli(cmd: list[str], env: dict[str, str], rss: ForestRSS, log: Path) -> tuple[dict[str, Any], float, float]:
+    """Run a ``gridwatch … --json`` command; (its JSON output, wall seconds, CPU seconds)."""
+    with tempfile.TemporaryFile() as out, log.open("ab") as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=ROOT)
+        rss.add(proc.pid)
+        try:
+            code, _, cpu = wait_with_rusage(proc.pid)
+        except BaseException:  # SIGTERM/^C of the benchmark: the command goes too
+            proc.kill()
+            proc.wait()
+            raise
+        proc.returncode = code
+        wall = time.perf_counter() - t
+        out.seek(0)
+        text = out.read().decode("utf-8", errors="replace")
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} exited {code}: {_log_tail(log)}")
+    return json.loads(text), wall, cpu
+
+
+def measure_cluster(sample_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The scale ingest as a user runs it on a ``dask scheduler`` + ``dask worker`` cluster (see the module doc).
+
+    The workspace is made here, in the driver, as in the other modes' child
+    (what ``gridwatch init`` would have done); everything measured runs in the
+    cluster's processes and the CLI commands.
+    """
+    cfg = INGEST_MODES["cluster"]
+    dask_exe = str(Path(sys.executable).with_name("dask"))
+    env = {k: v for k, v in os.environ.items() if k != "GRIDWATCH_SCHEDULER"}
+    env["RAYON_NUM_THREADS"] = str(cfg["rayon"])
+    info: dict[str, Any] = {}
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
+        work = Path(tmp)
+        root = work / "ws-cluster"
+        logs = work / "logs"
+        logs.mkdir()
+        scheduler_file = work / "scheduler.json"
+        procs: list[subprocess.Popen] = []
+        address = None
+        rss = None
+        sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            fresh_workspace(root, sample_dir)
+            t = time.perf_counter()
+            guard = [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid())]
+            common = {"env": env, "cwd": ROOT, "stdin": subprocess.DEVNULL, "stderr": subprocess.STDOUT,
+                      "start_new_session": True}  # own session: stopped as a whole, not hit by the terminal's ^C
+            with (logs / "scheduler.log").open("wb") as log:
+                procs.append(subprocess.Popen(
+                    [*guard, dask_exe, "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
+                     "--dashboard-address", ":0", "--host", "127.0.0.1"], stdout=log, **common))
+            rss = ForestRSS([procs[0].pid])
+            rss.__enter__()
+            while not scheduler_file.exists() and procs[0].poll() is None \
+                    and time.perf_counter() - t < CLUSTER_START_TIMEOUT_S:
+                time.sleep(0.1)
+            with (logs / "worker.log").open("wb") as log:
+                procs.append(subprocess.Popen(
+                    [*guard, dask_exe, "worker", "--scheduler-file", str(scheduler_file), "--nworkers", str(cfg["workers"]),
+                     "--nthreads", str(cfg["threads"]), "--host", "127.0.0.1"], stdout=log, **common))
+            rss.add(procs[1].pid)
+            address = _wait_for_cluster(procs[0], procs[1], scheduler_file, cfg["workers"], logs)
+            info["startup_s"] = time.perf_counter() - t
+            info["cluster_procs"] = len(_in_sessions({p.pid for p in procs}))
+
+            gw = _gridwatch_cmd()
+            inputs = [f"{source}={sample_dir / name}" for source, (name, _) in CSV_FILES.items()]
+            doc, info["seconds"], cli_cpu = _run_cli(
+                [*gw, "scale", "ingest", *inputs, "--workspace", str(root), "--scheduler", address,
+                 "--chunk-mb", f"{args.chunk_mb:g}", "--json"], env, rss, logs / "cli.log")
+            info["report"] = {k: v for k, v in doc.items() if isinstance(v, int | float | str | bool)}
+            info["timings"] = doc.get("timings", {})
+            status, info["status_s"], cpu = _run_cli([*gw, "scale", "status", "--workspace", str(root), "--json"],
+                                                     env, rss, logs / "cli.log")
+            cli_cpu += cpu
+            info["stored_readback"] = int(status["events"])
+            counts_file = work / "counts.parquet"
+            counted, info["counts_s"], cpu = _run_cli(
+                [*gw, "scale", "counts", "--workspace", str(root), "--scheduler", address, "--tier", "small",
+                 "--out", str(counts_file), "--json"], env, rss, logs / "cli.log")
+            cli_cpu += cpu
+            import pandas as pd
+
+            from geo.grid.h3cells import hex_to_cells
+
+            table = pd.read_parquet(counts_file)
+            info["counted"] = int(counted["events"])
+            info["cells"] = int(counted["cells"])
+            info["cells_checksum"] = counts_checksum(hex_to_cells(table["cell"].to_numpy()), table["count"].to_numpy())
+            info["store_bytes"] = sum(p.stat().st_size for p in Path(status["store"]).rglob("*") if p.is_file())
+            info["cpu_s"] = _tree_cpu_s([p.pid for p in procs]) + cli_cpu
+        except Exception as exc:  # noqa: BLE001 - reported as a FAILED row, the cluster is stopped below
+            info["error"] = f"{type(exc).__name__}: {exc}"[:1500]
+        finally:
+            info.update(_stop_cluster(address, procs))
+            signal.signal(signal.SIGTERM, sigterm)
+            if rss is not None:
+                rss.__exit__(None, None, None)
+            # the nannies' complaint when a worker process does not end in time on shutdown
+            info["workers_killed"] = _log_tail(logs / "worker.log", 1 << 20).count("still alive after")
+    info["wall_s"] = time.perf_counter() - t_all
+    info["peak_rss_mb"] = rss.peak_mb if rss is not None else None
+    info["procs"] = rss.max_procs if rss is not None else 0
+    return info
+
+
+# --------------------------------------------------------------------------- #
 # driver: one child process per mode, its process tree sampled
 # --------------------------------------------------------------------------- #
 
 
 def measure(kind: str, mode: str, rayon: int, sample_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Run one mode in a child process; its result plus the peak summed RSS of its tree."""
+    if (kind, mode) == ("ingest", "cluster"):
+        return measure_cluster(sample_dir, args)
     with tempfile.TemporaryDirectory(dir=args.cache) as tmp:
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, __file__, "--child", kind, mode, "--sample-dir", str(sample_dir),
@@ -380,6 +695,13 @@ def main() -> None:
     if args.child:
         _child(args)
         return
+    index_modes = [m for m in args.index_modes.split(",") if m]
+    # the cluster mode compares its stored events with the reference modes': after them
+    ingest_modes = sorted((m for m in args.ingest_modes.split(",") if m), key=lambda m: m == "cluster")
+    unknown = sorted(set(ingest_modes) - set(INGEST_MODES)) + sorted(set(index_modes) - set(INDEX_MODES))
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {', '.join(unknown)}: index modes {', '.join(INDEX_MODES)}; "
+                         f"ingest modes {', '.join(INGEST_MODES)}")
     args.cache.mkdir(parents=True, exist_ok=True)
     meta = ensure_sample(args.events, args.cache, regenerate=args.regenerate)
     sample_dir = Path(meta["dir"])
@@ -397,19 +719,30 @@ def main() -> None:
 
     def emit(prefix: str, kind: str, modes: dict[str, dict[str, Any]], selected: list[str]) -> None:
         base = None
+        done: dict[str, dict[str, Any]] = {}
         for mode in selected:
             cfg = modes[mode]
             r = measure(kind, mode, cfg["rayon"], sample_dir, args)
             case = f"{prefix} {size}: {cfg['label']}"
             if "error" in r:
-                rows.append(result_row(BENCH, case, "seconds", None, "s", f"FAILED ({r['error']})",
-                                       peak_rss_mb=r["peak_rss_mb"]))
-                print(f"  {case}: FAILED {r['error']}", flush=True)
+                note = f"FAILED ({r['error']})"
+                if "strays" in r:
+                    note += "; " + cluster_shutdown_note(r)
+                rows.append(result_row(BENCH, case, "seconds", None, "s", note, peak_rss_mb=r["peak_rss_mb"]))
+                print(f"  {case}: {note}", flush=True)
                 continue
+            done[mode] = r
             base = base or r
-            note = (f"{n / r['seconds']:,.0f} ev/s, {base['seconds'] / r['seconds']:.2f}x vs {selected[0]}, "
-                    f"CPU {r['cpu_s']:.0f} s in {r['wall_s']:.0f} s of the whole child")
-            if "startup_s" in r:
+            note = f"{n / r['seconds']:,.0f} ev/s, {base['seconds'] / r['seconds']:.2f}x vs {selected[0]}, "
+            if mode == "cluster":  # the verdict first: the README's copy of the table keeps 100 characters
+                note = same_events_note(r, {m: done[m] for m in REFERENCE_MODES if m in done}) + "; " + note
+                note += (f"CPU {r['cpu_s']:.0f} s (scheduler, workers, CLI) in {r['wall_s']:.0f} s from workspace "
+                         f"to shutdown, cluster start {r['startup_s']:.1f} s ({r['cluster_procs']} procs), "
+                         f"engine {r['report'].get('seconds', float('nan')):.1f} s of the CLI's wall time "
+                         f"(`scale status` took {r['status_s']:.1f} s)")
+            else:
+                note += f"CPU {r['cpu_s']:.0f} s in {r['wall_s']:.0f} s of the whole child"
+            if "startup_s" in r and mode != "cluster":
                 note += f", cluster start {r['startup_s']:.1f} s"
             if kind == "index":
                 same = (r["checksum"], r["indexed"]) == (base["checksum"], base["indexed"])
@@ -423,15 +756,17 @@ def main() -> None:
                 stages = sorted(r.get("timings", {}).items(), key=lambda kv: -kv[1])[:3]
                 if stages:
                     note += " (" + ", ".join(f"{k} {v:.0f} s" for k, v in stages) + ")"
-                note += f"; then cell_counts {r['counts_s']:.1f} s ({r['cells']:,} cells)"
+                if mode == "cluster":
+                    note += f"; then `scale counts` {r['counts_s']:.1f} s of CLI wall time ({r['cells']:,} cells); "
+                    note += cluster_shutdown_note(r)
+                else:
+                    note += f"; then cell_counts {r['counts_s']:.1f} s ({r['cells']:,} cells)"
             rows.append(result_row(BENCH, case, "seconds", r["seconds"], "s", note, peak_rss_mb=r["peak_rss_mb"],
                                    ratio=r["seconds"] / base["seconds"], ratio_to=f"first mode ({selected[0]})"))
             print(f"  {case}: {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
                   f"({r['procs']} procs); {note}", flush=True)
 
-    index_modes = [m for m in args.index_modes.split(",") if m]
     emit("index+count", "index", INDEX_MODES, index_modes)
-    ingest_modes = [m for m in args.ingest_modes.split(",") if m]
     if ingest_modes and _has_scale_engine():
         emit("geo.scale.engine ingest", "ingest", INGEST_MODES, ingest_modes)
     elif ingest_modes:
@@ -439,6 +774,38 @@ def main() -> None:
                                "skipped: geo.scale.engine is not in this checkout"))
     print_table(rows)
     write_rows(args.json_out, rows)
+
+
+def same_events_note(r: dict[str, Any], refs: dict[str, dict[str, Any]]) -> str:
+    """"same stored events: yes/no" of the cluster run ``r`` against the reference modes' runs ``refs``.
+
+    Yes when the events it stored (the CLI's report and ``scale status`` read
+    back) and its counts per small cell (``scale counts``: total, cells,
+    checksum) equal those of every reference run.
+    """
+    stored = f"{r['stored_readback']:,} read back"
+    if not refs:
+        return f"same stored events: not checked (run {' or '.join(REFERENCE_MODES)} too; {stored})"
+    mine = (r["report"].get("stored"), r["stored_readback"], r["counted"], r["cells"], r["cells_checksum"])
+    differ = [m for m, ref in refs.items()
+              if (ref["report"].get("stored"), ref.get("stored_readback"), ref["counted"], ref["cells"],
+                  ref["cells_checksum"]) != mine]
+    if not differ:
+        return f"same stored events: yes ({stored} = {', '.join(refs)}; counts per cell identical)"
+    return f"same stored events: NO ({stored}, {r['counted']:,} in {r['cells']:,} cells; " + "; ".join(
+        f"{m} stored {refs[m]['report'].get('stored')}, {refs[m]['counted']:,} in {refs[m]['cells']:,} cells"
+        + ("" if refs[m]["cells_checksum"] == r["cells_checksum"] else ", other counts per cell")
+        for m in differ) + ")"
+
+
+def cluster_shutdown_note(r: dict[str, Any]) -> str:
+    """How the cluster ended: shut down through the scheduler, or processes killed."""
+    note = f"cluster shut down in {r['shutdown_s']:.1f} s"
+    if r["forced"]:
+        note += f", {len(r['forced'])} command(s) signalled after 30 s"
+    if r.get("workers_killed"):
+        note += f", {r['workers_killed']} worker process(es) killed by their nanny"
+    return note + (f", STRAY PROCESSES KILLED: {r['strays']}" if r["strays"] else ", no stray processes")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

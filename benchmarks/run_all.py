@@ -13,7 +13,10 @@ What is measured, in the same run on this machine:
 * ``mclp``    — MCLP exact vs greedy vs spopt (``bench_mclp.py``);
 * ``scale``   — ~2e7 synthetic events (``gridwatch sample --scale``): one
   process vs Dask threads / workers, indexing+counting and the ``geo.scale.engine``
-  ingest, with the peak RSS of each mode's whole process tree (``bench_scale.py``);
+  ingest, with the peak RSS of each mode's whole process tree, and the same ingest
+  as a user runs it on a cluster (``dask scheduler`` + ``dask worker`` processes,
+  ``gridwatch scale ingest --scheduler``; its stored events checked against the
+  single process's) (``bench_scale.py``);
 * ``trends``  — emerging hot spots at city scale: 100,651 cells × 260 weeks, 10⁶ events, time per step
   and peak RSS against the 3 GiB target (``bench_trends.py``).
 
@@ -55,14 +58,14 @@ FULL: list[tuple[str, list[str]]] = [
     ("ingest", ["bench_ingest.py"]),
     ("gistar", ["bench_gistar.py"]),
     ("mclp", ["bench_mclp.py"]),
-    ("scale", ["bench_scale.py", "--events", "2e7", "--ingest-modes", "single,dask2x1"]),
+    ("scale", ["bench_scale.py", "--events", "2e7", "--ingest-modes", "single,dask2x1,cluster"]),
     ("trends", ["bench_trends.py"]),
 ]
 QUICK: list[tuple[str, list[str]]] = [
     ("ingest", ["bench_ingest.py", "--sizes", "100000", "--no-xlsx"]),
     ("gistar", ["bench_gistar.py", "--repeat", "1", "--k", "1"]),
     ("mclp", ["bench_mclp.py", "--quick"]),
-    ("scale", ["bench_scale.py", "--events", "2e5", "--ingest-modes", "single,dask2x1"]),
+    ("scale", ["bench_scale.py", "--events", "2e5", "--ingest-modes", "single,dask2x1,cluster"]),
     ("trends", ["bench_trends.py", "--radius", "60", "--slices", "104", "--events", "100000"]),
 ]
 EXTRAS: list[tuple[str, list[str]]] = [
@@ -151,7 +154,8 @@ def write_results(rows: list[dict[str, Any]], machine: dict[str, Any], meta: dic
           "(ingest: the floor, polars/pyarrow read -> h3ronpy index -> Parquet write of the same file; MCLP: "
           "plain HiGHS on the same matrix; Gi*: libpysal/esda; scale: the single process); below 1 is faster.", "",
           "peak RSS: for `scale` rows, the largest sum of RSS over the mode's whole process tree (driver, "
-          "Dask nanny and workers; sampled every 0.2 s); for the other rows, the largest single process of "
+          "Dask nanny and workers; for the cluster row the scheduler, the `dask worker` command with its "
+          "nannies and workers, and the CLI commands; sampled every 0.2 s); for the other rows, the largest single process of "
           "the script's run (`ru_maxrss` of the child from `os.wait4`), the same for every row of a script.", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(md), encoding="utf-8")
     keys = ["benchmark", "case", "metric", "value", "unit", "ratio", "ratio_to", "peak_rss_mb", "note", "script"]
