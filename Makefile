@@ -38,7 +38,8 @@ test: setup browser sample-data
 	$(PY) -m ruff check geo tests app.py app_pages benchmarks
 	$(PY) -m pytest -q
 
-# The whole suite (~40 min: 2e7 synthetic events are generated once into /tmp/gridwatch-bench and ingested twice);
+# The whole suite (~60 min: 2e7 synthetic events are generated once into /tmp/gridwatch-bench and ingested three
+# ways: one process, a 2-worker LocalCluster, a `dask scheduler` + `dask worker` cluster);
 # bench-quick is the same table at small sizes (~4 min).
 bench: setup
 	$(PY) benchmarks/run_all.py
