@@ -14,7 +14,9 @@ keeps a 1e5-event frame from being copied on every rerun.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,10 +72,17 @@ def prepare_sample(progress: Callable[[str, float], None] | None = None) -> list
     return reports
 
 
-def store_is_empty(ws: Workspace) -> bool:
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store_is_empty(store: str, stamp: tuple[Stamp, Stamp]) -> bool:
     from geo.store.database import store_counts
 
-    return store_counts(ws.store_path)["events"] == 0
+    return store_counts(store)["events"] == 0
+
+
+def store_is_empty(ws: Workspace) -> bool:
+    """Whether the store holds no event (asked once per store version: opening the store on every run cost
+    a tenth of a second)."""
+    return _store_is_empty(str(ws.store_path), store_stamp(ws))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -165,6 +174,10 @@ def zones(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> gpd.G
     return _zones(ws, ev, key(ws), flt, tier)
 
 
+CURVE_GROWTH = 4
+"""How much longer the coverage curve gets each time it stops short of 80 % (``max(2p, 40)`` first)."""
+
+
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, p: int, radius_m: float,
           network: bool, existing: tuple[str, bytes] | None) -> Any:
@@ -178,13 +191,37 @@ def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter
         if existing is not None:
             path = Path(tmp) / _safe_name(existing[0])
             path.write_bytes(existing[1])
-        plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network)
-        # the curve goes on until 80 % is reached (or every candidate is a post: then the page says why)
+        # the curve goes on until 80 % is reached (or every candidate is a post: then the page says why):
+        # max(2p, 40) posts first, CURVE_GROWTH times longer while 80 % is not reached.  The greedy curve
+        # of a longer run starts with the shorter one, so one solve with the second length serves both
+        # cases, cut back to the first length when that was enough.
+        first = max(2 * p, 40)
+        length = CURVE_GROWTH * first
+        plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network,
+                          curve_max=length)
         candidates = int(plan.summary["candidates"])
+        if _reaches(plan.curve, min(first, candidates)):
+            return _cut_curve(plan, min(first, candidates))
         while plan.summary["posts_for_80pct"] is None and int(plan.curve["p"].max()) < candidates:
+            length = min(candidates, CURVE_GROWTH * int(plan.curve["p"].max()))
             plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network,
-                              curve_max=min(candidates, 4 * int(plan.curve["p"].max())))
+                              curve_max=length)
         return plan
+
+
+def _reaches(curve: pd.DataFrame, length: int, share: float = 0.8) -> bool:
+    return bool((curve.loc[curve["p"] <= length, "share"] >= share - 1e-12).any())
+
+
+def _cut_curve(plan: Any, length: int) -> Any:
+    """The plan with its coverage curve ending at ``length`` posts (what a solve with that length gives)."""
+    from geo.planning.posts import PostPlan
+    from geo.planning.solvers import posts_for_share
+
+    curve = plan.curve[plan.curve["p"] <= length].reset_index(drop=True)
+    summary = {**plan.summary, "posts_for_80pct": int(posts_for_share(curve, 0.8))
+               if curve["share"].max() >= 0.8 - 1e-12 else None}
+    return PostPlan(posts=plan.posts, curve=curve, summary=summary)
 
 
 def plan(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, *, p: int, radius_m: float, network: bool,
@@ -221,14 +258,29 @@ def _overview(_ws: Workspace, _events: pd.DataFrame, data_key: Any, since: Any, 
                                     hot_cells=hs.cells, tier=tier, period=period),
         "ranking": None,
     }
-    if _ws.grids is not None:
-        out["ranking"] = ov.grid_ranking(_events, _ws.grids, tier, settings, period)
+    out["ranking"] = _ranking(_ws, _events, data_key, since, until, tier)
     return out
 
 
 def overview(ws: Workspace, ev: pd.DataFrame, since: Any, until: Any, tier: str) -> dict[str, Any]:
     """KPIs, ranking, weekly trend and problem list of a period (cached)."""
     return _overview(ws, ev, key(ws), since, until, tier)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _ranking(_ws: Workspace, _events: pd.DataFrame, data_key: Any, since: Any, until: Any, tier: str
+             ) -> pd.DataFrame | None:
+    from geo.analysis import overview as ov
+
+    if _ws.grids is None:
+        return None
+    return ov.grid_ranking(_events, _ws.grids, tier, _ws.settings, ov.Period(since, until))
+
+
+def ranking(ws: Workspace, ev: pd.DataFrame, since: Any, until: Any, tier: str) -> pd.DataFrame | None:
+    """The official grids' ranking of a period (:func:`geo.analysis.overview.grid_ranking`; ``None`` without
+    grids), cached: all the overview's map needs, so the map is drawn before the rest is computed."""
+    return _ranking(ws, ev, key(ws), since, until, tier)
 
 
 # --- intake -------------------------------------------------------------------------------------------
@@ -443,6 +495,44 @@ def _forecast(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFi
 def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> Any:
     """:func:`geo.analysis.forecast.forecast` with a ``folds``-week backtest (cached)."""
     return _forecast(ws, ev, key(ws), flt, tier, int(folds))
+
+
+def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> bool:
+    """Start :func:`forecast` in a background thread, once per store version and arguments.
+
+    The forecast (a backtest of learned models) takes seconds; computed while the user reads the page,
+    the risk toggle finds it cached.  A page asking for it while it runs waits for this run (the cache
+    computes each value once).  Errors are left for the page's own call to show.  Returns whether a
+    thread was started.
+    """
+    return _prefetch(("forecast", key(ws), flt, tier, int(folds)), lambda: forecast(ws, ev, flt, tier, folds))
+
+
+_PREFETCHED: set[Any] = set()
+_PREFETCH_LOCK = threading.Lock()
+PREFETCH_NICE = 10
+"""Scheduling niceness of a prefetch thread (Linux): the pages' own runs come first."""
+
+
+def _prefetch(token: Any, call: Callable[[], Any]) -> bool:
+    with _PREFETCH_LOCK:
+        if token in _PREFETCHED:
+            return False
+        _PREFETCHED.add(token)
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
+        except (AttributeError, OSError):  # not Linux: the thread keeps the server's priority
+            pass
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - the page's own call raises it again and shows it
+            with _PREFETCH_LOCK:
+                _PREFETCHED.discard(token)
+
+    threading.Thread(target=run, name="gridwatch-prefetch", daemon=True).start()
+    return True
 
 
 def forecast_grids(ws: Workspace, result: Any, n: int = 10) -> pd.DataFrame | None:
