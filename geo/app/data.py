@@ -1,8 +1,8 @@
 """Cached library calls of the app.
 
 Every heavy call goes through a Streamlit cache keyed by what it depends on:
-the workspace folder and the event store's file stamp (so an ingest
-invalidates everything at once), the :class:`~geo.analysis.filters.EventFilter` (a
+the workspace folder and the events' version (:func:`data_version`: an ingest
+invalidates everything at once, a login's audit row nothing), the :class:`~geo.analysis.filters.EventFilter` (a
 frozen dataclass, hashable) and the analysis parameters.  A map click, a
 pan or a language switch hits the caches and recomputes nothing.
 
@@ -72,21 +72,30 @@ def prepare_sample(progress: Callable[[str, float], None] | None = None) -> list
     return reports
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _store_is_empty(store: str, stamp: tuple[Stamp, Stamp]) -> bool:
-    from geo.store.database import store_counts
-
-    return store_counts(store)["events"] == 0
-
-
 def store_is_empty(ws: Workspace) -> bool:
-    """Whether the store holds no event (asked once per store version: opening the store on every run cost
-    a tenth of a second)."""
-    return _store_is_empty(str(ws.store_path), store_stamp(ws))
+    """Whether the store holds no event (asked once per write to the store)."""
+    return data_version(ws)[0] == 0
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _events_version(store: str, stamp: tuple[Stamp, Stamp]) -> tuple[int, int]:
+    from geo.store.database import events_version
+
+    return events_version(store)
+
+
+def data_version(ws: Workspace) -> tuple[int, int]:
+    """Version of the stored events (:func:`geo.store.database.events_version`: count and checksum).
+
+    Asked again only when the store file changes; the caches below are keyed on it, not on the
+    file, because every login, logout and download appends an audit row to the same file and
+    would otherwise throw every analysis away.
+    """
+    return _events_version(str(ws.store_path), store_stamp(ws))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _events(store: str, stamp: tuple[Stamp, Stamp]) -> pd.DataFrame:
+def _events(store: str, version: tuple[int, int]) -> pd.DataFrame:
     from geo.store.database import read_events
 
     return read_events(store)
@@ -94,12 +103,12 @@ def _events(store: str, stamp: tuple[Stamp, Stamp]) -> pd.DataFrame:
 
 def events(ws: Workspace) -> pd.DataFrame:
     """All stored events (read once per store version; treat as read-only)."""
-    return _events(str(ws.store_path), store_stamp(ws))
+    return _events(str(ws.store_path), data_version(ws))
 
 
-def key(ws: Workspace) -> tuple[str, tuple[Stamp, Stamp]]:
-    """Cache key of a workspace's data."""
-    return str(ws.root), store_stamp(ws)
+def key(ws: Workspace) -> tuple[str, tuple[int, int]]:
+    """Cache key of a workspace's data: its folder and the events' version."""
+    return str(ws.root), data_version(ws)
 
 
 # --- reference layers -----------------------------------------------------------------------

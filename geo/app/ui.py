@@ -88,12 +88,14 @@ def filter_widgets(ws: Workspace, ev: pd.DataFrame, prefix: str, *, tier: bool =
                            key=f"{prefix}_window", placeholder=c.t("mapview.choose"))
     chosen_sources: list[str] = []
     if sources:
-        present = [s for s in SOURCES if s in set(ev["source"].unique())] or list(SOURCES)
+        in_store = set(ev["source"].unique())  # once: inside the comprehension it scanned the events per source
+        present = [s for s in SOURCES if s in in_store] or list(SOURCES)
         chosen_sources = box.multiselect(c.t("filter.sources"), present,
                                          format_func=lambda s: c.t(f"source.{s}"), key=f"{prefix}_sources",
                                          placeholder=c.t("filter.all"))
     labels = c.categories(settings)
-    present_cats = [k for k in labels if k in set(ev["category"].unique())] or list(labels)
+    stored_cats = set(ev["category"].unique())
+    present_cats = [k for k in labels if k in stored_cats] or list(labels)
     chosen_cats = box.multiselect(c.t("filter.categories"), present_cats, format_func=labels.__getitem__,
                                   key=f"{prefix}_categories", placeholder=c.t("filter.all"))
     first, last = data_dates(ev, ws)
