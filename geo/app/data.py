@@ -113,6 +113,12 @@ def key(ws: Workspace) -> tuple[str, tuple[int, int]]:
 
 # --- reference layers -----------------------------------------------------------------------
 
+def reference_key(ws: Workspace) -> tuple[Any, ...]:
+    """Cache key of the workspace's reference data: its settings, area, grid and road files' stamps."""
+    stamps = tuple(file_stamp(ws.paths.get(k)) for k in ("area", "grids", "roads"))
+    return str(ws.root), file_stamp(ws.root / "gridwatch.toml"), stamps
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _roads(path: str, stamp: Stamp) -> gpd.GeoDataFrame | None:
     from geo.grid.roads import read_roads
@@ -573,12 +579,17 @@ def gaps(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> Any:
     return _gaps(ws, ev, key(ws), flt, tier)
 
 
-def grid_names(ws: Workspace, tier: str) -> dict[str, str]:
-    """Official grid id -> name of one tier (empty without grids), ordered by id."""
-    if ws.grids is None:
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _grid_names(ref: Any, tier: str, _ws: Workspace) -> dict[str, str]:
+    if _ws.grids is None:
         return {}
-    g = ws.grids[ws.grids["tier"] == tier].sort_values("grid_id")
+    g = _ws.grids[_ws.grids["tier"] == tier].sort_values("grid_id")
     return dict(zip(g["grid_id"].astype(str), g["name"].astype(str), strict=True))
+
+
+def grid_names(ws: Workspace, tier: str) -> dict[str, str]:
+    """Official grid id -> name of one tier (empty without grids), ordered by id (cached per grid file; read-only)."""
+    return _grid_names(reference_key(ws), tier, ws)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

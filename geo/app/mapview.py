@@ -53,12 +53,6 @@ def asset_base() -> str:
     return f"/{base}/app/static" if base else "/app/static"
 
 
-def reference_key(ws: Workspace) -> tuple[Any, ...]:
-    """Cache key of the workspace's reference layers: its settings, area, grid and road files' stamps."""
-    stamps = tuple(data.file_stamp(ws.paths.get(k)) for k in ("area", "grids", "roads"))
-    return str(ws.root), data.file_stamp(ws.root / "gridwatch.toml"), stamps
-
-
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _base_json(ref: Any, crs: str, roads: bool, _ws: Workspace) -> str:
     return basemap.basemap_json(data.basemap(_ws, crs), roads=roads)
@@ -74,7 +68,7 @@ def base_map(ws: Workspace) -> tuple[folium.Map, str]:
     tiles = tile_source(ws)
     crs = render.display_crs(tiles)
     m = render.base_map(ws.area.bounds, tiles=tiles, lang=lang)
-    basemap.basemap_layer(_base_json(reference_key(ws), crs, tiles is None, ws)).add_to(m)
+    basemap.basemap_layer(_base_json(data.reference_key(ws), crs, tiles is None, ws)).add_to(m)
     render.area_layer(ws.area, lang=lang, crs=crs).add_to(m)
     return m, crs
 
@@ -111,7 +105,7 @@ def cached_overlay(what: str, key: Hashable, build: Callable[[], Any]) -> Any:
 def outlines(ws: Workspace, tier: str, crs: str) -> Any:
     """The official grid outlines of one tier (:func:`geo.maps.render.grids_layer`), cached per grid file."""
     lang = cat().lang
-    return cached_overlay("outlines", (reference_key(ws), tier, lang, crs),
+    return cached_overlay("outlines", (data.reference_key(ws), tier, lang, crs),
                           lambda: render.grids_layer(ws.grids, tier, lang=lang, crs=crs, labels=False))
 
 
