@@ -299,21 +299,19 @@ def _browser_run(workspace: Path, log_dir: Path, password: str, *, large: bool, 
                     results["map click: a cell's detail"] = (shown, max(shown, done))
                 step("filter change: hotspots tier", page,
                      lambda: sidebar.get_by_text("中网格", exact=True).first.click())
-                step("filter change: hotspots window", page, lambda: (
-                    page.get_by_role("combobox", name="时段").click(),
-                    page.get_by_role("option", name="早高峰").click()))
+                page.get_by_role("combobox", name="时段").click()  # the list opens; picking an entry is the change
+                step("filter change: hotspots window", page, lambda: page.get_by_role("option", name="早高峰").click())
                 page.close()
                 if not large:
                     page = first_load("first load: planner", "planner")
 
-                    def replan(field: Callable[[], None]) -> Callable[[], None]:
-                        return lambda: (field(), page.get_by_role("button", name="计算岗位").click())
-
-                    step("filter change: planner p", page,
-                         replan(lambda: page.get_by_label("岗位数 p（含既有岗位）").fill("10")))
-                    step("filter change: planner window", page, replan(lambda: (
-                        page.get_by_role("combobox", name="时段").click(),
-                        page.get_by_role("option", name="晚高峰").click())))
+                    # the planner's parameters are a form: the change is the click on its button
+                    page.get_by_label("岗位数 p（含既有岗位）").fill("10")
+                    step("filter change: planner p", page, lambda: page.get_by_role("button", name="计算岗位").click())
+                    page.get_by_role("combobox", name="时段").click()
+                    page.get_by_role("option", name="晚高峰").click()
+                    step("filter change: planner window", page,
+                         lambda: page.get_by_role("button", name="计算岗位").click())
                     page.close()
 
                     page = first_load("first load: overview", "")
