@@ -253,3 +253,7 @@ with st.expander(c.t("hotspot.table")):
         export = export[keep].rename(columns={col: c.t(f"cell.{col}") for col in keep if col != "geometry"})
         ui.download_buttons(export, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl",
                             what="hotspot_cells", details={"tier": f.tier, "filters": f.flt.describe()})
+
+# the other tiers' cells and grid crosswalks, built in the background while the page is read: the first
+# switch of tier then only runs its analysis
+data.prefetch_tiers(ws)

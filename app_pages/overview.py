@@ -338,3 +338,7 @@ else:
 # version, tier and date, so the risk toggle finds it ready
 if not st.session_state.get("ov_forecast"):
     data.prefetch_forecast(ws, ev, trend_flt, tier, folds=FORECAST_FOLDS)
+
+# the other tiers' cells and grid crosswalks, built in the background while the page is read: the first
+# switch of tier then only runs its analysis
+data.prefetch_tiers(ws)

@@ -523,6 +523,23 @@ def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: s
     return _prefetch(("forecast", key(ws), flt, tier, int(folds)), lambda: forecast(ws, ev, flt, tier, folds))
 
 
+def prefetch_tiers(ws: Workspace) -> bool:
+    """Build every tier's filled study-area cells and official-grid crosswalk in a background thread.
+
+    Once per workspace version (they depend on the area and the grids only): the first analysis on a
+    tier otherwise spends most of its time on them, so the first switch to another tier would.
+    """
+    def warm() -> None:
+        from geo.analysis.hotcells import area_cells, tier_crosswalk
+        from geo.settings import TIERS
+
+        for tier in TIERS:
+            area_cells(ws, tier)
+            tier_crosswalk(ws, tier)
+
+    return _prefetch(("tiers", reference_key(ws)), warm)
+
+
 _PREFETCHED: set[Any] = set()
 _PREFETCH_LOCK = threading.Lock()
 PREFETCH_NICE = 10
