@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.analysis import overview as ov
-from geo.app import data, session, ui
+from geo.app import data, mapview, session, ui
 from geo.grid import h3cells
 from geo.maps import render
 
@@ -33,14 +33,19 @@ cells = hs.cells
 summary = hs.summary
 first, last = ui.data_dates(ev, ws)
 st.caption(ui.describe_filter(f.flt, ws, first, last))
+# notes and messages in a box of their own: their number varies, the map's place on the page must not
+# (the browser keeps the open map only while it stays at the same place)
+notes = st.container()
+map_box = st.container()
 hot_n = int((cells["bin"] >= ov.HOT_BIN).sum())
 cold_n = int((cells["bin"] <= -ov.HOT_BIN).sum())
-ui.show_notes(summary.get("notes"))
+with notes:
+    ui.show_notes(summary.get("notes"))
 
 if mode == "emerging":
     # the emerging class joins the Gi* cells (same filled study area), so tooltips and the detail still work
     em = None
-    with ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
+    with notes, ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
         em = data.emerging(ws, ev, f.flt, f.tier)
     if em is None:
         mode = "gi"
@@ -48,14 +53,16 @@ if mode == "emerging":
         cells = cells.assign(pattern=em.cells.set_index("cell")["pattern"].reindex(cells["cell"]).to_numpy())
         es = em.summary
         pattern = em.cells["pattern"].astype(str)
-        st.caption(c.t("hotspot.emerging_caption", slices=es["slices"], first=c.fmt_date(es["first_slice"]),
-                       last=c.fmt_date(es["last_slice"]), hot=c.fmt_int(int(pattern.str.endswith("hot spot").sum())),
-                       cold=c.fmt_int(int(pattern.str.endswith("cold spot").sum()))))
-        ui.show_notes([n for n in es.get("notes", []) if n not in summary.get("notes", [])])
+        notes.caption(c.t("hotspot.emerging_caption", slices=es["slices"], first=c.fmt_date(es["first_slice"]),
+                          last=c.fmt_date(es["last_slice"]),
+                          hot=c.fmt_int(int(pattern.str.endswith("hot spot").sum())),
+                          cold=c.fmt_int(int(pattern.str.endswith("cold spot").sum()))))
+        with notes:
+            ui.show_notes([n for n in es.get("notes", []) if n not in summary.get("notes", [])])
 
 zones = None
 if show["zones"]:
-    with ui.guard(stop=False), st.spinner(c.t("spinner.zones")):
+    with notes, ui.guard(stop=False), st.spinner(c.t("spinner.zones")):
         zones = data.zones(ws, ev, f.flt, f.tier)
 
 # --- the map: the full main width --------------------------------------------------------------------
@@ -64,25 +71,29 @@ drawn = render.drawn_cells(cells, mode, render.FOLIUM_MAX_CELLS)
 clicked_cell: int | None = None
 n_events = int(summary["events"])
 if n_events == 0:
-    st.info(c.t("mapview.no_events_filter", what=ui.describe_filter(f.flt, ws, first, last)),
-            icon=":material/filter_alt_off:")
+    notes.info(c.t("mapview.no_events_filter", what=ui.describe_filter(f.flt, ws, first, last)),
+               icon=":material/filter_alt_off:")
 elif mode == "gi" and not (cells["bin"] != 0).any():
-    st.info(c.t("mapview.empty_gi", n=c.fmt_int(n_events)), icon=":material/info:")
-    st.button(c.t("mapview.switch_counts"), key="hs_to_counts", on_click=lambda: st.session_state.update(
+    notes.info(c.t("mapview.empty_gi", n=c.fmt_int(n_events)), icon=":material/info:")
+    notes.button(c.t("mapview.switch_counts"), key="hs_to_counts", on_click=lambda: st.session_state.update(
         hs_mode="count"))
 if len(drawn) > render.FOLIUM_MAX_CELLS:
     # too many features for SVG: deck.gl draws them on the GPU (no tiles, no GCJ shift needed)
-    st.caption(c.t("hotspot.deck_note", n=c.fmt_int(len(drawn))))
-    event = st.pydeck_chart(render.hotspot_deck(cells, mode, lang=c.lang, area=ws.area,
-                                                max_cells=render.FOLIUM_MAX_CELLS),
-                            on_select="rerun", selection_mode="single-object", key="hs_deck", height=ui.MAP_HEIGHT)
+    notes.caption(c.t("hotspot.deck_note", n=c.fmt_int(len(drawn))))
+    event = map_box.pydeck_chart(render.hotspot_deck(cells, mode, lang=c.lang, area=ws.area,
+                                                    max_cells=render.FOLIUM_MAX_CELLS),
+                                 on_select="rerun", selection_mode="single-object", key="hs_deck",
+                                 height=mapview.MAP_HEIGHT)
     picked = (event.selection.objects.get("cells") if event and event.selection else None) or []
     if picked:
         clicked_cell = int(h3cells.hex_to_cells(np.array([picked[0]["h3"]]))[0])
 else:
-    m, crs = ui.city_map(ws)
-    layer, _legend = render.cells_layer(cells, mode, lang=c.lang, crs=crs)
-    layer.add_to(m)
+    m, crs = mapview.base_map(ws)
+    # the cells' layer is built once per analysis, colouring and language (a click or a language round trip
+    # reuses it); the base map stays open in the browser and only the overlays are swapped
+    layer = mapview.cached_overlay("cells", (data.key(ws), f.flt, f.tier, mode, c.lang, crs),
+                                   lambda: render.cells_layer(cells, mode, lang=c.lang, crs=crs)[0])
+    overlays = [layer]
     if zones is not None and len(zones):
         # a zone spanning a fifth of the district says the zone parameters are too loose for this
         # density; drawing it would only hide the cells
@@ -90,17 +101,17 @@ else:
         too_big = zones["area_km2"].to_numpy() > ZONE_MAX_SHARE * area_km2 if "area_km2" in zones else \
             np.zeros(len(zones), dtype=bool)
         if too_big.any():
-            st.info(c.t("hotspot.zones_too_big", n=int(too_big.sum()), share=c.fmt_pct(ZONE_MAX_SHARE, 0)))
+            notes.info(c.t("hotspot.zones_too_big", n=int(too_big.sum()), share=c.fmt_pct(ZONE_MAX_SHARE, 0)))
         if (~too_big).any():
-            render.zones_layer(zones[~too_big], lang=c.lang, crs=crs,
-                               category_labels=c.categories(ws.settings)).add_to(m)
+            overlays.append(render.zones_layer(zones[~too_big], lang=c.lang, crs=crs,
+                                               category_labels=c.categories(ws.settings)))
     if show["grids"] and ws.grids is not None:
-        render.grids_layer(ws.grids, f.tier, lang=c.lang, crs=crs, labels=False).add_to(m)
-    render.area_layer(ws.area, lang=c.lang, crs=crs).add_to(m)
-    out = ui.show_folium(m, key=f"hs_map_{f.tier}_{mode}")
-    click = (out or {}).get("last_object_clicked")
-    if click and click.get("lat") is not None:
-        lon, lat = render.points_from_display(np.array([click["lng"]]), np.array([click["lat"]]), crs)
+        overlays.append(mapview.outlines(ws, f.tier, crs))
+    with map_box:
+        out = mapview.show(ws, m, overlays, key="hs_map")
+    click = mapview.fresh_click(out, "hs_map", (f.tier, f.flt, mode, tuple(show.values())))
+    if click is not None:
+        lon, lat = render.points_from_display(np.array([click[0]]), np.array([click[1]]), crs)
         clicked_cell = int(h3cells.cells_for_points(lon, lat, int(summary["res"]))[0])
 # the legend under the map: inside it, it hid the district's south-east cells and clipped tooltips
 st.html(render.legend_html(mode, lang=c.lang, breaks=render.cell_fill(cells, mode)[1],
@@ -142,15 +153,26 @@ def place(x: int) -> tuple[str, str]:
             street if isinstance(street, str) and street else "")
 
 
+def option_labels(cells_shown: list[int]) -> dict[int, str]:
+    """The picker's label of each offered cell, made in one pass (the picker asks for each label)."""
+    rows = by_cell.loc[cells_shown]
+    grids = rows["grid_name"].tolist() if "grid_name" in rows else [None] * len(rows)
+    streets = rows["street_name"].tolist() if "street_name" in rows else [None] * len(rows)
+    return {x: c.t("mapview.cell_option", rank=rank_of.get(x, "–"),
+                   place=" · ".join(filter(None, (g if isinstance(g, str) and g else c.t("mapview.outside_grids"),
+                                                  s if isinstance(s, str) and s else ""))),
+                   count=c.fmt_int(n), bin=bin_labels[int(b)])
+            for x, g, s, n, b in zip(cells_shown, grids, streets, rows["count"].tolist(), rows["bin"].tolist(),
+                                     strict=True)}
+
+
 st.subheader(c.t("hotspot.cell_detail"))
 if not options:
     st.info(c.t("hotspot.no_cells"))
 else:
+    labels = option_labels(options)
     cell = st.selectbox(c.t("hotspot.pick_cell"), options, key=cell_key, placeholder=c.t("mapview.choose"),
-                        format_func=lambda x: c.t("mapview.cell_option", rank=rank_of.get(x, "–"),
-                                                  place=" · ".join(filter(None, place(x))), count=c.fmt_int(by_cell.at[x, "count"]),
-                                                  bin=bin_labels[int(by_cell.at[x, "bin"])]),
-                        help=c.t("hotspot.pick_help"))
+                        format_func=labels.__getitem__, help=c.t("hotspot.pick_help"))
     row = by_cell.loc[cell]
     grid, street = place(cell)
     st.markdown(c.t("mapview.cell_title", grid=grid, street=street or c.t("format.missing"),
@@ -231,3 +253,7 @@ with st.expander(c.t("hotspot.table")):
         export = export[keep].rename(columns={col: c.t(f"cell.{col}") for col in keep if col != "geometry"})
         ui.download_buttons(export, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl",
                             what="hotspot_cells", details={"tier": f.tier, "filters": f.flt.describe()})
+
+# the other tiers' cells and grid crosswalks, built in the background while the page is read: the first
+# switch of tier then only runs its analysis
+data.prefetch_tiers(ws)

@@ -3,6 +3,7 @@ trends and look-back (next-week risk, patrol coverage gaps, 回头看 campaign r
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -10,7 +11,7 @@ import streamlit as st
 
 from geo.analysis import overview as ov
 from geo.analysis.filters import EventFilter
-from geo.app import data, session, ui
+from geo.app import data, mapview, session, ui
 from geo.maps import render
 from geo.settings import SOURCES, TIERS
 
@@ -36,14 +37,12 @@ tier = right.radio(c.t("filter.tier"), TIERS, index=TIERS.index("small"), horizo
 
 period = ov.period_for(ev, ws.settings, preset, as_of=as_of)
 prev = period.previous()
-with st.spinner(c.t("spinner.overview")):
-    res = data.overview(ws, ev, period.since, period.until, tier)
 st.caption(c.t("overview.compare", since=c.fmt_date(period.since), until=c.fmt_date(period.until),
                prev_since=c.fmt_date(prev.since), prev_until=c.fmt_date(prev.until)))
+# the map needs the grids' ranking only: it is drawn before the KPIs, problems and trends are computed
+ranking = data.ranking(ws, ev, period.since, period.until, tier)
 
 # --- KPIs -----------------------------------------------------------------------------------------
-k = res["kpis"].set_index("kpi")
-
 
 def metric(box: st.delta_generator.DeltaGenerator, kpi: str, *, inverse: bool = False) -> None:
     row = k.loc[kpi]
@@ -64,35 +63,49 @@ def metric(box: st.delta_generator.DeltaGenerator, kpi: str, *, inverse: bool = 
 
 
 # --- the map: official grids by events per km² and change ------------------------------------------------
-ranking = res["ranking"]
 grid_names = data.grid_names(ws, tier)
 all_names = {g: n for t in TIERS for g, n in data.grid_names(ws, t).items()}  # problems name any tier's grid
 if ranking is not None and ws.grids is not None:
     colour_by = colour_box.segmented_control(c.t("mapview.ov_colour"), ["density", "change"], default="density",
                                      format_func=lambda k: c.t(f"mapview.ov_colour_{k}"), key="ov_colour",
                                      help=c.t("mapview.ov_map_help")) or "density"
-    layer_grids = ws.grids[ws.grids["tier"] == tier][["grid_id", "geometry"]].merge(ranking, on="grid_id")
-    layer_grids["top_label"] = layer_grids["top_category"].map(
-        lambda code: c.category(ws.settings, code) if isinstance(code, str) else "")
-    m, crs = ui.city_map(ws)
-    choro, legend_html = render.grids_choropleth(layer_grids, colour_by, lang=c.lang, crs=crs, opacity=0.5)
-    choro.add_to(m)
-    render.area_layer(ws.area, lang=c.lang, crs=crs).add_to(m)
-    out = ui.show_folium(m, key=f"ov_map_{tier}_{colour_by}")
+
+    def tier_grids() -> gpd.GeoDataFrame:
+        """The tier's grids with their ranking row (what the map colours and a click is looked up in)."""
+        return ws.grids[ws.grids["tier"] == tier][["grid_id", "geometry"]].merge(ranking, on="grid_id")
+
+    def choropleth() -> tuple[object, str]:
+        layer_grids = tier_grids()
+        layer_grids["top_label"] = layer_grids["top_category"].map(
+            lambda code: c.category(ws.settings, code) if isinstance(code, str) else "")
+        return render.grids_choropleth(layer_grids, colour_by, lang=c.lang, crs=crs, opacity=0.5)
+
+    m, crs = mapview.base_map(ws)
+    # built once per period, tier, colouring and language; the open map only swaps it
+    choro, legend_html = mapview.cached_overlay(
+        "choropleth", (data.key(ws), period.since, period.until, tier, colour_by, c.lang, crs), choropleth)
+    out = mapview.show(ws, m, [choro], key="ov_map")
     st.html(legend_html)
-    click = (out or {}).get("last_object_clicked")
-    if click and click.get("lat") is not None:
-        lon, lat = render.points_from_display(np.array([click["lng"]]), np.array([click["lat"]]), crs)
+    click = mapview.fresh_click(out, "ov_map", (tier, colour_by, period.since, period.until))
+    if click is not None:
+        lon, lat = render.points_from_display(np.array([click[0]]), np.array([click[1]]), crs)
+        layer_grids = tier_grids()
         hit = layer_grids[layer_grids.contains(shapely.Point(float(lon[0]), float(lat[0])))]
         if len(hit) and hit["grid_id"].iloc[0] != st.session_state.get("ov_last_click"):
             st.session_state["ov_last_click"] = hit["grid_id"].iloc[0]
             st.session_state[f"ov_grid_{tier}"] = hit["grid_id"].iloc[0]
+
+with st.spinner(c.t("spinner.overview")):
+    res = data.overview(ws, ev, period.since, period.until, tier)
+k = res["kpis"].set_index("kpi")
+
+if ranking is not None and ws.grids is not None:
     # the picked grid: its numbers and open problems
     order = ranking["grid_id"].tolist()
+    by_grid = ranking.set_index("grid_id")
     picked = st.selectbox(c.t("mapview.ov_pick"), order, key=f"ov_grid_{tier}", placeholder=c.t("mapview.choose"),
-                          format_func=lambda g: f"{int(ranking.set_index('grid_id').at[g, 'rank'])}. "
-                                                f"{grid_names.get(g, g)}")
-    row = ranking.set_index("grid_id").loc[picked]
+                          format_func=lambda g: f"{int(by_grid.at[g, 'rank'])}. {grid_names.get(g, g)}")
+    row = by_grid.loc[picked]
     st.markdown(f"**{grid_names.get(picked, picked)}**" + (f" · {row['street_name']}"
                                                            if isinstance(row["street_name"], str) else ""))
     st.caption(c.t("mapview.ov_grid_numbers", events=c.fmt_int(row["events"]), per_km2=c.fmt_num(row["per_km2"], 0),
@@ -199,44 +212,54 @@ st.caption(c.t("trends.caption", until=c.fmt_date(period.until), tier=c.t(f"tier
 names = data.grid_names(ws, tier)
 
 st.subheader(c.t("trends.risk"))
-if st.toggle(c.t("trends.risk_toggle"), value=False, key="ov_forecast"):
-    fc = None
-    with ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
-        fc = data.forecast(ws, ev, trend_flt, tier, folds=FORECAST_FOLDS)
-    if fc is not None:
-        s = fc.summary
-        st.caption(c.t("trends.risk_caption", week=c.fmt_date(s["forecast_week"]), model=c.t(f"model.{s['model']}"),
-                       last=c.fmt_int(s["last_week_total"]), expected=c.fmt_num(s["expected_total"], 0)))
-        ui.show_notes([n for n in s.get("notes", []) if " is flagged and never the default" not in n])
-        top_grids = data.forecast_grids(ws, fc)
-        left, right = st.columns(2)
-        if top_grids is not None:
-            left.markdown(f"**{c.t('trends.top_grids')}**")
-            left.dataframe(ui.localised_frame(top_grids.round({"expected": 1}), "forecast"), hide_index=True,
-                           width="stretch")
-        top_cells = fc.cells.sort_values("rank").head(10)
-        top_cells = pd.DataFrame({"rank": top_cells["rank"], "h3": top_cells["h3"],
-                                  "name": top_cells["grid_id"].map(names), "expected": top_cells["expected"].round(1),
-                                  "last_week": top_cells["last_week"]})
-        right.markdown(f"**{c.t('trends.top_cells')}**")
-        right.dataframe(ui.localised_frame(top_cells, "forecast"), hide_index=True, width="stretch")
-        if fc.backtest is not None:
-            with st.expander(c.t("trends.backtest", folds=FORECAST_FOLDS)):
-                st.caption(c.t("trends.backtest_caption"))
-                if s.get("runner_up"):
-                    st.markdown(c.t("trends.backtest_winner", winner=c.t(f"model.{s['winner']}"),
-                                    win=c.fmt_num(s["winner_pai_5"], 2), run=c.fmt_num(s["runner_up_pai_5"], 2),
-                                    runner=c.t(f"model.{s['runner_up']}"), margin=c.fmt_num(s["margin_pai_5"], 2)))
-                for r in fc.backtest.table[fc.backtest.table["flag"] != ""].itertuples(index=False):
-                    st.warning(c.t("trends.backtest_flagged", model=c.t(f"model.{r.model}"), flag=r.flag))
-                bt = fc.backtest.table.copy()
-                bt["model"] = [("★ " if d else "") + c.t(f"model.{m}") for m, d in zip(bt["model"], bt["default"],
-                                                                                      strict=True)]
-                cols_bt = ["model"] + [col for col in bt.columns if col.startswith(("hit_", "pai_"))] + ["mae"]
-                shown_bt = bt[cols_bt].copy()
-                for col in cols_bt[1:]:
-                    shown_bt[col] = shown_bt[col].round(3 if col.startswith("hit_") else 2)
-                st.dataframe(ui.localised_frame(shown_bt, "forecast"), hide_index=True, width="stretch")
+
+
+@st.fragment
+def risk() -> None:
+    """Next week's risk: its toggle reruns this part alone (the forecast is computed in the background
+    while the page is read, see below)."""
+    session.confirm(ws)
+    if st.toggle(c.t("trends.risk_toggle"), value=False, key="ov_forecast"):
+        fc = None
+        with ui.guard(stop=False), st.spinner(c.t("spinner.trends")):
+            fc = data.forecast(ws, ev, trend_flt, tier, folds=FORECAST_FOLDS)
+        if fc is not None:
+            s = fc.summary
+            st.caption(c.t("trends.risk_caption", week=c.fmt_date(s["forecast_week"]), model=c.t(f"model.{s['model']}"),
+                           last=c.fmt_int(s["last_week_total"]), expected=c.fmt_num(s["expected_total"], 0)))
+            ui.show_notes([n for n in s.get("notes", []) if " is flagged and never the default" not in n])
+            top_grids = data.forecast_grids(ws, fc)
+            left, right = st.columns(2)
+            if top_grids is not None:
+                left.markdown(f"**{c.t('trends.top_grids')}**")
+                left.dataframe(ui.localised_frame(top_grids.round({"expected": 1}), "forecast"), hide_index=True,
+                               width="stretch")
+            top_cells = fc.cells.sort_values("rank").head(10)
+            top_cells = pd.DataFrame({"rank": top_cells["rank"], "h3": top_cells["h3"],
+                                      "name": top_cells["grid_id"].map(names), "expected": top_cells["expected"].round(1),
+                                      "last_week": top_cells["last_week"]})
+            right.markdown(f"**{c.t('trends.top_cells')}**")
+            right.dataframe(ui.localised_frame(top_cells, "forecast"), hide_index=True, width="stretch")
+            if fc.backtest is not None:
+                with st.expander(c.t("trends.backtest", folds=FORECAST_FOLDS)):
+                    st.caption(c.t("trends.backtest_caption"))
+                    if s.get("runner_up"):
+                        st.markdown(c.t("trends.backtest_winner", winner=c.t(f"model.{s['winner']}"),
+                                        win=c.fmt_num(s["winner_pai_5"], 2), run=c.fmt_num(s["runner_up_pai_5"], 2),
+                                        runner=c.t(f"model.{s['runner_up']}"), margin=c.fmt_num(s["margin_pai_5"], 2)))
+                    for r in fc.backtest.table[fc.backtest.table["flag"] != ""].itertuples(index=False):
+                        st.warning(c.t("trends.backtest_flagged", model=c.t(f"model.{r.model}"), flag=r.flag))
+                    bt = fc.backtest.table.copy()
+                    bt["model"] = [("★ " if d else "") + c.t(f"model.{m}") for m, d in zip(bt["model"], bt["default"],
+                                                                                          strict=True)]
+                    cols_bt = ["model"] + [col for col in bt.columns if col.startswith(("hit_", "pai_"))] + ["mae"]
+                    shown_bt = bt[cols_bt].copy()
+                    for col in cols_bt[1:]:
+                        shown_bt[col] = shown_bt[col].round(3 if col.startswith("hit_") else 2)
+                    st.dataframe(ui.localised_frame(shown_bt, "forecast"), hide_index=True, width="stretch")
+
+
+risk()
 
 st.subheader(c.t("trends.gaps"))
 st.caption(c.t("trends.gaps_caption"))
@@ -310,3 +333,12 @@ else:
                     back[col] = back[col].map(lambda v: labels[int(v)])
                 st.dataframe(ui.localised_frame(back, "came_back", ["h3", "bin_before", "bin_during", "bin_after"]),
                              hide_index=True, width="stretch")
+
+# the forecast takes seconds (a backtest of learned models): computed in the background for this store
+# version, tier and date, so the risk toggle finds it ready
+if not st.session_state.get("ov_forecast"):
+    data.prefetch_forecast(ws, ev, trend_flt, tier, folds=FORECAST_FOLDS)
+
+# the other tiers' cells and grid crosswalks, built in the background while the page is read: the first
+# switch of tier then only runs its analysis
+data.prefetch_tiers(ws)

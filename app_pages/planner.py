@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from geo.app import data, session, ui
+from geo.app import data, mapview, session, ui
 from geo.maps import render
 
 c = ui.cat()
@@ -54,46 +54,54 @@ with st.spinner(c.t("spinner.planner")):
 s = plan.summary
 st.caption(ui.describe_filter(f.flt, ws, first, last) + " · " + (
     c.t("planner.network_short") if s["network"] else c.t("planner.euclidean_short")))
+# warnings in a box of their own: their number varies, the map's place on the page must not
+# (the browser keeps the open map only while it stays at the same place)
+notes = st.container()
 for warning in s.get("warnings", []):
-    st.warning(warning, icon=":material/warning:")
+    notes.warning(warning, icon=":material/warning:")
 
 # --- the map: demand of the window under the posts ---------------------------------------------------------
 posts = plan.posts.reset_index(drop=True)
-m, crs = ui.city_map(ws)
+m, crs = mapview.base_map(ws)
 demand = data.hotspots(ws, ev, f.flt, "small").cells
-layer, _legend = render.cells_layer(demand, "count", lang=c.lang, crs=crs, opacity=0.5,
-                                    name=c.t("mapview.demand_layer", window=window_name))
-layer.add_to(m)
+# the demand layer is built once per window and filter (a new p or radius reuses it)
+demand_layer = mapview.cached_overlay(
+    "demand", (data.key(ws), f.flt, c.lang, crs),
+    lambda: render.cells_layer(demand, "count", lang=c.lang, crs=crs, opacity=0.5,
+                               name=c.t("mapview.demand_layer", window=window_name))[0])
+overlays = [demand_layer]
 if ws.grids is not None:
-    render.grids_layer(ws.grids, "big", lang=c.lang, crs=crs, labels=False).add_to(m)
-render.area_layer(ws.area, lang=c.lang, crs=crs).add_to(m)
+    overlays.append(mapview.outlines(ws, "big", crs))
 reach = None
 if s["network"] and data.roads(ws) is not None:
     reach = data.catchments(ws, posts["lon"].to_numpy(), posts["lat"].to_numpy(), s["radius_m"])
-render.posts_layer(posts, s["radius_m"], lang=c.lang, crs=crs, catchments=reach,
-                   tips=[c.t("mapview.post_tip", rank=int(r["rank"]), name=r["name"],
-                             kind=c.t("planner.existing_post") if r["existing"] else c.t("planner.new_post"),
-                             street=r.get("street_name") if isinstance(r.get("street_name"), str) else "",
-                             covered=c.fmt_int(r["covered"]), gain=c.fmt_int(r["marginal_gain"]),
-                             share=c.fmt_pct(r["cumulative_share"])) for _, r in posts.iterrows()]).add_to(m)
-out = ui.show_folium(m, key="pl_map")
+
+
+def post_tip(r: pd.Series) -> str:
+    """What a post covers, in the page's language (its tooltip, and the note under the map when clicked)."""
+    return c.t("mapview.post_tip", rank=int(r["rank"]), name=r["name"],
+               kind=c.t("planner.existing_post") if r["existing"] else c.t("planner.new_post"),
+               street=r["street_name"] if isinstance(r.get("street_name"), str) else "",
+               covered=c.fmt_int(r["covered"]), gain=c.fmt_int(r["marginal_gain"]),
+               share=c.fmt_pct(r["cumulative_share"]))
+
+
+tips = [post_tip(r) for _, r in posts.iterrows()]
+overlays.append(render.posts_layer(posts, s["radius_m"], lang=c.lang, crs=crs, catchments=reach, tips=tips))
+out = mapview.show(ws, m, overlays, key="pl_map")
 st.html(render.legend_html("count", lang=c.lang, breaks=render.cell_fill(demand, "count")[1]))
 st.caption(c.t("mapview.demand_legend", window=window_name) + " · " + (
     c.t("mapview.catchment", radius=c.fmt_int(s["radius_m"])) if reach is not None
     else c.t("mapview.circle", radius=c.fmt_int(s["radius_m"]))))
 
-# a clicked post: what it covers
-click = (out or {}).get("last_object_clicked")
-if click and click.get("lat") is not None and len(posts):
-    lon, lat = render.points_from_display(np.array([click["lng"]]), np.array([click["lat"]]), crs)
+# a clicked post: what it covers (a click on an earlier plan's map says nothing about this plan)
+click = mapview.fresh_click(out, "pl_map", (f.flt, int(s["p"]), float(s["radius_m"]), bool(s["network"]),
+                                            existing[1] if existing else None))
+if click is not None and len(posts):
+    lon, lat = render.points_from_display(np.array([click[0]]), np.array([click[1]]), crs)
     d = np.hypot((posts["lon"].to_numpy() - lon[0]) * np.cos(np.radians(lat[0])), posts["lat"].to_numpy() - lat[0])
     if d.min() < 0.0008:  # within ~80 m of a post marker
-        r = posts.iloc[int(d.argmin())]
-        st.info(c.t("mapview.post_tip", rank=int(r["rank"]), name=r["name"],
-                    kind=c.t("planner.existing_post") if r["existing"] else c.t("planner.new_post"),
-                    street=r["street_name"] if isinstance(r.get("street_name"), str) else "",
-                    covered=c.fmt_int(r["covered"]), gain=c.fmt_int(r["marginal_gain"]),
-                    share=c.fmt_pct(r["cumulative_share"])).replace("<br>", " · "), icon=":material/place:")
+        st.info(tips[int(d.argmin())].replace("<br>", " · "), icon=":material/place:")
 
 cols = st.columns(5)
 cols[0].metric(c.t("planner.posts"), c.fmt_int(s["p"]), border=True,

@@ -50,17 +50,37 @@ def window_mask(times: pd.Series, window: TimeWindow, timezone: str) -> np.ndarr
     (``19:00``–``07:00`` holds 23:30 and 06:59 but not 07:00).  The weekday
     test uses the local weekday of the moment itself.
     """
-    local = times.dt.tz_convert(timezone)
-    minutes = (local.dt.hour * 60 + local.dt.minute).to_numpy()
     start, end = window.minutes()
+    every_day = set(window.days) >= set(range(7))
+    known = times.notna().to_numpy()  # a missing time is in no window
+    if start == end and every_day:
+        return known
+    wall = local_wall_ns(times, timezone)
+    minutes = (wall // _NS_PER_MINUTE) % 1440
     if start == end:
-        in_time = np.ones(len(minutes), dtype=bool)
+        in_time = known
     elif start < end:
-        in_time = (minutes >= start) & (minutes < end)
+        in_time = known & (minutes >= start) & (minutes < end)
     else:
-        in_time = (minutes >= start) | (minutes < end)
-    in_days = np.isin(local.dt.day_of_week.to_numpy(), np.array(window.days))
-    return in_time & in_days
+        in_time = known & ((minutes >= start) | (minutes < end))
+    if every_day:
+        return in_time
+    weekday = (wall // _NS_PER_DAY + 3) % 7  # 1970-01-01 was a Thursday (Monday = 0)
+    return in_time & np.isin(weekday, np.array(window.days))
+
+
+_NS_PER_MINUTE = 60 * 10**9
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def local_wall_ns(times: pd.Series, timezone: str) -> np.ndarray:
+    """Local wall-clock time of each (tz-aware) moment as int64 nanoseconds since 1970-01-01 00:00 local.
+
+    Floor-dividing by a minute or a day gives the local time of day and the local date without
+    building Python objects (``.dt.date`` costs a hundred times more on 1e5 events).
+    """
+    wall = times.dt.tz_convert(timezone).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return wall.view(np.int64)
 
 
 def window_hours_per_day(window: TimeWindow) -> float:
@@ -90,11 +110,14 @@ def apply_filter(events: pd.DataFrame, flt: EventFilter, settings: Settings) -> 
         keep &= events["source"].isin(flt.sources).to_numpy()
     if flt.categories:
         keep &= events["category"].isin(flt.categories).to_numpy()
-    local_dates = events["occurred_at"].dt.tz_convert(settings.timezone).dt.date
-    if flt.since is not None:
-        keep &= (local_dates >= flt.since).to_numpy()
-    if flt.until is not None:
-        keep &= (local_dates <= flt.until).to_numpy()
+    if flt.since is not None or flt.until is not None:
+        # local dates as whole days since 1970-01-01 (no Python date objects)
+        days = local_wall_ns(events["occurred_at"], settings.timezone) // _NS_PER_DAY
+        epoch = date(1970, 1, 1)
+        if flt.since is not None:
+            keep &= days >= (flt.since - epoch).days
+        if flt.until is not None:
+            keep &= days <= (flt.until - epoch).days
     keep &= window_mask(events["occurred_at"], settings.window(flt.window), settings.timezone)
     return events.loc[keep].copy()
 

@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.analysis.filters import local_wall_ns
 from geo.settings import SOURCES, Settings
 
 PRESET_DAYS: dict[str, int] = {"7d": 7, "30d": 30, "90d": 90}
@@ -89,14 +90,12 @@ def period_for(events: pd.DataFrame, settings: Settings, preset: str = "30d", *,
     return Period(end - timedelta(days=PRESET_DAYS[preset] - 1), end)
 
 
-def _local_dates(events: pd.DataFrame, settings: Settings) -> np.ndarray:
-    return events["occurred_at"].dt.tz_convert(settings.timezone).dt.date.to_numpy()
-
-
 def in_period(events: pd.DataFrame, settings: Settings, period: Period) -> np.ndarray:
     """Boolean mask of events whose local date lies in the period."""
-    d = _local_dates(events, settings)
-    return (d >= period.since) & (d <= period.until)
+    # local dates as whole days since 1970-01-01 (no Python date objects; a missing time is in no period)
+    days = local_wall_ns(events["occurred_at"], settings.timezone) // (86_400 * 10**9)
+    epoch = date(1970, 1, 1)
+    return (days >= (period.since - epoch).days) & (days <= (period.until - epoch).days)
 
 
 def closed_by(events: pd.DataFrame, instant: pd.Timestamp) -> np.ndarray:
@@ -195,7 +194,8 @@ def grid_ranking(events: pd.DataFrame, grids: gpd.GeoDataFrame, tier: str, setti
     before = events[in_period(events, settings, period.previous())]
     current = this.groupby(col).size().reindex(layer.index, fill_value=0).to_numpy()
     previous = before.groupby(col).size().reindex(layer.index, fill_value=0).to_numpy()
-    by_cat = pd.crosstab(this[col], this["category"]).reindex(layer.index, fill_value=0)
+    # events per grid and category (a groupby: pandas' crosstab aggregates group by group in Python)
+    by_cat = this.groupby([col, "category"]).size().unstack(fill_value=0).reindex(layer.index, fill_value=0)
     top = (by_cat.idxmax(axis=1).where(by_cat.sum(axis=1) > 0) if by_cat.shape[1]
            else pd.Series(pd.NA, index=layer.index, dtype="object"))
     closed = this.groupby(col)["is_closed"].mean().reindex(layer.index)

@@ -1,8 +1,8 @@
 """Cached library calls of the app.
 
 Every heavy call goes through a Streamlit cache keyed by what it depends on:
-the workspace folder and the event store's file stamp (so an ingest
-invalidates everything at once), the :class:`~geo.analysis.filters.EventFilter` (a
+the workspace folder and the events' version (:func:`data_version`: an ingest
+invalidates everything at once, a login's audit row nothing), the :class:`~geo.analysis.filters.EventFilter` (a
 frozen dataclass, hashable) and the analysis parameters.  A map click, a
 pan or a language switch hits the caches and recomputes nothing.
 
@@ -14,7 +14,9 @@ keeps a 1e5-event frame from being copied on every rerun.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,13 +73,29 @@ def prepare_sample(progress: Callable[[str, float], None] | None = None) -> list
 
 
 def store_is_empty(ws: Workspace) -> bool:
-    from geo.store.database import store_counts
+    """Whether the store holds no event (asked once per write to the store)."""
+    return data_version(ws)[0] == 0
 
-    return store_counts(ws.store_path)["events"] == 0
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _events_version(store: str, stamp: tuple[Stamp, Stamp]) -> tuple[int, int]:
+    from geo.store.database import events_version
+
+    return events_version(store)
+
+
+def data_version(ws: Workspace) -> tuple[int, int]:
+    """Version of the stored events (:func:`geo.store.database.events_version`: count and checksum).
+
+    Asked again only when the store file changes; the caches below are keyed on it, not on the
+    file, because every login, logout and download appends an audit row to the same file and
+    would otherwise throw every analysis away.
+    """
+    return _events_version(str(ws.store_path), store_stamp(ws))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _events(store: str, stamp: tuple[Stamp, Stamp]) -> pd.DataFrame:
+def _events(store: str, version: tuple[int, int]) -> pd.DataFrame:
     from geo.store.database import read_events
 
     return read_events(store)
@@ -85,15 +103,21 @@ def _events(store: str, stamp: tuple[Stamp, Stamp]) -> pd.DataFrame:
 
 def events(ws: Workspace) -> pd.DataFrame:
     """All stored events (read once per store version; treat as read-only)."""
-    return _events(str(ws.store_path), store_stamp(ws))
+    return _events(str(ws.store_path), data_version(ws))
 
 
-def key(ws: Workspace) -> tuple[str, tuple[Stamp, Stamp]]:
-    """Cache key of a workspace's data."""
-    return str(ws.root), store_stamp(ws)
+def key(ws: Workspace) -> tuple[str, tuple[int, int]]:
+    """Cache key of a workspace's data: its folder and the events' version."""
+    return str(ws.root), data_version(ws)
 
 
 # --- reference layers -----------------------------------------------------------------------
+
+def reference_key(ws: Workspace) -> tuple[Any, ...]:
+    """Cache key of the workspace's reference data: its settings, area, grid and road files' stamps."""
+    stamps = tuple(file_stamp(ws.paths.get(k)) for k in ("area", "grids", "roads"))
+    return str(ws.root), file_stamp(ws.root / "gridwatch.toml"), stamps
+
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _roads(path: str, stamp: Stamp) -> gpd.GeoDataFrame | None:
@@ -165,6 +189,10 @@ def zones(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> gpd.G
     return _zones(ws, ev, key(ws), flt, tier)
 
 
+CURVE_GROWTH = 4
+"""How much longer the coverage curve gets each time it stops short of 80 % (``max(2p, 40)`` first)."""
+
+
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, p: int, radius_m: float,
           network: bool, existing: tuple[str, bytes] | None) -> Any:
@@ -178,13 +206,37 @@ def _plan(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter
         if existing is not None:
             path = Path(tmp) / _safe_name(existing[0])
             path.write_bytes(existing[1])
-        plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network)
-        # the curve goes on until 80 % is reached (or every candidate is a post: then the page says why)
+        # the curve goes on until 80 % is reached (or every candidate is a post: then the page says why):
+        # max(2p, 40) posts first, CURVE_GROWTH times longer while 80 % is not reached.  The greedy curve
+        # of a longer run starts with the shorter one, so one solve with the second length serves both
+        # cases, cut back to the first length when that was enough.
+        first = max(2 * p, 40)
+        length = CURVE_GROWTH * first
+        plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network,
+                          curve_max=length)
         candidates = int(plan.summary["candidates"])
+        if _reaches(plan.curve, min(first, candidates)):
+            return _cut_curve(plan, min(first, candidates))
         while plan.summary["posts_for_80pct"] is None and int(plan.curve["p"].max()) < candidates:
+            length = min(candidates, CURVE_GROWTH * int(plan.curve["p"].max()))
             plan = plan_posts(_ws, _events, flt, p=p, radius_m=radius_m, existing=path, network=network,
-                              curve_max=min(candidates, 4 * int(plan.curve["p"].max())))
+                              curve_max=length)
         return plan
+
+
+def _reaches(curve: pd.DataFrame, length: int, share: float = 0.8) -> bool:
+    return bool((curve.loc[curve["p"] <= length, "share"] >= share - 1e-12).any())
+
+
+def _cut_curve(plan: Any, length: int) -> Any:
+    """The plan with its coverage curve ending at ``length`` posts (what a solve with that length gives)."""
+    from geo.planning.posts import PostPlan
+    from geo.planning.solvers import posts_for_share
+
+    curve = plan.curve[plan.curve["p"] <= length].reset_index(drop=True)
+    summary = {**plan.summary, "posts_for_80pct": int(posts_for_share(curve, 0.8))
+               if curve["share"].max() >= 0.8 - 1e-12 else None}
+    return PostPlan(posts=plan.posts, curve=curve, summary=summary)
 
 
 def plan(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, *, p: int, radius_m: float, network: bool,
@@ -221,14 +273,29 @@ def _overview(_ws: Workspace, _events: pd.DataFrame, data_key: Any, since: Any, 
                                     hot_cells=hs.cells, tier=tier, period=period),
         "ranking": None,
     }
-    if _ws.grids is not None:
-        out["ranking"] = ov.grid_ranking(_events, _ws.grids, tier, settings, period)
+    out["ranking"] = _ranking(_ws, _events, data_key, since, until, tier)
     return out
 
 
 def overview(ws: Workspace, ev: pd.DataFrame, since: Any, until: Any, tier: str) -> dict[str, Any]:
     """KPIs, ranking, weekly trend and problem list of a period (cached)."""
     return _overview(ws, ev, key(ws), since, until, tier)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _ranking(_ws: Workspace, _events: pd.DataFrame, data_key: Any, since: Any, until: Any, tier: str
+             ) -> pd.DataFrame | None:
+    from geo.analysis import overview as ov
+
+    if _ws.grids is None:
+        return None
+    return ov.grid_ranking(_events, _ws.grids, tier, _ws.settings, ov.Period(since, until))
+
+
+def ranking(ws: Workspace, ev: pd.DataFrame, since: Any, until: Any, tier: str) -> pd.DataFrame | None:
+    """The official grids' ranking of a period (:func:`geo.analysis.overview.grid_ranking`; ``None`` without
+    grids), cached: all the overview's map needs, so the map is drawn before the rest is computed."""
+    return _ranking(ws, ev, key(ws), since, until, tier)
 
 
 # --- intake -------------------------------------------------------------------------------------------
@@ -445,6 +512,61 @@ def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds
     return _forecast(ws, ev, key(ws), flt, tier, int(folds))
 
 
+def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> bool:
+    """Start :func:`forecast` in a background thread, once per store version and arguments.
+
+    The forecast (a backtest of learned models) takes seconds; computed while the user reads the page,
+    the risk toggle finds it cached.  A page asking for it while it runs waits for this run (the cache
+    computes each value once).  Errors are left for the page's own call to show.  Returns whether a
+    thread was started.
+    """
+    return _prefetch(("forecast", key(ws), flt, tier, int(folds)), lambda: forecast(ws, ev, flt, tier, folds))
+
+
+def prefetch_tiers(ws: Workspace) -> bool:
+    """Build every tier's filled study-area cells and official-grid crosswalk in a background thread.
+
+    Once per workspace version (they depend on the area and the grids only): the first analysis on a
+    tier otherwise spends most of its time on them, so the first switch to another tier would.
+    """
+    def warm() -> None:
+        from geo.analysis.hotcells import area_cells, tier_crosswalk
+        from geo.settings import TIERS
+
+        for tier in TIERS:
+            area_cells(ws, tier)
+            tier_crosswalk(ws, tier)
+
+    return _prefetch(("tiers", reference_key(ws)), warm)
+
+
+_PREFETCHED: set[Any] = set()
+_PREFETCH_LOCK = threading.Lock()
+PREFETCH_NICE = 10
+"""Scheduling niceness of a prefetch thread (Linux): the pages' own runs come first."""
+
+
+def _prefetch(token: Any, call: Callable[[], Any]) -> bool:
+    with _PREFETCH_LOCK:
+        if token in _PREFETCHED:
+            return False
+        _PREFETCHED.add(token)
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
+        except (AttributeError, OSError):  # not Linux: the thread keeps the server's priority
+            pass
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - the page's own call raises it again and shows it
+            with _PREFETCH_LOCK:
+                _PREFETCHED.discard(token)
+
+    threading.Thread(target=run, name="gridwatch-prefetch", daemon=True).start()
+    return True
+
+
 def forecast_grids(ws: Workspace, result: Any, n: int = 10) -> pd.DataFrame | None:
     """The forecast summed over official grids (``grid_id``, ``name``, ``expected``, ``last_week``, ``cells``).
 
@@ -474,12 +596,17 @@ def gaps(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str) -> Any:
     return _gaps(ws, ev, key(ws), flt, tier)
 
 
-def grid_names(ws: Workspace, tier: str) -> dict[str, str]:
-    """Official grid id -> name of one tier (empty without grids), ordered by id."""
-    if ws.grids is None:
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _grid_names(ref: Any, tier: str, _ws: Workspace) -> dict[str, str]:
+    if _ws.grids is None:
         return {}
-    g = ws.grids[ws.grids["tier"] == tier].sort_values("grid_id")
+    g = _ws.grids[_ws.grids["tier"] == tier].sort_values("grid_id")
     return dict(zip(g["grid_id"].astype(str), g["name"].astype(str), strict=True))
+
+
+def grid_names(ws: Workspace, tier: str) -> dict[str, str]:
+    """Official grid id -> name of one tier (empty without grids), ordered by id (cached per grid file; read-only)."""
+    return _grid_names(reference_key(ws), tier, ws)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

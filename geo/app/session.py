@@ -140,6 +140,24 @@ def gate(ws: Workspace) -> SessionUser:
     raise AssertionError("unreachable")  # st.stop raises
 
 
+def confirm(ws: Workspace) -> None:
+    """The checks of :func:`gate` for a fragment's own rerun (``app.py`` and its gate do not run then).
+
+    A fragment (a part of a page rerun alone, e.g. when its toggle is used) calls this first: when the
+    session has timed out, or the user was disabled, removed or given another role meanwhile, the whole
+    app reruns — the gate then ends the session or applies the new role — instead of the fragment
+    drawing data for a session that is no longer valid.  Otherwise it counts as an interaction.
+    """
+    now = time.time()
+    user = current_user()
+    stored = auth.get_user(ws, user.username) if user is not None else None
+    last = float(st.session_state.get(LAST_SEEN_KEY, now))
+    if (user is None or stored is None or stored.disabled or stored.role != user.role
+            or auth.session_expired(last, now, ws)):
+        st.rerun(scope="app")
+    st.session_state[LAST_SEEN_KEY] = now
+
+
 def _login_navigation(ws: Workspace) -> None:
     """Replace the page list by the login form alone (hidden menu).
 

@@ -88,12 +88,14 @@ def filter_widgets(ws: Workspace, ev: pd.DataFrame, prefix: str, *, tier: bool =
                            key=f"{prefix}_window", placeholder=c.t("mapview.choose"))
     chosen_sources: list[str] = []
     if sources:
-        present = [s for s in SOURCES if s in set(ev["source"].unique())] or list(SOURCES)
+        in_store = set(ev["source"].unique())  # once: inside the comprehension it scanned the events per source
+        present = [s for s in SOURCES if s in in_store] or list(SOURCES)
         chosen_sources = box.multiselect(c.t("filter.sources"), present,
                                          format_func=lambda s: c.t(f"source.{s}"), key=f"{prefix}_sources",
                                          placeholder=c.t("filter.all"))
     labels = c.categories(settings)
-    present_cats = [k for k in labels if k in set(ev["category"].unique())] or list(labels)
+    stored_cats = set(ev["category"].unique())
+    present_cats = [k for k in labels if k in stored_cats] or list(labels)
     chosen_cats = box.multiselect(c.t("filter.categories"), present_cats, format_func=labels.__getitem__,
                                   key=f"{prefix}_categories", placeholder=c.t("filter.all"))
     first, last = data_dates(ev, ws)
@@ -127,37 +129,7 @@ def describe_filter(flt: EventFilter, ws: Workspace, first: date, last: date) ->
     return " · ".join(parts)
 
 
-# --- maps ---------------------------------------------------------------------------------------------
-
-def asset_base() -> str:
-    """URL of ``static/`` as served by this Streamlit (honours ``server.baseUrlPath``)."""
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    return f"/{base}/app/static" if base else "/app/static"
-
-
-def tile_source(ws: Workspace) -> Any:
-    """The workspace's optional tile layer (``[settings.basemap]`` when the settings define it)."""
-    from geo.maps.render import TileSource
-
-    return TileSource.from_config(getattr(ws.settings, "basemap", None))
-
-
-MAP_HEIGHT = 640
-"""Height in pixels of the main map of a page (map first: the full main width, most of a 1000-px screen)."""
-
-
-def city_map(ws: Workspace) -> tuple[Any, str]:
-    """A folium map of the workspace on the offline street map (:mod:`geo.maps.basemap`); returns it and
-    the display CRS.  With a tile layer configured the tiles draw the streets and only grid names are added."""
-    from geo.app import data
-    from geo.maps import basemap, render
-
-    tiles = tile_source(ws)
-    crs = render.display_crs(tiles)
-    m = render.base_map(ws.area.bounds, tiles=tiles, lang=cat().lang)
-    basemap.basemap_layer(data.basemap(ws, crs), roads=tiles is None).add_to(m)
-    return m, crs
-
+# --- Streamlit's own texts -------------------------------------------------------------------------
 
 def localise_uploader() -> None:
     """Streamlit's uploader texts (drop zone, size limit, button) in the session's language.
@@ -182,17 +154,6 @@ def localise_uploader() -> None:
         f'{box} > div::after{{content:"{q["limit"]}";display:block;font-size:0.85em;opacity:.7}}'
         f"{zone} button *{{font-size:0 !important}}{zone} button [data-testid=stIconMaterial]{{display:none}}"
         f'{zone} button::after{{content:"{q["browse"]}";font-size:0.9rem}}</style>')
-
-
-def show_folium(m: Any, *, key: str, height: int = MAP_HEIGHT, clicks: bool = True) -> dict[str, Any] | None:
-    """Draw a folium map; only clicks come back, so pan and zoom never rerun the script."""
-    from streamlit_folium import st_folium
-
-    from geo.maps.render import finish
-
-    finish(m, asset_base=asset_base())
-    return st_folium(m, key=key, height=height, use_container_width=True,
-                     returned_objects=["last_object_clicked"] if clicks else [])
 
 
 # --- downloads ------------------------------------------------------------------------------------------

@@ -479,8 +479,42 @@ def _pyproj_input(canonical: str) -> str:
 
 @lru_cache(maxsize=64)
 def _transformer(src: str, dst: str) -> pyproj.Transformer:
-    """Cached transformer between two canonical names (pyproj >= 3.1 is thread-safe)."""
-    return pyproj.Transformer.from_crs(_pyproj_input(src), _pyproj_input(dst), always_xy=True)
+    """Cached transformer between two canonical names (pyproj >= 3.1 is thread-safe).
+
+    pyproj re-creates a transformer in every thread that uses it; one made by ``from_crs`` searches
+    PROJ's database again each time (0.2 s — and the app runs each page in a new thread).  When PROJ
+    knows exactly one operation between the two systems, the transformer is made from that
+    operation's pipeline instead (re-created in microseconds), after checking that it gives the same
+    numbers as ``from_crs`` on points across the target system's area of use.
+    """
+    a, b = _pyproj_input(src), _pyproj_input(dst)
+    full = pyproj.Transformer.from_crs(a, b, always_xy=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "best transformation not available": then there is no single one
+            group = pyproj.transformer.TransformerGroup(a, b, always_xy=True)
+        if len(group.transformers) != 1 or group.unavailable_operations:
+            return full
+        quick = pyproj.Transformer.from_pipeline(group.transformers[0].definition)
+        x, y = _probe_points(a, b)
+        same = [np.array_equal(np.asarray(u), np.asarray(v), equal_nan=True)
+                for u, v in zip(full.transform(x, y), quick.transform(x, y), strict=True)]
+    except pyproj.exceptions.ProjError:
+        return full
+    return quick if all(same) else full
+
+
+def _probe_points(src: str, dst: str) -> tuple[FloatArray, FloatArray]:
+    """A grid of points in the source system over the area where both systems are used."""
+    crs = pyproj.CRS.from_user_input(src)
+    area = crs.area_of_use or pyproj.CRS.from_user_input(dst).area_of_use
+    west, south, east, north = area.bounds if area is not None else (-180.0, -80.0, 180.0, 80.0)
+    lon, lat = np.meshgrid(np.linspace(west, east, 25), np.linspace(south, north, 25))
+    if crs.is_geographic:
+        return lon.ravel(), lat.ravel()
+    to_src = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = to_src.transform(lon.ravel(), lat.ravel())
+    return np.asarray(x), np.asarray(y)
 
 
 def _pyproj_transform(src: str, dst: str, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -36,6 +36,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo.grid.crs import geometry_from_wgs84, normalize_crs_name
+from geo.maps.render import render_script, to_json
 
 ROAD_DRAW: dict[str, dict[str, Any]] = {
     "main": {"fill": "#fde6a3", "casing": "#d9b86a", "width": 6.0},
@@ -210,7 +211,7 @@ class BaseMap(MacroElement):
         {% macro script(this, kwargs) %}
         (function() {
             var map = {{ this._parent.get_name() }};
-            var data = {{ this.data|tojson }};
+            var data = {{ this.json }};
             var draw = {{ this.draw|tojson }};
             if (!map.getPane('gwBase')) { map.createPane('gwBase').style.zIndex = 250; }
             if (!map.getPane('gwNames')) {
@@ -255,18 +256,30 @@ class BaseMap(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, data: dict[str, Any], *, roads: bool = True) -> None:
+    def __init__(self, data: dict[str, Any] | str, *, roads: bool = True) -> None:
         super().__init__()
         self._name = "BaseMap"
-        self.data = {"roads": data.get("roads", []) if roads else [], "labels": [
-            lab for lab in data.get("labels", []) if roads or str(lab[3]).startswith("grid-")]}
+        self.json = data if isinstance(data, str) else basemap_json(data, roads=roads)
         self.draw = ROAD_DRAW
         self.css = BASEMAP_CSS
 
+    def render(self, **kwargs: Any) -> None:
+        render_script(self, **kwargs)  # the roads' JSON goes into the page as text, not as a template
 
-def basemap_layer(data: dict[str, Any], *, roads: bool = True) -> BaseMap:
+
+def basemap_json(data: dict[str, Any], *, roads: bool = True) -> str:
+    """:func:`basemap_data`'s output as the JSON the page embeds (compact; grid names only with ``roads=False``).
+
+    Serialised once per workspace version by the app, so drawing a map does not re-encode the roads.
+    """
+    return to_json({"roads": data.get("roads", []) if roads else [], "labels": [
+        lab for lab in data.get("labels", []) if roads or str(lab[3]).startswith("grid-")]})
+
+
+def basemap_layer(data: dict[str, Any] | str, *, roads: bool = True) -> BaseMap:
     """The base map element for :func:`basemap_data`'s output; ``roads=False`` keeps only grid names
-    (for use over a tile layer, which draws its own streets)."""
+    (for use over a tile layer, which draws its own streets).  ``data`` may also be :func:`basemap_json`'s
+    string (then ``roads`` was applied when it was made)."""
     return BaseMap(data, roads=roads)
 
 

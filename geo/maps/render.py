@@ -46,7 +46,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
+from folium.elements import ElementAddToElement
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -198,6 +199,27 @@ def points_from_display(lon: np.ndarray, lat: np.ndarray, crs: str = "WGS84") ->
     return to_wgs84(lon, lat, crs)
 
 
+MAP_CSS = (
+    ".leaflet-container{background:#f6f5f1;font:12px/1.4 'Noto Sans CJK SC','Microsoft YaHei',"
+    "sans-serif}.gw-legend{background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.3);line-height:18px;color:#222}.gw-legend i{width:14px;height:14px;"
+    "float:left;margin:2px 6px 0 0;border:1px solid #888}.gw-legend b{display:block;margin-bottom:2px}"
+    ".leaflet-tooltip.gw-label,.leaflet-tooltip.gw-rank{background:transparent;border:0;box-shadow:none;"
+    "padding:0;white-space:nowrap}.leaflet-tooltip.gw-label:before,.leaflet-tooltip.gw-rank:before"
+    "{display:none}.gw-label{font-size:11px;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff}"
+    ".gw-rank{font-size:10px;font-weight:700;color:#fff}"
+    # metres only: the imperial line of Leaflet's scale bar ("1 mi") is neither language's unit here
+    ".leaflet-control-scale-line:not(:first-child){display:none}"
+)
+"""The maps' own styles: paper background, legend box, label tooltips, metric scale bar."""
+
+
+class _MapCss(Element):
+    """:data:`MAP_CSS` in the page header (its template compiled once, not on every map)."""
+
+    _template = Template("<style>" + MAP_CSS + "</style>")
+
+
 def base_map(bounds: Sequence[float], *, tiles: TileSource | None = None, lang: str = "zh",
              height: str = "100%") -> folium.Map:
     """An empty map fitted to ``bounds`` (WGS84 ``minx, miny, maxx, maxy``).
@@ -218,18 +240,7 @@ def base_map(bounds: Sequence[float], *, tiles: TileSource | None = None, lang: 
                          control=True).add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     # a light paper background instead of Leaflet's grey when there are no tiles
-    m.get_root().header.add_child(Element(
-        "<style>.leaflet-container{background:#f6f5f1;font:12px/1.4 'Noto Sans CJK SC','Microsoft YaHei',"
-        "sans-serif}.gw-legend{background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;"
-        "box-shadow:0 1px 4px rgba(0,0,0,.3);line-height:18px;color:#222}.gw-legend i{width:14px;height:14px;"
-        "float:left;margin:2px 6px 0 0;border:1px solid #888}.gw-legend b{display:block;margin-bottom:2px}"
-        ".leaflet-tooltip.gw-label,.leaflet-tooltip.gw-rank{background:transparent;border:0;box-shadow:none;"
-        "padding:0;white-space:nowrap}.leaflet-tooltip.gw-label:before,.leaflet-tooltip.gw-rank:before"
-        "{display:none}.gw-label{font-size:11px;color:#333;text-shadow:0 0 3px #fff,0 0 3px #fff}"
-        ".gw-rank{font-size:10px;font-weight:700;color:#fff}"
-        # metres only: the imperial line of Leaflet's scale bar ("1 mi") is neither language's unit here
-        ".leaflet-control-scale-line:not(:first-child){display:none}"
-        "</style>"), name="gridwatch_css")
+    m.get_root().header.add_child(_MapCss(), name="gridwatch_css")
     return m
 
 
@@ -390,14 +401,155 @@ function(feature, layer) {
 
 def _geojson_layer(geoms: np.ndarray, props: pd.DataFrame, styles: list[dict[str, Any]] | dict[str, Any], *,
                    name: str, show: bool = True, hover: bool = False, marker: Any = None,
-                   interactive: bool = True, control: bool = True) -> folium.GeoJson:
+                   interactive: bool = True, control: bool = True) -> GeoJsonLayer:
     """A GeoJSON layer whose per-feature style, tooltip and label travel in the properties."""
     props = props.reset_index(drop=True).copy()
     props["style"] = styles if isinstance(styles, list) else [styles] * len(props)
     props["hover"] = hover
     data = feature_collection(geoms, props)
-    return folium.GeoJson(data, name=name, show=show, marker=marker, on_each_feature=_FEATURE_JS,
-                          interactive=interactive, control=control)
+    return GeoJsonLayer(data, name=name, show=show, marker=marker, interactive=interactive, control=control)
+
+
+def to_json(data: Any) -> str:
+    """Compact JSON to embed in a page's script: UTF-8 text, ``<``, ``>``, ``&`` and line separators escaped.
+
+    Half the size of folium's ASCII-escaped JSON for Chinese text, and safe inside ``<script>``.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def layer_json(data: dict[str, Any]) -> str:
+    """A FeatureCollection of :func:`feature_collection` as the JSON :class:`GeoJsonLayer` sends to the browser.
+
+    The per-feature ``style`` dicts are listed once (``styles``) and each feature names its style by
+    position: a layer of 750 cells in seven colours carries seven style objects, not 750.
+    """
+    styles: dict[str, int] = {}
+    table: list[Any] = []
+    features = []
+    for f in data.get("features", []):
+        props = f.get("properties") or {}
+        style = props.get("style")
+        if isinstance(style, dict):
+            k = json.dumps(style, sort_keys=True)
+            if k not in styles:
+                styles[k] = len(table)
+                table.append(style)
+            props = {**props, "style": styles[k]}
+        features.append({**f, "properties": props})
+    return to_json({"type": "FeatureCollection", "styles": table, "features": features})
+
+
+class GeoJsonLayer(folium.GeoJson):
+    """A GeoJSON layer sent as compact, pre-serialised JSON (see :func:`layer_json`).
+
+    Behaves like ``folium.GeoJson`` with ``on_each_feature=_FEATURE_JS`` and each feature's
+    ``properties.style`` as its style, but renders without re-encoding its data: ``data`` is a
+    FeatureCollection dict or the string :func:`layer_json` made of one (what the app caches, so a
+    rerun only pastes it into the page).  ``.data`` is the FeatureCollection either way.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson(null, {
+            onEachFeature: {{ this.on_each_feature }},
+            {%- if this.marker %}
+            pointToLayer: function(feature, latlng) {
+                return new L.{{ this.marker._name }}(latlng, {{ this.marker.options|tojavascript }});
+            },
+            {%- endif %}
+            ...{{ this.options|tojavascript }}
+        });
+        (function(data) {
+            data.features.forEach(function(f) {
+                if (typeof f.properties.style === 'number') { f.properties.style = data.styles[f.properties.style]; }
+            });
+            {{ this.get_name() }}.addData(data);
+        })({{ this.json }});
+        {{ this.get_name() }}.setStyle(function(feature) { return feature.properties.style; });
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: dict[str, Any] | str, *, name: str | None = None, show: bool = True,
+                 control: bool = True, marker: Any = None, interactive: bool = True) -> None:
+        # folium.GeoJson.__init__ would parse and re-encode the data: only the Layer part is wanted
+        folium.map.Layer.__init__(self, name=name, overlay=True, control=control, show=show)
+        self._name = "GeoJson"
+        self._json = data if isinstance(data, str) else None
+        self._data = data if isinstance(data, dict) else None
+        self.embed = True
+        self.embed_link = None
+        self.parent_map = None
+        self.style = self.highlight = False
+        self.marker = marker
+        self.on_each_feature = _FEATURE_JS
+        self.options = {} if interactive else {"interactive": False}
+
+    @property
+    def data(self) -> dict[str, Any]:  # type: ignore[override]
+        if self._data is None:
+            parsed = json.loads(self._json or "{}")
+            for f in parsed.get("features", []):
+                if isinstance(f["properties"].get("style"), int):
+                    f["properties"]["style"] = parsed["styles"][f["properties"]["style"]]
+            parsed.pop("styles", None)
+            self._data = parsed
+        return self._data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data, self._json = value, None
+
+    @property
+    def json(self) -> str:  # type: ignore[override]
+        if self._json is None:
+            self._json = layer_json(self._data or {"type": "FeatureCollection", "features": []})
+        return self._json
+
+    @json.setter
+    def json(self, value: Any) -> None:
+        pass  # folium.GeoJson keeps a ``json`` attribute of its own; this class derives it from the data
+
+    def freeze(self) -> GeoJsonLayer:
+        """Serialise the data now and keep only the text (what a cache holds; ``.data`` parses it back)."""
+        _ = self.json
+        self._data = None
+        return self
+
+    def render(self, **kwargs: Any) -> None:
+        if self.show:  # what folium.map.Layer.render adds
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        render_script(self, **kwargs)
+
+
+class _Text(Element):
+    """Text already rendered: put into the page as it is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+def render_script(element: MacroElement, **kwargs: Any) -> None:
+    """``MacroElement.render`` for an element whose ``script`` macro embeds a lot of data.
+
+    branca wraps each macro's output in a new ``Element``, i.e. compiles it as a Jinja template
+    again: a tenth of a second per render for a layer of 300 kB, and a map is rendered several times
+    per page run.  Here the output goes into the page as plain text.
+    """
+    figure = element.get_root()
+    if not isinstance(figure, Figure):
+        raise AssertionError("You cannot render this Element if it is not in a Figure.")
+    figure.script.add_child(_Text(element._template.module.script(element, kwargs)), name=element.get_name())
+    for child in element._children.values():
+        child.render(**kwargs)
 
 
 # --- layers -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,15 @@ def _points_file(path: str | Path, crs: str = "WGS84") -> pd.DataFrame:
     return pd.DataFrame({"lon": lon, "lat": lat, "name": names})
 
 
+@lru_cache(maxsize=4)
+def _intersection_sites(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """``lon``, ``lat``, ``name`` of an intersections file (read once per file version: a plan is often
+    recomputed with another p, radius or window, never with other intersections)."""
+    gdf = gpd.read_file(path).to_crs("EPSG:4326")
+    return pd.DataFrame({"lon": shapely.get_x(gdf.geometry.values), "lat": shapely.get_y(gdf.geometry.values),
+                         "name": gdf["name"].astype(str).to_numpy() if "name" in gdf else ""})
+
+
 def candidate_sites(ws: Workspace, candidates: str | Path | None = None, *,
                     candidates_crs: str = "WGS84") -> tuple[pd.DataFrame, str]:
     """Candidate post sites and where they came from.
@@ -114,10 +124,8 @@ def candidate_sites(ws: Workspace, candidates: str | Path | None = None, *,
         path = ws.paths.get("intersections")
         roads_path = ws.paths.get("roads")
         if path is not None and path.exists():
-            gdf = gpd.read_file(path).to_crs("EPSG:4326")
-            table = pd.DataFrame({"lon": shapely.get_x(gdf.geometry.values),
-                                  "lat": shapely.get_y(gdf.geometry.values),
-                                  "name": gdf["name"].astype(str).to_numpy() if "name" in gdf else ""})
+            stat = path.stat()
+            table = _intersection_sites(str(path), stat.st_mtime_ns, stat.st_size).copy()
             source = "intersections"
         elif roads_path is not None and roads_path.exists():
             from geo.grid.roads import intersections, read_roads

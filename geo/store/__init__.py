@@ -11,7 +11,7 @@ Public API (import from the module):
   ``empty_events``, ``tier_cell_column``.
 - :mod:`geo.store.database` -- ``connect`` (one shared handle per store file and process, a cursor per
   use, bounded wait when another process holds it), ``append_events``, ``read_events``, ``store_counts``,
-  ``existing_hashes``, ``record_ingest``, ``query_arrow``, ``arrow_types_mapper``, ``ProgressMessage``.
+  ``events_version``, ``existing_hashes``, ``record_ingest``, ``query_arrow``, ``arrow_types_mapper``, ``ProgressMessage``.
 - :mod:`geo.store.workspace` -- ``Workspace``, ``init_workspace``, ``load_workspace``,
   ``update_settings``, ``resolve_workspace_dir``, ``area_contains``, ``metric_study_area``,
   ``metric_crs_for``, ``infer_timezone``, ``place_defaults``, ``PlaceDefaults``,

@@ -291,6 +291,19 @@ def arrow_types_mapper(t: pa.DataType) -> Any:
     return None
 
 
+def events_version(path: str | Path) -> tuple[int, int]:
+    """The number of stored events and a checksum of all their rows.
+
+    Changes whenever an event is stored, changed (a category merge) or removed, and only then: the
+    audit rows a login or a download appends to the same file leave it alone.  The app keys its
+    caches on it, so a login does not throw away every analysis.  One scan of the table (a tenth of
+    a second for 1e5 events).
+    """
+    with connect(path, read_only=True) as con:
+        n, checksum = con.execute("SELECT count(*), coalesce(bit_xor(hash(e)), 0) FROM events e").fetchone()
+    return int(n), int(checksum)
+
+
 def store_counts(path: str | Path, timezone: str = "UTC") -> dict[str, Any]:
     """Totals for ``gridwatch status``: events, by source, category, month, ingests.
 

@@ -442,3 +442,36 @@ def test_pyproj_path_propagates_nan():
     x, y = to_metric(np.array([116.4, np.nan, 116.5]), np.array([39.9, 39.9, np.nan]))
     assert_array_equal(np.isnan(x), [False, True, True])
     assert_array_equal(np.isnan(y), [False, True, True])
+
+
+@pytest.mark.parametrize("src,dst", [("EPSG:4326", "EPSG:4548"), ("EPSG:4548", "EPSG:4326"), ("EPSG:4326", "EPSG:32650"),
+                                     ("EPSG:4490", "EPSG:4326"), ("EPSG:4326", "EPSG:3857")])
+def test_transformers_give_pyproj_from_crs_numbers_in_every_thread(src, dst):
+    """The cached transformers are rebuilt cheaply in a new thread (every page run of the app does that) and
+    give exactly what ``pyproj.Transformer.from_crs`` gives."""
+    import threading
+
+    import pyproj
+
+    from geo.grid.crs import cgcs2000_to_wgs84, from_metric, to_metric
+
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(115.4, 117.6, 500), rng.uniform(39.4, 41.1, 500)
+    if src == "EPSG:4548":
+        lon, lat = pyproj.Transformer.from_crs("EPSG:4326", src, always_xy=True).transform(lon, lat)
+    expected = pyproj.Transformer.from_crs(src, dst, always_xy=True).transform(lon, lat)
+
+    def ours() -> tuple[np.ndarray, np.ndarray]:
+        if src == "EPSG:4490":
+            return cgcs2000_to_wgs84(lon, lat)
+        return from_metric(lon, lat, src) if dst == "EPSG:4326" else to_metric(lon, lat, dst)
+
+    got: list[tuple[np.ndarray, np.ndarray]] = []
+    for _ in range(2):  # a fresh thread each time, like Streamlit's script runs
+        t = threading.Thread(target=lambda: got.append(ours()))
+        t.start()
+        t.join()
+    assert len(got) == 2
+    for x, y in got:
+        assert_array_equal(x, np.asarray(expected[0]))
+        assert_array_equal(y, np.asarray(expected[1]))

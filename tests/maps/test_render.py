@@ -246,3 +246,26 @@ def test_emerging_layer_colours_cells_by_class_with_a_legend_in_both_languages(c
     # beyond the folium limit only cells with a pattern are drawn
     assert len(render.drawn_cells(em, "emerging", max_cells=5)) == int((patterns != "no pattern").sum())
     assert render.emerging_colours(np.array(["nonsense", None], dtype=object)).tolist() == ["", ""]
+
+
+def test_layers_travel_as_compact_json_with_their_styles_listed_once(cells: gpd.GeoDataFrame) -> None:
+    layer, _ = render.cells_layer(cells, "gi", lang="zh")
+    data = layer.data
+    text = layer.json
+    sent = json.loads(text)
+    # each distinct style once, each feature naming its style by position; the data reads back unchanged
+    assert len(sent["styles"]) == len({json.dumps(f["properties"]["style"], sort_keys=True) for f in data["features"]})
+    assert all(isinstance(f["properties"]["style"], int) for f in sent["features"])
+    assert render.GeoJsonLayer(text).data == data
+    # UTF-8 text (not \uXXXX), and nothing that could end a <script> element
+    assert "不显著" in text and "<" not in text and ">" not in text and "\\u003cb\\u003e" in text
+    assert render.to_json({"a": "</script>&\u2028"}) == '{"a":"\\u003c/script\\u003e\\u0026\\u2028"}'
+    # a layer made from the cached text draws the same map as one made from the data
+    maps = []
+    for source in (data, text):
+        m = render.base_map(cells.total_bounds)
+        render.GeoJsonLayer(source, name="cells").add_to(m)
+        maps.append(m.get_root().render())
+    strip = re.compile(r"_[0-9a-f]{32}")
+    assert strip.sub("", maps[0]) == strip.sub("", maps[1])
+    assert "addData" in maps[0] and "样例&lt;网格&gt;" in json.loads(text)["features"][0]["properties"]["tip"]

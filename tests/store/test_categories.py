@@ -133,3 +133,20 @@ def test_words_for_other_go_to_other_and_are_reported(nyc, tmp_path):
     r = ingest_file(_311(tmp_path, rows=[("Other", 2), ("其他", 1), ("Other - Mother Goose", 1)]), "hotline", nyc)
     assert r.other_categories == {"Other": 2, "其他": 1}  # said so, never silent
     assert r.own_categories == {"other_mother_goose": 1}  # "other" inside a value is not a match
+
+
+def test_events_version_follows_the_events_not_the_store_file(nyc, tmp_path):
+    """The app's caches are keyed on it: an ingest or a merge changes it, an audit row (a login) does not."""
+    from geo.store import audit
+    from geo.store.database import events_version
+
+    assert events_version(nyc.store_path) == (0, 0)
+    ingest_file(_311(tmp_path), "hotline", nyc)
+    after_ingest = events_version(nyc.store_path)
+    assert after_ingest[0] == 9
+    audit.record(nyc, "login", actor="someone", role="leader", target="someone")
+    assert events_version(nyc.store_path) == after_ingest
+    ws = load_workspace(nyc.root)
+    merge_categories(ws.root, ws.store_path, ws.settings, "noise_residential", ["loud_music_party"])
+    merged = events_version(nyc.store_path)
+    assert merged[0] == 9 and merged != after_ingest
