@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 from geo.planning.problem import FloatArray, IntArray, MCLPResult, gather_rows, tie_tol
 
-__all__ = ["GreedyRun", "evaluate_plan", "greedy_select", "iterated_local_search", "pad_sites",
-           "plan_result", "swap_improve"]
+__all__ = ["GreedyRun", "evaluate_plan", "greedy_select", "iterated_local_search", "multistart_search",
+           "pad_sites", "plan_result", "swap_improve"]
 
 
 @dataclass
@@ -275,3 +275,37 @@ def iterated_local_search(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fi
         else:
             stall += 1
     return cur, info
+
+
+def multistart_search(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntArray,
+                      starts: list[IntArray], *, deadline: float, seed: int, stall_rounds: int = 150
+                      ) -> tuple[IntArray, dict[str, int]]:
+    """Iterated local search from several starts in turn, then again from the best, until ``deadline``.
+
+    One ILS run stalls in a local optimum that depends on its random drops
+    (measured on 2,000 × 5,000 cells, p = 60: four seeds from the same start
+    ended 36,475-36,723 after 6 s).  Runs of at most ``stall_rounds`` rounds
+    without improvement, each with its own seed (``seed``, ``seed + 1``, ...),
+    go from each start in ``starts`` and then from the best plan so far, so
+    the budget buys diversity instead of one long stall.  Deterministic up to
+    the deadline.
+    """
+    best = starts[0]
+    best_val = evaluate_plan(A, At, w, np.r_[fixed, best].astype(np.int64))[0]
+    info = {"swaps": 0, "ils_rounds": 0, "ils_improvements": 0, "ils_runs": 0}
+    tol = tie_tol(w)
+    k = 0
+    while time.perf_counter() < deadline:
+        start = starts[k] if k < len(starts) else best
+        cur, run = iterated_local_search(A, At, w, fixed, start, deadline=deadline, seed=seed + k,
+                                         max_rounds=100_000, stall_rounds=stall_rounds)
+        info["ils_runs"] += 1
+        for key in ("swaps", "ils_rounds", "ils_improvements"):
+            info[key] += run[key]
+        val = evaluate_plan(A, At, w, np.r_[fixed, cur].astype(np.int64))[0]
+        if val > best_val + tol:
+            best, best_val = cur, val
+        k += 1
+        if cur.size < 2 or (k >= len(starts) and run["ils_rounds"] == 0):
+            break  # nothing to perturb, or no time for a round
+    return best, info
