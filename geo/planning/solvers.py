@@ -272,7 +272,6 @@ def solve_mclp_exact(
             stats["warm_start_objective"] = inc_obj
         # Lagrangian bound first: it may prove the warm start optimal without HiGHS; else its site
         # values fix the candidates no better plan can take (or leave out) and HiGHS gets the rest.
-        ls_first = local_search and R.nnz > ls_first_nnz
         lower_r = inc_obj - red.constant
         dual = lagrangian_dual(R, R.T.tocsr(), red.weights, red.p_new, lower_r, iters=lagrangian_iters,
                                deadline=time.perf_counter() + 0.25 * time_limit)
@@ -288,17 +287,20 @@ def solve_mclp_exact(
             stats["lagrangian_heuristic_objective"] = lag_obj
             if lag_obj > inc_obj:
                 incumbent, inc_obj = lag_plan, lag_obj
-        # Large reduced instances: HiGHS needs about highs_root_seconds_per_nnz per non-zero for
-        # its root LP alone (dual simplex; 2,000 x 5,000 cells: 8.7 s), so unless the budget
-        # leaves room for that the budget goes to local search, from several starts (the plans
-        # above) and several seeds, up to the deadline; otherwise up to 40 % of what is left.
-        highs_fits = True
-        if ls_first and lag_ub - inc_obj > mip_rel_gap * max(lag_ub, 1e-12):
-            left = end - time.perf_counter()
-            highs_fits = left * 0.6 >= highs_root_seconds_per_nnz * R.nnz
-            ls_end = time.perf_counter() + 0.4 * left if highs_fits else end
+        # HiGHS needs about highs_root_seconds_per_nnz per non-zero for its root LP alone (dual
+        # simplex; 2,000 x 5,000 cells: 8.7 s for 44,000).  On large reduced instances whose root
+        # LP cannot fit in what is left, the whole budget goes to local search instead, from
+        # several starts (the plans above) and seeds, and the Lagrangian bound is the bound.
+        # When it fits, large instances still get local search first (30 % of what is left), so
+        # that HiGHS starts from a good cutoff and a cut-short HiGHS leaves a good plan.
+        left = end - time.perf_counter()
+        large = local_search and R.nnz > ls_first_nnz
+        highs_fits = not (large and left * 0.6 < highs_root_seconds_per_nnz * R.nnz)
+        ls_first = large and lag_ub - inc_obj > mip_rel_gap * max(lag_ub, 1e-12)
+        if ls_first:
             starts = [incumbent] + ([lag_plan] if lag_plan is not None and lag_plan is not incumbent else [])
-            incumbent, info = multistart_search(A, At, w, f, starts, deadline=ls_end, seed=seed)
+            incumbent, info = multistart_search(A, At, w, f, starts, seed=seed,
+                                                deadline=time.perf_counter() + 0.3 * left if highs_fits else end)
             stats.update({f"ls_{key}": v for key, v in info.items()})
             inc_obj = evaluate_plan(A, At, w, np.r_[f, incumbent].astype(np.int64))[0]
         lower_r = inc_obj - red.constant
@@ -354,7 +356,7 @@ def solve_mclp_exact(
         chosen = np.r_[chosen, pad_sites(A, w, avail, k - chosen.size)]
     if status != "optimal" and local_search:
         if "ls_swaps" not in stats:  # the reserve: improve the plan HiGHS was cut short on
-            better, info = iterated_local_search(A, At, w, f, chosen, deadline=end, seed=seed)
+            better, info = multistart_search(A, At, w, f, [chosen], deadline=end, seed=seed)
             stats.update({f"ls_{key}": v for key, v in info.items()})
             better_obj = evaluate_plan(A, At, w, np.r_[f, better].astype(np.int64))[0]
             if better_obj > obj:
