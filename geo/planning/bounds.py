@@ -3,7 +3,8 @@
 :func:`reduce_instance` removes what cannot change the optimum (demand the
 fixed posts cover, demand nobody covers, identical demand rows, dominated
 candidates); :func:`lagrangian_bound` relaxes the coverage constraints and
-drives the multipliers by subgradient steps to an upper bound near the LP one.
+drives the multipliers by smoothed accelerated gradient steps to an upper
+bound near the LP one; :func:`reduced_cost_fixing` uses its site values.
 """
 
 from __future__ import annotations
@@ -195,15 +196,28 @@ def _smoothed_choice(c: FloatArray, cp: float, p_new: int, mu: float) -> FloatAr
     # τ lies in [c_(p) − μ, c_(p)]: only sites above c_(p) − μ can take a share
     act = np.flatnonzero(c > cp - mu)
     ca = c[act]
-    lo, hi = max(cp - mu, 0.0), cp
-    for _ in range(40):  # bisection on a handful of sites
-        tau = 0.5 * (lo + hi)
-        if np.clip((ca - tau) / mu, 0.0, 1.0).sum() > p_new:
-            lo = tau
-        else:
-            hi = tau
+    # F(τ) = Σ clip((c − τ)/μ, 0, 1) is piecewise linear, decreasing, with breakpoints at c and
+    # c − μ: evaluate it there (a handful of sites) and interpolate where it crosses p.
+    bp = np.unique(np.r_[ca, ca - mu, max(cp - mu, 0.0)])
+    bp = bp[bp >= 0.0]
+    # F at every breakpoint in O(k log k): sites with c − μ ≥ τ give 1, those with c > τ > c − μ
+    # give (c − τ)/μ (suffix sums of the sorted values)
+    cs = np.sort(ca)
+    suffix = np.r_[np.cumsum(cs[::-1])[::-1], 0.0]
+    i_gt = np.searchsorted(cs, bp, side="right")
+    i_full = np.searchsorted(cs - mu, bp, side="left")
+    n_part = i_full - i_gt  # sites strictly between: indices i_gt .. i_full - 1
+    F = (cs.size - i_full) + ((suffix[i_gt] - suffix[i_full]) - bp * n_part) / mu
+    k = int(np.searchsorted(-F, -p_new, side="right"))  # first breakpoint with F <= p
+    if k == 0:
+        tau = float(bp[0])
+    elif k >= bp.size:
+        tau = float(bp[-1])
+    else:
+        lo, hi, f_lo, f_hi = bp[k - 1], bp[k], F[k - 1], F[k]
+        tau = float(lo + (hi - lo) * (f_lo - p_new) / (f_lo - f_hi)) if f_lo > f_hi else float(hi)
     x = np.zeros(m)
-    x[act] = np.clip((ca - hi) / mu, 0.0, 1.0)
+    x[act] = np.clip((ca - tau) / mu, 0.0, 1.0)
     return x
 
 
