@@ -193,23 +193,30 @@ def swap_improve(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntA
         keep = ex_owner >= 0
         ex_rows, ex_owner = ex_rows[keep], ex_owner[keep]
         loss = np.bincount(ex_owner, weights=w[ex_rows], minlength=cur.size)
-        # Q as sparse (new site × candidate): exclusive demand of s that j also reaches
+        # Q (new site s × candidate j): exclusive demand of s that j also reaches, as the sums over
+        # sorted keys s·m + j (one sort; cheaper than building a sparse matrix every round)
         qc, ql = gather_rows(A.indptr, A.indices, ex_rows)
-        Q = sp.csr_matrix((np.repeat(w[ex_rows], ql), (np.repeat(ex_owner, ql), qc)), shape=(cur.size, m))
-        Q.sum_duplicates()
-        Q.sort_indices()
         gbest = int(np.argmax(gain))
         best_delta = np.full(cur.size, gain[gbest])
         best_j = np.full(cur.size, gbest, dtype=np.int64)
-        if Q.nnz:
-            vals = gain[Q.indices] + Q.data
-            rowid = np.repeat(np.arange(cur.size), np.diff(Q.indptr))
-            # per row: max value, lowest column among maxima
-            order = np.lexsort((Q.indices, -vals, rowid))
-            first = np.r_[True, rowid[order][1:] != rowid[order][:-1]]
-            r_ = rowid[order][first]
-            v_ = vals[order][first]
-            j_ = Q.indices[order][first].astype(np.int64)
+        if qc.size:
+            key = np.repeat(ex_owner, ql) * m + qc
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+            start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            qsum = np.add.reduceat(np.repeat(w[ex_rows], ql)[order], start)
+            ukey = key[start]
+            rowid, col = ukey // m, ukey % m
+            vals = gain[col] + qsum
+            # per row (keys are sorted by row, then column): max value, lowest column among the
+            # values within the tie tolerance of it
+            seg = np.flatnonzero(np.r_[True, rowid[1:] != rowid[:-1]])
+            seg_max = np.maximum.reduceat(vals, seg)
+            seg_id = np.repeat(np.arange(seg.size), np.diff(np.r_[seg, vals.size]))
+            at_max = np.flatnonzero(vals >= seg_max[seg_id] - tol)
+            _, first = np.unique(seg_id[at_max], return_index=True)
+            pick = at_max[first]
+            r_, v_, j_ = rowid[pick], vals[pick], col[pick]
             better = (v_ > best_delta[r_] + tol) | ((np.abs(v_ - best_delta[r_]) <= tol) & (j_ < best_j[r_]))
             best_delta[r_[better]] = v_[better]
             best_j[r_[better]] = j_[better]
