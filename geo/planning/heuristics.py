@@ -164,7 +164,8 @@ def plan_result(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntAr
 
 
 def swap_improve(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntArray, new_sites: IntArray,
-                  *, deadline: float, max_rounds: int = 1_000) -> tuple[IntArray, int]:
+                  *, deadline: float, max_rounds: int = 1_000, dirty: NDArray[np.bool_] | None = None
+                  ) -> tuple[IntArray, int]:
     """Best-improvement 1-swap local search (Teitz-Bart interchange) on the new sites.
 
     Each round evaluates every (chosen new site s, candidate j) exchange at once:
@@ -173,11 +174,19 @@ def swap_improve(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntA
     the latter j would take over.  Applies the best Δ > 0 (ties: lowest s, then j)
     and, in the same round, every other improving swap far enough from those
     already applied (disjoint neighbourhoods), so large plans converge in few rounds.
+
+    ``dirty`` (a demand-row mask) says the plan differs from a swap-optimal one
+    only on those rows (an iterated local search's perturbation): an exchange
+    whose site and candidate touch no dirty row has the Δ it had there (≤ 0),
+    so only exchanges touching dirty rows are evaluated (and the rows of every
+    applied swap become dirty).  The result is the same; the cost is local.
     """
     n, m = A.shape
     cur = new_sites.copy()
     tol = tie_tol(w)
     swaps = 0
+    if dirty is not None:
+        dirty = dirty.copy()
     for _ in range(max_rounds):
         if time.perf_counter() >= deadline or cur.size == 0:
             break
@@ -195,7 +204,29 @@ def swap_improve(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntA
         loss = np.bincount(ex_owner, weights=w[ex_rows], minlength=cur.size)
         # Q (new site s × candidate j): exclusive demand of s that j also reaches, as the sums over
         # sorted keys s·m + j (one sort; cheaper than building a sparse matrix every round)
-        qc, ql = gather_rows(A.indptr, A.indices, ex_rows)
+        if dirty is None:
+            qc, ql = gather_rows(A.indptr, A.indices, ex_rows)
+        else:
+            # complete Q rows for the sites touching dirty rows; Q columns of the candidates
+            # touching dirty rows for every other site; nothing else can have Δ > 0
+            s_act = np.zeros(cur.size, dtype=bool)
+            own_new = owner - fixed.size
+            s_act[own_new[(own_new >= 0) & dirty[rows]]] = True
+            j_cols, _ = gather_rows(A.indptr, A.indices, np.flatnonzero(dirty))
+            j_act = np.zeros(m, dtype=bool)
+            j_act[j_cols] = True
+            j_rows, _ = gather_rows(At.indptr, At.indices, np.flatnonzero(j_act))
+            near_j = np.zeros(n, dtype=bool)
+            near_j[j_rows] = True
+            full = s_act[ex_owner]
+            part = ~full & near_j[ex_rows]
+            qc_f, ql_f = gather_rows(A.indptr, A.indices, ex_rows[full])
+            qc_p, ql_p = gather_rows(A.indptr, A.indices, ex_rows[part])
+            keep_p = j_act[qc_p]
+            ex_rows = np.r_[ex_rows[full], np.repeat(ex_rows[part], ql_p)[keep_p]]
+            ex_owner = np.r_[ex_owner[full], np.repeat(ex_owner[part], ql_p)[keep_p]]
+            qc = np.r_[qc_f, qc_p[keep_p]]
+            ql = np.r_[ql_f, np.ones(int(keep_p.sum()), dtype=ql_f.dtype)]
         gbest = int(np.argmax(gain))
         best_delta = np.full(cur.size, gain[gbest])
         best_j = np.full(cur.size, gbest, dtype=np.int64)
@@ -240,6 +271,8 @@ def swap_improve(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntA
             taken.add(j)
             cur[s] = j
             swaps += 1
+        if dirty is not None:
+            dirty |= touched
     return cur, swaps
 
 
@@ -273,7 +306,12 @@ def iterated_local_search(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fi
         allowed = np.ones(A.shape[1], dtype=bool)
         allowed[cur[drop]] = False  # force a different plan
         refill = greedy_select(A, At, w, drop.size, np.r_[fixed, keep].astype(np.int64), allowed=allowed).picks
-        cand, sw = swap_improve(A, At, w, fixed, np.r_[keep, refill].astype(np.int64), deadline=deadline)
+        # cur is swap-optimal: only the demand in reach of the dropped and refilled sites changed
+        dirty = np.zeros(A.shape[0], dtype=bool)
+        changed, _ = gather_rows(At.indptr, At.indices, np.r_[cur[drop], refill].astype(np.int64))
+        dirty[changed] = True
+        cand, sw = swap_improve(A, At, w, fixed, np.r_[keep, refill].astype(np.int64), deadline=deadline,
+                                dirty=dirty)
         info["swaps"] += sw
         val = evaluate_plan(A, At, w, np.r_[fixed, cand].astype(np.int64))[0]
         if val > best_val + tol:
