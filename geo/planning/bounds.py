@@ -304,7 +304,11 @@ def lagrangian_dual(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: i
                 if stall >= 3:
                     break
             last_best = best
-        g = Af @ _smoothed_choice(c, cp, p_new, mu) - 1.0  # gradient of the smoothed L at z
+        # gradient of the smoothed L at z: A·x − 1, x nonzero on a few hundred sites only
+        x = _smoothed_choice(c, cp, p_new, mu)
+        act = np.flatnonzero(x)
+        rows, lens = gather_rows(At.indptr, At.indices, act)
+        g = np.bincount(rows, weights=np.repeat(x[act], lens), minlength=n) - 1.0
         new = np.clip(z - step * g, 0.0, w)
         if float((z - new) @ (new - prev)) > 0:  # momentum uphill: restart it
             t = 1.0
