@@ -323,7 +323,7 @@ def iterated_local_search(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fi
 
 
 def multistart_search(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, fixed: IntArray,
-                      starts: list[IntArray], *, deadline: float, seed: int, stall_rounds: int = 150
+                      starts: list[IntArray], *, deadline: float, seed: int, stall_rounds: int = 80
                       ) -> tuple[IntArray, dict[str, int]]:
     """Iterated local search from several starts in turn, then again from the best, until ``deadline``.
 
