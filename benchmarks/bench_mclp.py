@@ -4,6 +4,7 @@ One command, prints a table:
 
     python benchmarks/bench_mclp.py            # full run (~10-15 min on 2 cores)
     python benchmarks/bench_mclp.py --quick    # 2,000 x 5,000 only (p = 20, 60), short caps
+    python benchmarks/bench_mclp.py --layouts cells --ps 60,200 --exact-only   # the issue-20 cases only
 
 Instances (metres, radius 300 m), built in code with a seed: 500 × 1,250
 (small enough for spopt), 2,000 candidates × 5,000 demand (p = 20, 60) in two
@@ -183,7 +184,7 @@ def spopt_run(A: sp.csr_matrix, w: np.ndarray, p: int, cap: float) -> dict:
 
 
 def run_case(label: str, A: sp.csr_matrix, w: np.ndarray, p: int, *, plain_cap: float,
-             exact_budgets: tuple[float, ...], spopt_cap: float | None) -> list[dict]:
+             exact_budgets: tuple[float, ...], spopt_cap: float | None, baselines: bool = True) -> list[dict]:
     rows: list[dict] = []
 
     def add(method: str, r: dict) -> None:
@@ -200,11 +201,13 @@ def run_case(label: str, A: sp.csr_matrix, w: np.ndarray, p: int, *, plain_cap: 
                                                         f"{r.stats.get('n_demand_reduced')}, bound "
                                                         f"{r.stats.get('bound_source')}, fixed out/in "
                                                         f"{r.stats.get('fixed_out', 0)}/{r.stats.get('fixed_in', 0)}"})
-    g = solve_mclp_greedy(A, w, p)
-    add("greedy", {"seconds": g.seconds, "objective": g.objective, "upper": g.upper_bound, "status": "heuristic"})
-    ls = solve_mclp_greedy(A, w, p, local_search=True, bound="lagrangian")
-    add("greedy+LS (+Lagr.)", {"seconds": ls.seconds, "objective": ls.objective, "upper": ls.upper_bound,
-                               "status": "heuristic"})
+    if baselines:
+        g = solve_mclp_greedy(A, w, p)
+        add("greedy", {"seconds": g.seconds, "objective": g.objective, "upper": g.upper_bound,
+                       "status": "heuristic"})
+        ls = solve_mclp_greedy(A, w, p, local_search=True, bound="lagrangian")
+        add("greedy+LS (+Lagr.)", {"seconds": ls.seconds, "objective": ls.objective, "upper": ls.upper_bound,
+                                   "status": "heuristic"})
     if spopt_cap:
         add("spopt (pulp CBC)", spopt_run(A, w, p, spopt_cap))
     best_ub = min((r["upper"] for r in rows if np.isfinite(r.get("upper", np.nan))), default=np.nan)
@@ -259,6 +262,9 @@ def main() -> None:
     ap.add_argument("--layouts", default="cells,points", help="comma-separated: cells, points")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--large-only", action="store_true", help="only the 20,000 x 60,000 instance")
+    ap.add_argument("--ps", default="", help="comma-separated p values to run (default: every case's)")
+    ap.add_argument("--exact-only", action="store_true",
+                    help="only the exact solver's rows (no plain HiGHS, greedy or spopt baselines)")
     add_json_out(ap)
     args = ap.parse_args()
     all_rows: list[dict] = []
@@ -280,12 +286,16 @@ def main() -> None:
         print(f"{label}: instance {t_cov and time.perf_counter() - t:.1f} s, coverage_matrix {t_cov:.2f} s, "
               f"nnz {A.nnz:,} ({A.nnz / n:.1f} sites per demand)", flush=True)
         big = m > 5000
+        wanted = {int(v) for v in args.ps.split(",") if v.strip()}
         for p in ps:
+            if wanted and p not in wanted:
+                continue
             all_rows += run_case(
                 label, A, w, p,
-                plain_cap=0.0 if big else (20.0 if args.quick else args.plain_cap),
+                plain_cap=0.0 if big or args.exact_only else (20.0 if args.quick else args.plain_cap),
                 exact_budgets=(60.0,) if big else ((10.0,) if args.quick else (10.0, 60.0)),
-                spopt_cap=None if (big or not args.spopt_cap or layout != "cells" or p != ps[0])
+                baselines=not args.exact_only,
+                spopt_cap=None if (big or args.exact_only or not args.spopt_cap or layout != "cells" or p != ps[0])
                 else (30.0 if args.quick else args.spopt_cap),
             )
     print_table(all_rows)

@@ -333,6 +333,77 @@ def test_exact_matches_plain_highs_and_its_bound_holds(seed: int) -> None:
         assert ex.stats["lagrangian_bound"] >= ref - 1e-6  # a real upper bound
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_swap_search_with_dirty_rows_matches_the_full_search(seed: int) -> None:
+    # from a swap-optimal plan, perturbed: evaluating only exchanges near the change gives the same plan
+    from geo.planning.heuristics import greedy_select, swap_improve
+
+    rng = np.random.default_rng(seed)
+    A, w = random_instance(seed + 120, n=400, m=90, radius=170.0, dup=seed % 2 == 0)
+    At = A.T.tocsr()
+    fixed = np.zeros(0, np.int64) if seed % 3 else np.array([1], np.int64)
+    start = greedy_select(A, At, w, 12, fixed).picks
+    opt, _ = swap_improve(A, At, w, fixed, start, deadline=math.inf)
+    for _ in range(5):
+        drop = rng.choice(opt.size, size=3, replace=False)
+        refill = greedy_select(A, At, w, 3, np.r_[fixed, np.delete(opt, drop)].astype(np.int64),
+                               allowed=~np.isin(np.arange(A.shape[1]), opt)).picks
+        plan = np.r_[np.delete(opt, drop), refill].astype(np.int64)
+        dirty = np.zeros(A.shape[0], dtype=bool)
+        dirty[np.asarray(A[:, np.r_[opt[drop], refill]].sum(axis=1)).ravel() > 0] = True
+        full, n_full = swap_improve(A, At, w, fixed, plan, deadline=math.inf)
+        local, n_local = swap_improve(A, At, w, fixed, plan, deadline=math.inf, dirty=dirty)
+        assert full.tolist() == local.tolist() and n_full == n_local
+
+
+def lp_bound(A: sp.csr_matrix, w: np.ndarray, p: int) -> float:
+    """The LP relaxation of the textbook MILP (HiGHS): the smallest value any Lagrangian λ can reach."""
+    from scipy.optimize import linprog
+
+    n, m = A.shape
+    M = sp.vstack([sp.hstack([-A.astype(float), sp.identity(n)]),
+                   sp.csr_matrix(np.r_[np.ones(m), np.zeros(n)][None, :])], format="csr")
+    res = linprog(np.r_[np.zeros(m), -w], A_ub=M, b_ub=np.r_[np.zeros(n), p], bounds=(0, 1), method="highs")
+    assert res.status == 0
+    return -float(res.fun)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lagrangian_dual_reaches_the_lp_bound_from_above(seed: int) -> None:
+    from geo.planning.bounds import lagrangian_dual
+
+    A, w = random_instance(seed + 90, n=400, m=80, radius=180.0)
+    At = A.T.tocsr()
+    for p in (4, 10):
+        lp = lp_bound(A, w, p)
+        dual = lagrangian_dual(A, At, w, p, 0.0, iters=3000)
+        # valid for its own multipliers, never below the LP bound, and close to it
+        c = np.asarray(A.T @ dual.lam).ravel()
+        assert (w - dual.lam).sum() + np.sort(c)[::-1][:p].sum() == pytest.approx(dual.bound)
+        assert dual.bound >= lp - 1e-6 * lp
+        assert dual.bound <= lp * 1.002
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_local_search_first_path_keeps_a_true_bound_and_highs_path_matches_plain_highs(seed: int) -> None:
+    # force the path large instances take: local search first, HiGHS skipped, Lagrangian bound
+    A, w = random_instance(seed + 70, n=300, m=60, radius=180.0, dup=seed % 2 == 1)
+    for p in (4, 9):
+        ref = plain_highs_optimum(A, w, p)
+        ls = solve_mclp_exact(A, w, p, time_limit=1.0, ls_first_nnz=0, highs_root_seconds_per_nnz=1e6)
+        assert ls.solver == "exact" and np.isfinite(ls.gap) and 0.0 <= ls.gap < 1.0
+        assert ls.objective <= ref + 1e-9
+        assert ls.objective == pytest.approx(covered_value(A, w, ls.sites))
+        assert ls.upper_bound >= ref - 1e-6  # the reported bound is a real bound
+        assert ls.stats["bound_source"] in ("lagrangian", "greedy")
+        if ls.status == "optimal":
+            assert ls.objective == pytest.approx(ref)
+        # and with room for HiGHS (after the same Lagrangian steps) the optimum is proven
+        ex = solve_mclp_exact(A, w, p, mip_rel_gap=0.0, ls_first_nnz=0)
+        assert ex.objective == pytest.approx(ref)
+        assert ex.status == "optimal" and ex.upper_bound >= ref - 1e-6
+
+
 def test_lagrangian_dual_bounds_the_optimum_and_fixing_keeps_every_better_plan() -> None:
     from geo.planning.bounds import lagrangian_dual, reduced_cost_fixing
 
