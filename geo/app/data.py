@@ -27,6 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.analysis.filters import EventFilter
+from geo.app import background
 from geo.store.workspace import SAMPLE_WORKSPACE, Workspace, load_workspace, resolve_workspace_dir
 
 Stamp = tuple[str, int, int]
@@ -484,6 +485,11 @@ def repeats(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, kind: str, top: i
 
 # --- trends and look-back -------------------------------------------------------------------------------
 
+_PREFETCHED: set[Any] = set()
+"""What was started in the background (or computed here) already, once per process."""
+_PREFETCH_LOCK = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _emerging(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> Any:
     from geo.analysis.trends import emerging_hotspots
@@ -502,6 +508,17 @@ def _forecast(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFi
 
     from geo.analysis.forecast import forecast as run
 
+    token = ("forecast", data_key, flt, tier, folds)
+    with _PREFETCH_LOCK:
+        _PREFETCHED.add(token)  # computed here from now on: no background job for it any more
+    job = background.take(token)
+    if job is not None:  # started by prefetch_forecast: its result, if it is of the events shown
+        try:
+            version, result = job.result()
+        except Exception:  # noqa: BLE001 - computed again below, where an error reaches the page
+            version = result = None
+        if version == data_key[1] and result is not None:
+            return result
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the learned models; the backtest judges them
         return run(_ws, _events, flt, tier=tier, folds=folds, run_backtest=True)
@@ -513,14 +530,18 @@ def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds
 
 
 def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> bool:
-    """Start :func:`forecast` in a background thread, once per store version and arguments.
+    """Start :func:`forecast` in the background worker process (:mod:`geo.app.background`), once per store
+    version and arguments, unless it is cached already.
 
-    The forecast (a backtest of learned models) takes seconds; computed while the user reads the page,
-    the risk toggle finds it cached.  A page asking for it while it runs waits for this run (the cache
-    computes each value once).  Errors are left for the page's own call to show.  Returns whether a
-    thread was started.
+    The forecast (a backtest of learned models) takes seconds; computed while the user reads the page, the
+    risk toggle finds it ready (a toggle while it runs waits for the rest).  Returns whether a job started.
     """
-    return _prefetch(("forecast", key(ws), flt, tier, int(folds)), lambda: forecast(ws, ev, flt, tier, folds))
+    token = ("forecast", key(ws), flt, tier, int(folds))
+    with _PREFETCH_LOCK:
+        if token in _PREFETCHED:
+            return False
+        _PREFETCHED.add(token)
+    return background.submit(token, background.forecast_job, str(ws.root), flt, tier, int(folds))
 
 
 def prefetch_tiers(ws: Workspace) -> bool:
@@ -540,8 +561,6 @@ def prefetch_tiers(ws: Workspace) -> bool:
     return _prefetch(("tiers", reference_key(ws)), warm)
 
 
-_PREFETCHED: set[Any] = set()
-_PREFETCH_LOCK = threading.Lock()
 PREFETCH_NICE = 10
 """Scheduling niceness of a prefetch thread (Linux): the pages' own runs come first."""
 
