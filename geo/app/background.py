@@ -26,6 +26,9 @@ from geo.analysis.filters import EventFilter
 WORKER_NICE = 10
 """Scheduling niceness of the worker process (POSIX): the server's page runs come first."""
 
+KEEP_RESULTS = 8
+"""Finished jobs whose results are kept until a page asks for them (the oldest go first)."""
+
 _LOCK = threading.Lock()
 _POOL: ProcessPoolExecutor | None = None
 _JOBS: dict[Hashable, Future[Any]] = {}
@@ -47,14 +50,21 @@ def _pool() -> ProcessPoolExecutor:
 
 
 def submit(token: Hashable, job: Callable[..., Any], *args: Any) -> bool:
-    """Start ``job(*args)`` in the worker unless a job for ``token`` is already pending; returns whether it started.
+    """Queue ``job(*args)`` for the worker unless a job for ``token`` is there already; returns whether it was queued.
 
-    ``job`` must be a module-level function (it is pickled by name) and its arguments picklable.
+    Jobs still waiting for the worker are dropped first: the user has moved on to another tier or
+    date, and the worker should not spend a minute on the views passed by.  ``job`` must be a
+    module-level function (it is pickled by name) and its arguments picklable.
     """
     with _LOCK:
         if token in _JOBS:
             return False
+        for other, future in list(_JOBS.items()):
+            if future.cancel():  # only a job that has not started can be cancelled
+                del _JOBS[other]
         _JOBS[token] = _pool().submit(job, *args)
+        for other in [t for t, f in _JOBS.items() if f.done()][:max(0, len(_JOBS) - KEEP_RESULTS)]:
+            del _JOBS[other]  # the oldest results nobody asked for
         return True
 
 

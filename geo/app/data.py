@@ -486,7 +486,7 @@ def repeats(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, kind: str, top: i
 # --- trends and look-back -------------------------------------------------------------------------------
 
 _PREFETCHED: set[Any] = set()
-"""What was started in the background (or computed here) already, once per process."""
+"""Background work started (tier structures) or computed in a page run (forecasts), once per process."""
 _PREFETCH_LOCK = threading.Lock()
 
 
@@ -538,9 +538,8 @@ def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: s
     """
     token = ("forecast", key(ws), flt, tier, int(folds))
     with _PREFETCH_LOCK:
-        if token in _PREFETCHED:
+        if token in _PREFETCHED:  # computed (or being computed) in a page run already
             return False
-        _PREFETCHED.add(token)
     return background.submit(token, background.forecast_job, str(ws.root), flt, tier, int(folds))
 
 
