@@ -530,7 +530,7 @@ def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds
 
 
 def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> bool:
-    """Start :func:`forecast` in the background worker process (:mod:`geo.app.background`), once per store
+    """Start :func:`forecast` in a background process (:mod:`geo.app.background`), once per store
     version and arguments, unless it is cached already.
 
     The forecast (a backtest of learned models) takes seconds; computed while the user reads the page, the
@@ -540,7 +540,7 @@ def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: s
     with _PREFETCH_LOCK:
         if token in _PREFETCHED:  # computed (or being computed) in a page run already
             return False
-    return background.submit(token, background.forecast_job, str(ws.root), flt, tier, int(folds))
+    return background.submit(token, "forecast", str(ws.root), flt, tier, int(folds))
 
 
 def prefetch_tiers(ws: Workspace) -> bool:
