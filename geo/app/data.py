@@ -585,21 +585,29 @@ def _prefetch(token: Any, call: Callable[[], Any]) -> bool:
     return True
 
 
-def forecast_grids(ws: Workspace, result: Any, n: int = 10) -> pd.DataFrame | None:
-    """The forecast summed over official grids (``grid_id``, ``name``, ``expected``, ``last_week``, ``cells``).
-
-    ``None`` when the workspace has no official grids.
-    """
-    cells = result.cells
-    if ws.grids is None or cells["grid_id"].isna().all():
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _forecast_grids(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str, folds: int,
+                    n: int) -> pd.DataFrame | None:
+    cells = _forecast(_ws, _events, data_key, flt, tier, folds).cells
+    if _ws.grids is None or cells["grid_id"].isna().all():
         return None
     by = (cells.groupby("grid_id")
           .agg(expected=("expected", "sum"), last_week=("last_week", "sum"), cells=("cell", "size"))
           .sort_values("expected", ascending=False).head(n).reset_index())
-    names = ws.grids.drop_duplicates("grid_id").set_index("grid_id")["name"]
+    names = _ws.grids.drop_duplicates("grid_id").set_index("grid_id")["name"]
     by.insert(1, "name", names.reindex(by["grid_id"]).to_numpy())
     by.insert(0, "rank", range(1, len(by) + 1))
     return by
+
+
+def forecast_grids(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4, n: int = 10
+                   ) -> pd.DataFrame | None:
+    """:func:`forecast` summed over official grids (``grid_id``, ``name``, ``expected``, ``last_week``, ``cells``),
+    the ``n`` with the most expected events (cached; read-only).
+
+    ``None`` when the workspace has no official grids.
+    """
+    return _forecast_grids(ws, ev, key(ws), flt, tier, int(folds), int(n))
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
