@@ -15,6 +15,7 @@ latest waits (the user has moved on from the others).
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import subprocess
@@ -109,12 +110,17 @@ def _run(job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
     try:
         root = Path(__file__).resolve().parents[2]  # the folder holding the geo package
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-        done = subprocess.run([sys.executable, "-m", "geo.app.background", job], input=pickle.dumps(args),
-                              capture_output=True, env=env, cwd=root, check=False)
-        if done.returncode == 0:
-            future.set_result(pickle.loads(done.stdout))  # noqa: S301 - our own child process's answer
+        proc = subprocess.Popen([sys.executable, "-m", "geo.app.background", job], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=root)
+        _PROCS.add(proc)
+        try:
+            out, err = proc.communicate(pickle.dumps(args))
+        finally:
+            _PROCS.discard(proc)
+        if proc.returncode == 0:
+            future.set_result(pickle.loads(out))  # noqa: S301 - our own child process's answer
         else:
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
             future.set_exception(RuntimeError(f"background job {job} failed: {tail[0]}"))
     except Exception as exc:  # noqa: BLE001 - handed to whoever takes the job
         future.set_exception(exc)
@@ -125,6 +131,16 @@ def _run(job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
                 token, name, waiting_args, waiting = _waiting
                 _waiting = None
                 _start(token, name, waiting_args, waiting)
+
+
+_PROCS: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _stop_jobs() -> None:
+    """The server (or a test run) is ending: no job outlives it."""
+    for proc in list(_PROCS):
+        proc.kill()
 
 
 def _main() -> None:
