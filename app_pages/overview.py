@@ -228,7 +228,7 @@ def risk() -> None:
             st.caption(c.t("trends.risk_caption", week=c.fmt_date(s["forecast_week"]), model=c.t(f"model.{s['model']}"),
                            last=c.fmt_int(s["last_week_total"]), expected=c.fmt_num(s["expected_total"], 0)))
             ui.show_notes([n for n in s.get("notes", []) if " is flagged and never the default" not in n])
-            top_grids = data.forecast_grids(ws, fc)
+            top_grids = data.forecast_grids(ws, ev, trend_flt, tier, folds=FORECAST_FOLDS)
             left, right = st.columns(2)
             if top_grids is not None:
                 left.markdown(f"**{c.t('trends.top_grids')}**")

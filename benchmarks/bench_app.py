@@ -24,8 +24,8 @@ Steps (sample, ``--workspace`` or ``--large``):
   overview tier (small → middle) and period (30 → 7 days);
 * ``forecast toggle``: the overview's next-week risk switched on, until its
   tables are shown, after the page has been open for ``--read`` seconds (the
-  forecast is computed in the background meanwhile; ``--read 0`` measures
-  a user who toggles at once);
+  forecast is computed in a background process meanwhile; ``--read 0``
+  measures a user who toggles at once);
 * ``map click`` (a cell's detail) and ``pan/zoom reruns`` (must be 0: only
   clicks come back to Python).
 
@@ -316,14 +316,15 @@ def _browser_run(workspace: Path, log_dir: Path, password: str, *, large: bool, 
 
                     page = first_load("first load: overview", "")
                     main = page.locator('[data-testid="stMain"]')
+                    page.wait_for_timeout(int(read_s * 1000))  # reading the page: the forecast runs meanwhile
+                    risk = page.get_by_text("预测下周风险", exact=False).first
+                    step(f"forecast toggle (page open {read_s:g} s)", page, risk.click, text_shown("风险最高的网格"))
+                    risk.click()  # off again: the filter changes below redraw the map, not the forecast
+                    page.wait_for_function("() => !document.querySelector('[data-test-script-state=\"running\"]')")
                     step("filter change: overview tier", page,
                          lambda: main.get_by_text("中网格", exact=True).first.click())
                     step("filter change: overview period", page,
                          lambda: main.get_by_text("近 7 天", exact=True).first.click())
-                    page.wait_for_timeout(int(read_s * 1000))  # reading the page: the forecast runs meanwhile
-                    step(f"forecast toggle (page open {read_s:g} s)", page,
-                         lambda: page.get_by_text("预测下周风险", exact=False).first.click(),
-                         text_shown("风险最高的网格"))
                     page.close()
                 results["cells (small tier)"] = (cells, cells)
                 browser.close()

@@ -27,6 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.analysis.filters import EventFilter
+from geo.app import background
 from geo.store.workspace import SAMPLE_WORKSPACE, Workspace, load_workspace, resolve_workspace_dir
 
 Stamp = tuple[str, int, int]
@@ -484,6 +485,11 @@ def repeats(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, kind: str, top: i
 
 # --- trends and look-back -------------------------------------------------------------------------------
 
+_PREFETCHED: set[Any] = set()
+"""Background work started (tier structures) or computed in a page run (forecasts), once per process."""
+_PREFETCH_LOCK = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _emerging(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> Any:
     from geo.analysis.trends import emerging_hotspots
@@ -502,6 +508,17 @@ def _forecast(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFi
 
     from geo.analysis.forecast import forecast as run
 
+    token = ("forecast", data_key, flt, tier, folds)
+    with _PREFETCH_LOCK:
+        _PREFETCHED.add(token)  # computed here from now on: no background job for it any more
+    job = background.take(token)
+    if job is not None:  # started by prefetch_forecast: its result, if it is of the events shown
+        try:
+            version, result = job.result()
+        except Exception:  # noqa: BLE001 - computed again below, where an error reaches the page
+            version = result = None
+        if version == data_key[1] and result is not None:
+            return result
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the learned models; the backtest judges them
         return run(_ws, _events, flt, tier=tier, folds=folds, run_backtest=True)
@@ -513,14 +530,17 @@ def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds
 
 
 def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> bool:
-    """Start :func:`forecast` in a background thread, once per store version and arguments.
+    """Start :func:`forecast` in a background process (:mod:`geo.app.background`), once per store
+    version and arguments, unless it is cached already.
 
-    The forecast (a backtest of learned models) takes seconds; computed while the user reads the page,
-    the risk toggle finds it cached.  A page asking for it while it runs waits for this run (the cache
-    computes each value once).  Errors are left for the page's own call to show.  Returns whether a
-    thread was started.
+    The forecast (a backtest of learned models) takes seconds; computed while the user reads the page, the
+    risk toggle finds it ready (a toggle while it runs waits for the rest).  Returns whether a job started.
     """
-    return _prefetch(("forecast", key(ws), flt, tier, int(folds)), lambda: forecast(ws, ev, flt, tier, folds))
+    token = ("forecast", key(ws), flt, tier, int(folds))
+    with _PREFETCH_LOCK:
+        if token in _PREFETCHED:  # computed (or being computed) in a page run already
+            return False
+    return background.submit(token, "forecast", str(ws.root), flt, tier, int(folds))
 
 
 def prefetch_tiers(ws: Workspace) -> bool:
@@ -540,8 +560,6 @@ def prefetch_tiers(ws: Workspace) -> bool:
     return _prefetch(("tiers", reference_key(ws)), warm)
 
 
-_PREFETCHED: set[Any] = set()
-_PREFETCH_LOCK = threading.Lock()
 PREFETCH_NICE = 10
 """Scheduling niceness of a prefetch thread (Linux): the pages' own runs come first."""
 
@@ -567,21 +585,29 @@ def _prefetch(token: Any, call: Callable[[], Any]) -> bool:
     return True
 
 
-def forecast_grids(ws: Workspace, result: Any, n: int = 10) -> pd.DataFrame | None:
-    """The forecast summed over official grids (``grid_id``, ``name``, ``expected``, ``last_week``, ``cells``).
-
-    ``None`` when the workspace has no official grids.
-    """
-    cells = result.cells
-    if ws.grids is None or cells["grid_id"].isna().all():
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _forecast_grids(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str, folds: int,
+                    n: int) -> pd.DataFrame | None:
+    cells = _forecast(_ws, _events, data_key, flt, tier, folds).cells
+    if _ws.grids is None or cells["grid_id"].isna().all():
         return None
     by = (cells.groupby("grid_id")
           .agg(expected=("expected", "sum"), last_week=("last_week", "sum"), cells=("cell", "size"))
           .sort_values("expected", ascending=False).head(n).reset_index())
-    names = ws.grids.drop_duplicates("grid_id").set_index("grid_id")["name"]
+    names = _ws.grids.drop_duplicates("grid_id").set_index("grid_id")["name"]
     by.insert(1, "name", names.reindex(by["grid_id"]).to_numpy())
     by.insert(0, "rank", range(1, len(by) + 1))
     return by
+
+
+def forecast_grids(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4, n: int = 10
+                   ) -> pd.DataFrame | None:
+    """:func:`forecast` summed over official grids (``grid_id``, ``name``, ``expected``, ``last_week``, ``cells``),
+    the ``n`` with the most expected events (cached; read-only).
+
+    ``None`` when the workspace has no official grids.
+    """
+    return _forecast_grids(ws, ev, key(ws), flt, tier, int(folds), int(n))
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)

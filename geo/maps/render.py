@@ -27,6 +27,13 @@ tiles (Amap, Tencent) every overlay is shifted to GCJ-02 first
 (:func:`to_display`) — WGS84 points on GCJ-02 tiles sit several hundred
 metres off in Beijing.
 
+Light layers
+------------
+The layers are :class:`GeoJsonLayer`: the FeatureCollection travels as compact JSON (UTF-8, each
+distinct style listed once, :func:`layer_json`) that can be made once and cached as text; such a
+layer, and the street map (:class:`geo.maps.basemap.BaseMap`), render without branca compiling
+their data as a Jinja template (:func:`render_script`).
+
 Large inputs
 ------------
 folium embeds every feature in the page; beyond :data:`FOLIUM_MAX_CELLS`

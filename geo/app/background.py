@@ -1,0 +1,161 @@
+"""Analyses computed in another process while the user reads the page.
+
+The forecast's backtest fits learned models for seconds.  A thread could compute it in the
+background too, but under CPython's lock it would take turns with the page runs of every session
+and slow down the very clicks it is meant to spare; a process only competes for a processor core,
+at a lower priority (:data:`WORKER_NICE`).
+
+Each job runs in a fresh ``python -m geo.app.background JOB`` (no Streamlit in it: Streamlit
+makes the page script the server's ``__main__``, which ``multiprocessing`` would run again in its
+workers), reads the workspace itself, and answers on its standard output with the version of the
+events it read (:func:`geo.store.database.events_version`) and its result: a page takes the result
+only for the version it shows.  One job runs at a time; of the jobs asked for meanwhile only the
+latest waits (the user has moved on from the others).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from geo.analysis.filters import EventFilter
+
+WORKER_NICE = 10
+"""Scheduling niceness of a job's process (POSIX): the server's page runs come first."""
+
+KEEP_RESULTS = 8
+"""Finished jobs whose results are kept until a page asks for them (the oldest go first)."""
+
+_LOCK = threading.Lock()
+_JOBS: dict[Hashable, Future[Any]] = {}
+_running: Hashable | None = None
+_waiting: tuple[Hashable, str, tuple[Any, ...], Future[Any]] | None = None
+
+
+def forecast_job(root: str, flt: EventFilter, tier: str, folds: int) -> tuple[tuple[int, int] | None, Any]:
+    """The workspace's forecast with a ``folds``-week backtest, and the events' version it used.
+
+    The version is ``None`` when the store changed while the events were read (the result is then not used).
+    """
+    from geo.analysis.forecast import forecast
+    from geo.store.database import events_version, read_events
+    from geo.store.workspace import load_workspace
+
+    ws = load_workspace(root)
+    before = events_version(ws.store_path)
+    events = read_events(ws.store_path)
+    if events_version(ws.store_path) != before:
+        return None, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter of the learned models; the backtest judges them
+        result = forecast(ws, events, flt, tier=tier, folds=folds, run_backtest=True)
+    return before, result
+
+
+JOBS: dict[str, Callable[..., Any]] = {"forecast": forecast_job}
+"""What a job process can run, by name."""
+
+
+def submit(token: Hashable, job: str, *args: Any) -> bool:
+    """Run ``JOBS[job](*args)`` in a background process unless a job for ``token`` is known already.
+
+    Returns whether it was queued.  A job asked for while another runs waits; a job still waiting
+    is dropped when a newer one is asked for.
+    """
+    global _waiting
+    if job not in JOBS:
+        raise ValueError(f"unknown background job {job!r}; known: {', '.join(JOBS)}")
+    with _LOCK:
+        if token in _JOBS:
+            return False
+        if _waiting is not None:
+            _waiting[3].cancel()
+            _JOBS.pop(_waiting[0], None)
+            _waiting = None
+        future: Future[Any] = Future()
+        _JOBS[token] = future
+        if _running is None:
+            _start(token, job, args, future)
+        else:
+            _waiting = (token, job, args, future)
+        for other in [t for t, f in _JOBS.items() if f.done()][:max(0, len(_JOBS) - KEEP_RESULTS)]:
+            del _JOBS[other]  # the oldest results nobody asked for
+        return True
+
+
+def take(token: Hashable) -> Future[Any] | None:
+    """The job started for ``token`` (finished or not), handed over once; ``None`` if there is none."""
+    with _LOCK:
+        return _JOBS.pop(token, None)
+
+
+def _start(token: Hashable, job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
+    global _running
+    _running = token
+    future.set_running_or_notify_cancel()
+    threading.Thread(target=_run, args=(job, args, future), name="gridwatch-background", daemon=True).start()
+
+
+def _run(job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
+    global _running, _waiting
+    try:
+        root = Path(__file__).resolve().parents[2]  # the folder holding the geo package
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        proc = subprocess.Popen([sys.executable, "-m", "geo.app.background", job], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=root)
+        _PROCS.add(proc)
+        try:
+            out, err = proc.communicate(pickle.dumps(args))
+        finally:
+            _PROCS.discard(proc)
+        if proc.returncode == 0:
+            future.set_result(pickle.loads(out))  # noqa: S301 - our own child process's answer
+        else:
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+            future.set_exception(RuntimeError(f"background job {job} failed: {tail[0]}"))
+    except Exception as exc:  # noqa: BLE001 - handed to whoever takes the job
+        future.set_exception(exc)
+    finally:
+        with _LOCK:
+            _running = None
+            if _waiting is not None:
+                token, name, waiting_args, waiting = _waiting
+                _waiting = None
+                _start(token, name, waiting_args, waiting)
+
+
+_PROCS: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _stop_jobs() -> None:
+    """The server (or a test run) is ending: no job outlives it."""
+    for proc in list(_PROCS):
+        proc.kill()
+
+
+def _main() -> None:
+    """A job process: arguments pickled on standard input, the result pickled on standard output."""
+    try:
+        os.nice(WORKER_NICE)
+    except (AttributeError, OSError):  # no nice() (Windows) or not allowed: the job keeps the server's priority
+        pass
+    answer = sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything a library prints must not mix into the answer
+    args = pickle.load(sys.stdin.buffer)  # noqa: S301 - written by the server that started this process
+    result = JOBS[sys.argv[1]](*args)
+    answer.write(pickle.dumps(result))
+    answer.flush()
+
+
+if __name__ == "__main__":
+    _main()
