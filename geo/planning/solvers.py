@@ -306,15 +306,18 @@ def solve_mclp_exact(
             if lag_obj > inc_obj:
                 incumbent, inc_obj = lag_plan, lag_obj
         # HiGHS needs about highs_root_seconds_per_nnz per non-zero for its root LP alone (dual
-        # simplex; 2,000 x 5,000 cells: 8.7 s for 44,000).  On large reduced instances whose root
-        # LP cannot fit in what is left, the whole budget goes to local search instead, from
-        # several starts (the plans above) and seeds, and the Lagrangian bound is the bound.
-        # When it fits, large instances still get local search first (30 % of what is left), so
-        # that HiGHS starts from a good cutoff and a cut-short HiGHS leaves a good plan.
+        # simplex; 2,000 x 5,000 cells: 8.7 s for 44,000).  When what reduced-cost fixing leaves
+        # of a large instance cannot have its root LP solved in what is left, the whole budget
+        # goes to local search instead, from several starts (the plans above) and seeds, and the
+        # Lagrangian bound is the bound.  When it fits, large instances still get local search
+        # first (30 % of what is left), so that HiGHS starts from a good plan to fix against and
+        # a cut-short HiGHS leaves a good plan.
+        proven = lag_ub - inc_obj <= mip_rel_gap * max(lag_ub, 1e-12)
+        fix_out, _ = reduced_cost_fixing(dual, red.p_new, inc_obj - red.constant)
+        size = int(np.bincount(R.indices, minlength=R.shape[1])[~fix_out].sum())
         left = end - time.perf_counter()
-        large = local_search and R.nnz > ls_first_nnz
-        highs_fits = not (large and left * 0.6 < highs_root_seconds_per_nnz * R.nnz)
-        ls_first = large and lag_ub - inc_obj > mip_rel_gap * max(lag_ub, 1e-12)
+        ls_first = local_search and size > ls_first_nnz and not proven
+        highs_fits = not (ls_first and left * 0.6 < highs_root_seconds_per_nnz * size)
         if ls_first:
             starts = [incumbent] + ([lag_plan] if lag_plan is not None and lag_plan is not incumbent else [])
             incumbent, info = multistart_search(A, At, w, f, starts, seed=seed,
@@ -424,11 +427,12 @@ def solve_mclp(
         Size threshold of ``"auto"`` (``settings.posts.max_exact_pairs``).
         Measured (2 shared cores): at 2,000 × 5,000 (~55,000 pairs) the exact
         solver proves p = 20 and, on point demand, p = 60 within 10 s; on the
-        clustered cell layout p = 60 stays ~2 % from its bound after 10 s
-        (the LP bound itself is ~1.5 % above the best plan known).  At
-        20,000 × 60,000 (~690,000 pairs) HiGHS does not finish its root LP in
-        a minute, while greedy + local search + the Lagrangian bound reports a
-        gap of ~1.3-1.6 % in 60 s.
+        clustered cell layout p = 60 ends 0.7-1.0 % from its bound after 10 s
+        and 0.53-0.58 % after 60 s: the LP bound itself (36,957) is 0.63 %
+        above the best plan known (36,723), so no LP-strength bound proves it.
+        At 20,000 × 60,000 (~690,000 pairs) HiGHS does not finish its root LP
+        in a minute; the exact solver then spends the minute on local search
+        and reports a gap of ~0.6-0.8 % against the Lagrangian bound.
     seed : int
         Seed of the local search's random restarts.
 
