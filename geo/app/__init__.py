@@ -10,6 +10,6 @@ Modules: :mod:`~geo.app.lang` (the language switch), :mod:`~geo.app.session` (lo
 roles, audited downloads), :mod:`~geo.app.ui` (filters, tables, errors as messages),
 :mod:`~geo.app.mapview` (the pages' map: a base kept open in the browser, analysis layers
 swapped into it, cached), :mod:`~geo.app.data` (cached library calls, keyed on the events'
-version), :mod:`~geo.app.background` (the forecast computed in another process while the page is
+version), :mod:`~geo.app.background` (the forecast computed on a background thread while the page is
 read; imports no Streamlit).  The top of the stack with :mod:`geo.cli`.
 """

@@ -1,36 +1,23 @@
-"""Analyses computed in another process while the user reads the page.
+"""Analyses computed in the background while the user reads the page.
 
-The forecast's backtest fits learned models for seconds.  A thread could compute it in the
-background too, but under CPython's lock it would take turns with the page runs of every session
-and slow down the very clicks it is meant to spare; a process only competes for a processor core,
-at a lower priority (:data:`WORKER_NICE`).
-
-Each job runs in a fresh ``python -m geo.app.background JOB`` (no Streamlit in it: Streamlit
-makes the page script the server's ``__main__``, which ``multiprocessing`` would run again in its
-workers), reads the workspace itself, and answers on its standard output with the version of the
-events it read (:func:`geo.store.database.events_version`) and its result: a page takes the result
-only for the version it shows.  One job runs at a time; of the jobs asked for meanwhile only the
-latest waits (the user has moved on from the others).
+The forecast's backtest fits learned models for seconds.  Started when a page opens, it is usually
+done by the time the user turns the forecast on.  Each job runs on a thread of the server, reads the
+workspace itself and answers with the version of the events it read
+(:func:`geo.store.database.events_version`) and its result: a page takes the result only for the
+version it shows.  One job runs at a time; of the jobs asked for meanwhile only the latest waits
+(the user has moved on from the others).  (A worker process would not share the server's
+interpreter lock, but would need its answers serialised; the project unpickles nothing.)
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import pickle
-import subprocess
-import sys
 import threading
 import warnings
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
 from geo.analysis.filters import EventFilter
-
-WORKER_NICE = 10
-"""Scheduling niceness of a job's process (POSIX): the server's page runs come first."""
 
 KEEP_RESULTS = 8
 """Finished jobs whose results are kept until a page asks for them (the oldest go first)."""
@@ -108,20 +95,7 @@ def _start(token: Hashable, job: str, args: tuple[Any, ...], future: Future[Any]
 def _run(job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
     global _running, _waiting
     try:
-        root = Path(__file__).resolve().parents[2]  # the folder holding the geo package
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-        proc = subprocess.Popen([sys.executable, "-m", "geo.app.background", job], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=root)
-        _PROCS.add(proc)
-        try:
-            out, err = proc.communicate(pickle.dumps(args))
-        finally:
-            _PROCS.discard(proc)
-        if proc.returncode == 0:
-            future.set_result(pickle.loads(out))  # noqa: S301 - our own child process's answer
-        else:
-            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-            future.set_exception(RuntimeError(f"background job {job} failed: {tail[0]}"))
+        future.set_result(JOBS[job](*args))
     except Exception as exc:  # noqa: BLE001 - handed to whoever takes the job
         future.set_exception(exc)
     finally:
@@ -133,29 +107,3 @@ def _run(job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
                 _start(token, name, waiting_args, waiting)
 
 
-_PROCS: set[subprocess.Popen[bytes]] = set()
-
-
-@atexit.register
-def _stop_jobs() -> None:
-    """The server (or a test run) is ending: no job outlives it."""
-    for proc in list(_PROCS):
-        proc.kill()
-
-
-def _main() -> None:
-    """A job process: arguments pickled on standard input, the result pickled on standard output."""
-    try:
-        os.nice(WORKER_NICE)
-    except (AttributeError, OSError):  # no nice() (Windows) or not allowed: the job keeps the server's priority
-        pass
-    answer = sys.stdout.buffer
-    sys.stdout = sys.stderr  # anything a library prints must not mix into the answer
-    args = pickle.load(sys.stdin.buffer)  # noqa: S301 - written by the server that started this process
-    result = JOBS[sys.argv[1]](*args)
-    answer.write(pickle.dumps(result))
-    answer.flush()
-
-
-if __name__ == "__main__":
-    _main()

@@ -530,7 +530,7 @@ def forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds
 
 
 def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, folds: int = 4) -> bool:
-    """Start :func:`forecast` in a background process (:mod:`geo.app.background`), once per store
+    """Start :func:`forecast` in the background (:mod:`geo.app.background`), once per store
     version and arguments, unless it is cached already.
 
     The forecast (a backtest of learned models) takes seconds; computed while the user reads the page, the
