@@ -15,12 +15,16 @@ LANG_KEY = "lang"
 
 def current_lang() -> str:
     """The session's language: the switch, else ``?lang=`` in the URL, else Chinese."""
-    if LANG_KEY not in st.session_state:
+    # .get, not "in": the state has no __contains__, so "in" builds the whole state as a dict (called on every
+    # catalogue lookup, a tenth of a second per page run)
+    lang = st.session_state.get(LANG_KEY)
+    if lang is None:
         try:
-            st.session_state[LANG_KEY] = check_lang(st.query_params.get("lang"))
+            lang = check_lang(st.query_params.get("lang"))
         except ValueError:
-            st.session_state[LANG_KEY] = check_lang(None)
-    return str(st.session_state[LANG_KEY])
+            lang = check_lang(None)
+        st.session_state[LANG_KEY] = lang
+    return str(lang)
 
 
 def cat() -> Catalogue:
