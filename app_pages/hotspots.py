@@ -10,6 +10,7 @@ from geo.analysis import overview as ov
 from geo.app import data, mapview, session, ui
 from geo.grid import h3cells
 from geo.maps import render
+from geo.settings import TIERS
 
 c = ui.cat()
 session.require("hotspots")
@@ -254,6 +255,7 @@ with st.expander(c.t("hotspot.table")):
         ui.download_buttons(export, f"hotspots_{f.tier}_{f.flt.window}", (".geojson", ".csv"), key="hs_dl",
                             what="hotspot_cells", details={"tier": f.tier, "filters": f.flt.describe()})
 
-# the other tiers' cells and grid crosswalks, built in the background while the page is read: the first
-# switch of tier then only runs its analysis
+# the other tiers' cells and grid crosswalks, and their analyses of this filter, built in the background
+# while the page is read: a switch of tier then finds its analysis ready
 data.prefetch_tiers(ws)
+data.prefetch_hotspots(ws, ev, f.flt, [t for t in TIERS if t != f.tier])

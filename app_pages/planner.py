@@ -63,7 +63,7 @@ for warning in s.get("warnings", []):
 # --- the map: demand of the window under the posts ---------------------------------------------------------
 posts = plan.posts.reset_index(drop=True)
 m, crs = mapview.base_map(ws)
-demand = data.hotspots(ws, ev, f.flt, "small").cells
+demand = data.demand(ws, ev, f.flt, "small")  # counts only: Gi* is the hotspot page's, not needed here
 # the demand layer is built once per window and filter (a new p or radius reuses it)
 demand_layer = mapview.cached_overlay(
     "demand", (data.key(ws), f.flt, c.lang, crs),

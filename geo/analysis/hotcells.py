@@ -57,12 +57,64 @@ def tier_crosswalk(ws: Workspace, tier: str) -> Crosswalk | None:
     return _CW_CACHE[key]
 
 
+HOTSPOT_COLUMNS = ["h3", "cell", "res", "count", "density", "per_day", "gi_z", "p_value", "p_fdr", "bin",
+                   "area_share", "cell_expected", "cell_ratio", "cell_p", "cell_q", "cell_hot", "hot_rank",
+                   "grid_id", "grid_name", "unit", "street_name", "geometry"]
+"""Columns of :attr:`HotspotResult.cells`, in order (exports keep it)."""
+
+
 @dataclass
 class HotspotResult:
     """Gi* hot spots of one tier: a row per cell of the filled study area."""
 
     cells: gpd.GeoDataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+def cell_counts(ws: Workspace, counts: pd.Series, tier: str, days: int) -> gpd.GeoDataFrame:
+    """Events per cell of the filled study area, with the responsible official grid, no statistics.
+
+    Parameters
+    ----------
+    counts : Series
+        Events per int64 H3 cell of ``tier`` (cells outside the study area are left out).
+    days : int
+        Days the counts cover (``per_day``).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``h3``, ``cell``, ``res``, ``count``, ``density`` (per km² inside the area), ``per_day``,
+        ``area_share``, ``grid_id``, ``grid_name``, ``unit``, ``street_name`` and the cell polygon (WGS84).
+    """
+    cells = area_cells(ws, tier)
+    res = ws.settings.tiers.resolution(tier)
+    cell_ids = cells["cell"].to_numpy()
+    count = counts.reindex(cell_ids, fill_value=0).to_numpy().astype(np.int64)
+    table = pd.DataFrame({
+        "h3": h3cells.cells_to_hex(cell_ids), "cell": cell_ids, "res": res, "count": count,
+        "density": count / cells["inside_km2"].to_numpy(), "per_day": count / max(days, 1),
+        "area_share": cells["area_share"].to_numpy(),
+    })
+    cw = tier_crosswalk(ws, tier)
+    resp = cw.cells.set_index("cell") if cw is not None else None
+    for col, source in (("grid_id", "grid_id"), ("grid_name", "name"), ("unit", "unit"),
+                        ("street_name", "street_name")):
+        table[col] = resp[source].reindex(cell_ids).to_numpy() if resp is not None else None
+    return gpd.GeoDataFrame(table, geometry=h3cells.cell_polygons(cell_ids), crs="EPSG:4326")
+
+
+def demand_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
+                 tier: str = "small") -> gpd.GeoDataFrame:
+    """The filtered events counted per cell of a tier (:func:`cell_counts`): a demand layer, no Gi*.
+
+    What the post planner draws under its posts: a tenth of the cost of :func:`hotspot_cells`
+    (no neighbourhood statistics), the same counts.
+    """
+    selected = apply_filter(events, flt, ws.settings)
+    since, until = date_span(events, flt, ws.settings)
+    days = window_days(ws.settings.window(flt.window), since, until)
+    return cell_counts(ws, selected.groupby(f"h3_{tier}").size(), tier, days)
 
 
 def hotspot_cells(ws: Workspace, events: pd.DataFrame, flt: EventFilter = EventFilter(), *,
@@ -134,13 +186,14 @@ def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilt
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
 
-    cells = area_cells(ws, tier)
     res = ws.settings.tiers.resolution(tier)
-    cell_ids = cells["cell"].to_numpy()
-    count = counts.reindex(cell_ids, fill_value=0).to_numpy().astype(np.int64)
+    days = max(window_days(ws.settings.window(flt.window), since, until), 1)
+    base = cell_counts(ws, counts, tier, days)
+    cell_ids = base["cell"].to_numpy()
+    count = base["count"].to_numpy()
     outside = int(counts.sum() - count.sum())
     weights = kring_weights(cell_ids, k=k)
-    share = cells["area_share"].to_numpy()
+    share = base["area_share"].to_numpy()
     notes = []
     if inference == "permutation" and (share < 1).any():
         # Conditional permutation needs exchangeable cells: boundary cells count as whole cells here.
@@ -149,17 +202,11 @@ def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilt
     result = getis_ord_star(count, weights, area_share=share, inference=inference,  # type: ignore[arg-type]
                             simulations=hs.simulations, permutations=permutations, seed=seed, alpha=alpha)
     binned = gi_bins(result.z, result.p_value, alpha_levels=BIN_LEVELS, fdr=fdr)
-    days = max(window_days(ws.settings.window(flt.window), since, until), 1)
-    own = cell_excess_test(count, cells["area_share"].to_numpy(), alpha=alpha)
+    own = cell_excess_test(count, base["area_share"].to_numpy(), alpha=alpha)
 
-    table = pd.DataFrame({
-        "h3": h3cells.cells_to_hex(cell_ids), "cell": cell_ids, "res": res, "count": count,
-        "density": count / cells["inside_km2"].to_numpy(), "per_day": count / days,
-        "gi_z": result.z, "p_value": result.p_value, "p_fdr": binned.p_fdr,
-        "bin": binned.bins.astype(np.int64), "area_share": cells["area_share"].to_numpy(),
-        "cell_expected": own.expected, "cell_ratio": own.ratio, "cell_p": own.p_value, "cell_q": own.p_fdr,
-        "cell_hot": own.significant,
-    })
+    table = base.assign(gi_z=result.z, p_value=result.p_value, p_fdr=binned.p_fdr,
+                        bin=binned.bins.astype(np.int64), cell_expected=own.expected, cell_ratio=own.ratio,
+                        cell_p=own.p_value, cell_q=own.p_fdr, cell_hot=own.significant)
     # ranking of hot cells: hot by either test first; among them the cell's own evidence (which corner),
     # then Gi*'s neighbourhood evidence
     hot_any = (table["bin"] > 0) | table["cell_hot"]
@@ -167,17 +214,7 @@ def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilt
     rank = np.empty(len(table), dtype=np.int64)
     rank[order] = np.arange(1, len(table) + 1)
     table["hot_rank"] = rank
-    cw = tier_crosswalk(ws, tier)
-    if cw is not None:
-        resp = cw.cells.set_index("cell")
-        table["grid_id"] = resp["grid_id"].reindex(cell_ids).to_numpy()
-        table["grid_name"] = resp["name"].reindex(cell_ids).to_numpy()
-        table["unit"] = resp["unit"].reindex(cell_ids).to_numpy()
-        table["street_name"] = resp["street_name"].reindex(cell_ids).to_numpy()
-    else:
-        for col in ("grid_id", "grid_name", "unit", "street_name"):
-            table[col] = None
-    gdf = gpd.GeoDataFrame(table, geometry=h3cells.cell_polygons(cell_ids), crs="EPSG:4326")
+    gdf = table[HOTSPOT_COLUMNS]
     significant = binned.p_fdr <= alpha
     summary = {
         "tier": tier, "res": res, "cells": int(len(gdf)), "events": int(count.sum()),
@@ -199,7 +236,7 @@ def hotspot_table(ws: Workspace, counts: pd.Series, flt: EventFilter = EventFilt
         notes.append(Note(f"{spikes} cell(s) hold significantly more events than the area rate on their own but "
                           "are not Gi* hot spots (a one-cell spike among quieter neighbours): see cell_hot / hot_rank",
                           "spikes", n=spikes))
-    notes += grid_note(cw is not None)
+    notes += grid_note(ws.grids is not None)
     return HotspotResult(cells=gdf, summary=summary)
 
 

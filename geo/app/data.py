@@ -178,6 +178,18 @@ def hotspots(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str, infer
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
+def _demand(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> gpd.GeoDataFrame:
+    from geo.analysis.hotcells import demand_cells
+
+    return demand_cells(_ws, _events, flt, tier=tier)
+
+
+def demand(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: str = "small") -> gpd.GeoDataFrame:
+    """:func:`geo.analysis.hotcells.demand_cells` (cached): events per cell, no Gi* (the planner's layer)."""
+    return _demand(ws, ev, key(ws), flt, tier)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
 def _zones(_ws: Workspace, _events: pd.DataFrame, data_key: Any, flt: EventFilter, tier: str) -> gpd.GeoDataFrame:
     from geo.analysis.hotcells import hotspot_zones
 
@@ -558,6 +570,22 @@ def prefetch_tiers(ws: Workspace) -> bool:
             tier_crosswalk(ws, tier)
 
     return _prefetch(("tiers", reference_key(ws)), warm)
+
+
+def prefetch_hotspots(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tiers: list[str]) -> bool:
+    """Compute :func:`hotspots` of ``tiers`` for a filter in a background thread (into the same cache).
+
+    The hotspot page asks for the tiers it does not show: a switch of tier then finds its analysis
+    (Gi* on the small tier takes about half a second on the sample) ready.  Once per store version,
+    filter and tiers; returns whether a thread started.
+    """
+    data_key = key(ws)
+
+    def warm() -> None:
+        for tier in tiers:
+            _hotspots(ws, ev, data_key, flt, tier, None)
+
+    return _prefetch(("hotspots", data_key, flt, tuple(tiers)), warm)
 
 
 PREFETCH_NICE = 10

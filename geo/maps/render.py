@@ -467,6 +467,7 @@ class GeoJsonLayer(folium.GeoJson):
                 return new L.{{ this.marker._name }}(latlng, {{ this.marker.options|tojavascript }});
             },
             {%- endif %}
+            style: function(feature) { return feature.properties.style; },
             ...{{ this.options|tojavascript }}
         });
         (function(data) {
@@ -475,7 +476,6 @@ class GeoJsonLayer(folium.GeoJson):
             });
             {{ this.get_name() }}.addData(data);
         })({{ this.json }});
-        {{ this.get_name() }}.setStyle(function(feature) { return feature.properties.style; });
         {% endmacro %}
     """)
 
@@ -602,7 +602,8 @@ def cells_layer(cells: gpd.GeoDataFrame, mode: Mode = "gi", *, lang: str = "zh",
     ----------
     cells : GeoDataFrame
         ``HotspotResult.cells`` (``h3``, ``count``, ``density``, ``gi_z``,
-        ``bin``, ``grid_name``, ``street_name``, WGS84 polygons).
+        ``bin``, ``grid_name``, ``street_name``, WGS84 polygons); in the ``count`` and
+        ``density`` modes the Gi* columns may be missing (a demand layer).
     mode : {"gi", "count", "density", "emerging"}
         ``emerging`` needs a ``pattern`` column (:func:`geo.analysis.trends.emerging_hotspots`).
     crs : str
@@ -626,8 +627,9 @@ def cells_layer(cells: gpd.GeoDataFrame, mode: Mode = "gi", *, lang: str = "zh",
         head = cat.t("map.tip.cell") + " " + _escape(shown["h3"])
     tip = ("<b>" + head + "</b><br>"
            + cat.t("map.tip.count") + ": " + shown["count"].map(cat.fmt_int)
-           + "<br>" + cat.t("map.tip.density") + ": " + shown["density"].map(lambda v: cat.fmt_num(v, 1))
-           + "<br>" + pd.Series(shown["bin"].map(labels).to_numpy(), index=shown.index))
+           + "<br>" + cat.t("map.tip.density") + ": " + shown["density"].map(lambda v: cat.fmt_num(v, 1)))
+    if "bin" in shown.columns:  # a demand layer (counts only, :func:`geo.analysis.hotcells.demand_cells`) has none
+        tip = tip + "<br>" + pd.Series(shown["bin"].map(labels).to_numpy(), index=shown.index)
     if "pattern" in shown.columns:
         tip = tip + "<br>" + cat.t("map.tip.pattern") + ": " + shown["pattern"].map(
             lambda p: cat.t(emerging_key(p)) if isinstance(p, str) else cat.t("format.missing"))

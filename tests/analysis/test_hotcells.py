@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from geo.analysis.filters import EventFilter
-from geo.analysis.hotcells import hotspot_cells, hotspot_zones
+from geo.analysis.hotcells import HOTSPOT_COLUMNS, demand_cells, hotspot_cells, hotspot_zones
 from geo.grid import h3cells
 from tests.conftest import make_events
 
@@ -47,6 +47,27 @@ def test_window_filter_changes_the_answer(box_workspace):
     assert evening.loc[evening["cell"] == centre, "bin"].item() < 3
     # per_day uses the days on which the window applies (weekdays only for peaks)
     assert morning["per_day"].sum() * 1 == pytest.approx(morning["count"].sum() / 44, rel=0.05)
+
+
+def test_demand_cells_are_the_hotspot_counts_without_the_statistics(box_workspace):
+    """The planner's demand layer: the same cells, counts, densities and grids as the Gi* table, no Gi*."""
+    lon, lat, times = _field(hour=8)
+    events = make_events(lon, lat, times)
+    for flt, tier in ((EventFilter(), "small"), (EventFilter(window="morning_peak"), "middle")):
+        full = hotspot_cells(box_workspace, events, flt, tier=tier).cells
+        demand = demand_cells(box_workspace, events, flt, tier=tier)
+        assert list(full.columns) == HOTSPOT_COLUMNS
+        assert not {"gi_z", "bin", "p_value"} & set(demand.columns)
+        shared = [c for c in demand.columns if c != "geometry"]
+        pd.testing.assert_frame_equal(pd.DataFrame(demand[shared]), pd.DataFrame(full[shared]))
+        assert demand.geometry.geom_equals(full.geometry).all()
+    # counted by hand: the morning peak's events per middle cell
+    morning = events[(events["occurred_at"].dt.tz_convert("Asia/Shanghai").dt.hour.isin([7, 8]))
+                     & (events["occurred_at"].dt.tz_convert("Asia/Shanghai").dt.dayofweek < 5)]
+    by_hand = morning.groupby("h3_middle").size()
+    got = demand.set_index("cell")["count"]
+    inside = by_hand[by_hand.index.isin(got.index)]
+    assert (got.reindex(inside.index) == inside).all() and got.sum() == inside.sum()
 
 
 def test_zones_in_metres_keep_two_clusters_500m_apart(box_workspace):

@@ -118,6 +118,18 @@ def test_count_and_density_layers_skip_empty_cells_and_use_classes(cells: gpd.Ge
         render.cells_layer(cells, "heat")  # type: ignore[arg-type]
 
 
+def test_demand_layer_without_gi_columns_draws_counts_and_names_no_bin(cells: gpd.GeoDataFrame) -> None:
+    """The planner's demand (counts only) draws like the count mode, its tooltips without a Gi* line."""
+    demand = cells.drop(columns=["gi_z", "p_value", "bin"], errors="ignore")
+    full = {f["properties"]["h3"]: f for f in _features(render.cells_layer(cells, "count", lang="en")[0])}
+    feats = _features(render.cells_layer(demand, "count", lang="en")[0])
+    assert {f["properties"]["h3"] for f in feats} == set(full)
+    for f in feats:
+        assert f["properties"]["style"] == full[f["properties"]["h3"]]["properties"]["style"]
+        assert f["properties"]["tip"] == full[f["properties"]["h3"]]["properties"]["tip"].rsplit("<br>", 1)[0]
+        assert "confidence" not in f["properties"]["tip"] and "Not significant" not in f["properties"]["tip"]
+
+
 def test_class_breaks() -> None:
     breaks = render.class_breaks(np.array([0, 0, 1, 1, 2, 3, 5, 8, 13, 21.0]))
     assert np.all(np.diff(breaks) > 0) and breaks[-1] == 21
