@@ -49,11 +49,11 @@ def forecast_job(root: str, flt: EventFilter, tier: str, folds: int) -> tuple[tu
 
 
 JOBS: dict[str, Callable[..., Any]] = {"forecast": forecast_job}
-"""What a job process can run, by name."""
+"""What a background job can run, by name."""
 
 
 def submit(token: Hashable, job: str, *args: Any) -> bool:
-    """Run ``JOBS[job](*args)`` in a background process unless a job for ``token`` is known already.
+    """Run ``JOBS[job](*args)`` on a background thread unless a job for ``token`` is known already.
 
     Returns whether it was queued.  A job asked for while another runs waits; a job still waiting
     is dropped when a newer one is asked for.
