@@ -637,7 +637,7 @@ def locate_rows(ws: Workspace, lon_text: pd.Series, lat_text: pd.Series, address
     finite = np.isfinite(lon_raw) & np.isfinite(lat_raw)
     zero = finite & ((lon_raw == 0) | (lat_raw == 0))
     has_address = address.notna().to_numpy()
-    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
+    geographic = _is_geographic(crs_name)
     buffer_m = settings.ingest.area_buffer_m
 
     def problem(mask: np.ndarray, code: str, text: str | np.ndarray) -> None:
@@ -766,8 +766,7 @@ def file_context(raw: RawTable, source: str, settings: Settings, *, crs: str | N
                 "the file's declaration" if raw.declared_crs else
                 f"workspace default for {source} (gridwatch.toml source_crs)")
     tz = (mapping.timezone if mapping else None) or settings.timezone
-    geographic = crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000) or _is_geographic(crs_name)
-    return FileContext(crs_name, crs_from, tz, geographic)
+    return FileContext(crs_name, crs_from, tz, _is_geographic(crs_name))
 
 
 def choose_columns(raw: RawTable, source: str, ws: Workspace, *, crs: str | None = None,
@@ -1109,6 +1108,9 @@ def prepare_events(
 
 
 def _is_geographic(crs_name: str) -> bool:
+    """Whether coordinates in ``crs_name`` are degrees (the Chinese systems by name, any other via pyproj)."""
+    if crs_name in (gcrs.WGS84, gcrs.GCJ02, gcrs.BD09, gcrs.CGCS2000):
+        return True
     import pyproj
 
     try:
