@@ -269,10 +269,8 @@ def lagrangian_dual(A: sp.csr_matrix, At: sp.csr_matrix, w: FloatArray, p_new: i
     Af = sp.csr_matrix((A.data.astype(np.float64), A.indices, A.indptr), shape=A.shape)
     At_f = sp.csr_matrix((At.data.astype(np.float64), At.indices, At.indptr), shape=At.shape)
     # start: the best λ = θw on a grid (L is convex in θ)
-    thetas = np.linspace(0.0, 1.0, 21)
-    vals = [_lagrangian_value(At_f, w, t * w, p_new)[0] for t in thetas]
-    lam = thetas[int(np.argmin(vals))] * w
-    best, best_c, _ = _lagrangian_value(At_f, w, lam, p_new)
+    starts = [(t * w, _lagrangian_value(At_f, w, t * w, p_new)) for t in np.linspace(0.0, 1.0, 21)]
+    lam, (best, best_c, _) = min(starts, key=lambda s: s[1][0])  # the first of equal values, as argmin
     best_lam, it = lam, 0
     if best - lower <= 1e-6 * max(best, 1.0):
         return LagrangianDual(best, best_lam, best_c, 0)
