@@ -11,6 +11,7 @@ interpreter lock, but would need its answers serialised; the project unpickles n
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections.abc import Callable, Hashable
@@ -19,13 +20,16 @@ from typing import Any
 
 from geo.analysis.filters import EventFilter
 
+BACKGROUND_NICE = 10
+"""Scheduling niceness of a background thread (Linux): the pages' own runs come first."""
+
 KEEP_RESULTS = 8
 """Finished jobs whose results are kept until a page asks for them (the oldest go first)."""
 
 _LOCK = threading.Lock()
 _JOBS: dict[Hashable, Future[Any]] = {}
 _running: Hashable | None = None
-_waiting: tuple[Hashable, str, tuple[Any, ...], Future[Any]] | None = None
+_waiting: tuple[Hashable, Callable[..., Any], tuple[Any, ...], Future[Any]] | None = None
 
 
 def forecast_job(root: str, flt: EventFilter, tier: str, folds: int) -> tuple[tuple[int, int] | None, Any]:
@@ -48,19 +52,13 @@ def forecast_job(root: str, flt: EventFilter, tier: str, folds: int) -> tuple[tu
     return before, result
 
 
-JOBS: dict[str, Callable[..., Any]] = {"forecast": forecast_job}
-"""What a background job can run, by name."""
-
-
-def submit(token: Hashable, job: str, *args: Any) -> bool:
-    """Run ``JOBS[job](*args)`` on a background thread unless a job for ``token`` is known already.
+def submit(token: Hashable, job: Callable[..., Any], *args: Any) -> bool:
+    """Run ``job(*args)`` on a background thread unless a job for ``token`` is known already.
 
     Returns whether it was queued.  A job asked for while another runs waits; a job still waiting
     is dropped when a newer one is asked for.
     """
     global _waiting
-    if job not in JOBS:
-        raise ValueError(f"unknown background job {job!r}; known: {', '.join(JOBS)}")
     with _LOCK:
         if token in _JOBS:
             return False
@@ -85,25 +83,34 @@ def take(token: Hashable) -> Future[Any] | None:
         return _JOBS.pop(token, None)
 
 
-def _start(token: Hashable, job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
+def _start(token: Hashable, job: Callable[..., Any], args: tuple[Any, ...], future: Future[Any]) -> None:
     global _running
     _running = token
     future.set_running_or_notify_cancel()
     threading.Thread(target=_run, args=(job, args, future), name="gridwatch-background", daemon=True).start()
 
 
-def _run(job: str, args: tuple[Any, ...], future: Future[Any]) -> None:
-    global _running, _waiting
+def lower_thread_priority() -> None:
+    """Give the calling thread :data:`BACKGROUND_NICE` (Linux schedules threads one by one)."""
     try:
-        future.set_result(JOBS[job](*args))
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (AttributeError, OSError):  # not Linux: the thread keeps the server's priority
+        pass
+
+
+def _run(job: Callable[..., Any], args: tuple[Any, ...], future: Future[Any]) -> None:
+    global _running, _waiting
+    lower_thread_priority()
+    try:
+        future.set_result(job(*args))
     except Exception as exc:  # noqa: BLE001 - handed to whoever takes the job
         future.set_exception(exc)
     finally:
         with _LOCK:
             _running = None
             if _waiting is not None:
-                token, name, waiting_args, waiting = _waiting
+                token, waiting_job, waiting_args, waiting = _waiting
                 _waiting = None
-                _start(token, name, waiting_args, waiting)
+                _start(token, waiting_job, waiting_args, waiting)
 
 

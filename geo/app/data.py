@@ -14,7 +14,6 @@ keeps a 1e5-event frame from being copied on every rerun.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 import threading
 from collections.abc import Callable
@@ -552,7 +551,7 @@ def prefetch_forecast(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tier: s
     with _PREFETCH_LOCK:
         if token in _PREFETCHED:  # computed (or being computed) in a page run already
             return False
-    return background.submit(token, "forecast", str(ws.root), flt, tier, int(folds))
+    return background.submit(token, background.forecast_job, str(ws.root), flt, tier, int(folds))
 
 
 def prefetch_tiers(ws: Workspace) -> bool:
@@ -588,10 +587,6 @@ def prefetch_hotspots(ws: Workspace, ev: pd.DataFrame, flt: EventFilter, tiers: 
     return _prefetch(("hotspots", data_key, flt, tuple(tiers)), warm)
 
 
-PREFETCH_NICE = 10
-"""Scheduling niceness of a prefetch thread (Linux): the pages' own runs come first."""
-
-
 def _prefetch(token: Any, call: Callable[[], Any]) -> bool:
     with _PREFETCH_LOCK:
         if token in _PREFETCHED:
@@ -599,10 +594,7 @@ def _prefetch(token: Any, call: Callable[[], Any]) -> bool:
         _PREFETCHED.add(token)
 
     def run() -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
-        except (AttributeError, OSError):  # not Linux: the thread keeps the server's priority
-            pass
+        background.lower_thread_priority()
         try:
             call()
         except Exception:  # noqa: BLE001 - the page's own call raises it again and shows it
