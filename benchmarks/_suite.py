@@ -4,7 +4,7 @@
   ``{benchmark, case, metric, value, unit, note}`` (``--json-out FILE``), which
   ``run_all.py`` collects into one table;
 * the machine description (CPU model, cores, RAM, OS, Python, library versions);
-* :class:`TreeRSS`: peak resident memory of a process *and its descendants*
+* :class:`TreeRSS` (:class:`ForestRSS` for several roots): peak resident memory of a process *and its descendants*
   (Dask workers are separate processes, so ``ru_maxrss`` — a max, not a sum —
   would under-count them).
 
@@ -135,8 +135,10 @@ def machine_description() -> dict[str, Any]:
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = defaultdict(list)
+def proc_table() -> dict[int, tuple[int, int, float]]:
+    """pid -> (ppid, session id, CPU seconds of it and its waited-for children) of every live process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -144,31 +146,43 @@ def _children_map() -> dict[int, list[int]]:
             stat = Path(f"/proc/{name}/stat").read_bytes()
         except OSError:  # the process ended meanwhile
             continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        children[ppid].append(int(name))
-    return children
+        # "pid (comm) state ppid pgrp session ... utime stime cutime cstime": comm may hold spaces and parentheses
+        f = stat[stat.rindex(b")") + 2:].split()
+        table[int(name)] = (int(f[1]), int(f[3]), sum(int(x) for x in f[11:15]) / tick)
+    return table
 
 
-def _rss_bytes(pid: int) -> int:
+def descendants(roots: list[int], table: dict[int, tuple[int, int, float]]) -> list[int]:
+    """The live processes of ``table`` under ``roots`` (roots included; each once)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, (ppid, _, _) in table.items():
+        children[ppid].append(pid)
+    seen, stack = set(), [pid for pid in roots if pid in table]
+    while stack:
+        pid = stack.pop()
+        if pid not in seen:
+            seen.add(pid)
+            stack.extend(children.get(pid, ()))
+    return sorted(seen)
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident bytes of one process (0 once it has ended)."""
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):
         return 0
 
 
+def forest_rss(roots: list[int]) -> tuple[int, int]:
+    """(sum of RSS over ``roots`` and all their descendants, number of live processes), bytes."""
+    sizes = [rss_bytes(pid) for pid in descendants(roots, proc_table())]
+    return sum(sizes), sum(1 for b in sizes if b)
+
+
 def tree_rss(root: int) -> tuple[int, int]:
     """(sum of RSS over ``root`` and all its descendants, number of processes), bytes."""
-    children = _children_map()
-    total, count, stack = 0, 0, [root]
-    while stack:
-        pid = stack.pop()
-        rss = _rss_bytes(pid)
-        if rss:
-            total += rss
-            count += 1
-        stack.extend(children.get(pid, ()))
-    return total, count
+    return forest_rss([root])
 
 
 class TreeRSS:
@@ -182,6 +196,7 @@ class TreeRSS:
 
     def __init__(self, pid: int | None = None, interval: float = 0.2) -> None:
         self.pid = os.getpid() if pid is None else int(pid)
+        self.roots = [self.pid]
         self.interval = float(interval)
         self.peak_bytes = 0
         self.max_procs = 0
@@ -189,7 +204,7 @@ class TreeRSS:
         self._thread: threading.Thread | None = None
 
     def sample(self) -> None:
-        total, count = tree_rss(self.pid)
+        total, count = forest_rss(self.roots)
         self.peak_bytes = max(self.peak_bytes, total)
         self.max_procs = max(self.max_procs, count)
 
@@ -211,6 +226,23 @@ class TreeRSS:
     @property
     def peak_mb(self) -> float:
         return self.peak_bytes / 1024**2
+
+
+class ForestRSS(TreeRSS):
+    """:class:`TreeRSS` over several process trees (scheduler, worker command, CLI commands): the summed RSS.
+
+    ``add`` puts another root in (a CLI command once started); a root that
+    has ended counts nothing.  One pass over ``/proc`` per sample, whatever
+    the number of roots (a pass costs ~10 ms of CPU, taken from the cores the
+    cluster runs on).
+    """
+
+    def __init__(self, pids: list[int], interval: float = 0.2) -> None:
+        super().__init__(pids[0], interval)
+        self.roots = list(pids)
+
+    def add(self, pid: int) -> None:
+        self.roots.append(int(pid))
 
 
 def wait_with_rusage(pid: int) -> tuple[int, float, float]:

@@ -71,7 +71,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _suite import TreeRSS, add_json_out, now_iso, result_row, wait_with_rusage, write_rows
+from _suite import (
+    ForestRSS,
+    TreeRSS,
+    add_json_out,
+    descendants,
+    now_iso,
+    proc_table,
+    result_row,
+    wait_with_rusage,
+    write_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -364,78 +374,15 @@ def run_ingest(mode: str, sample_dir: Path, work: Path, chunk_mb: float) -> dict
 # --------------------------------------------------------------------------- #
 
 
-class ForestRSS(TreeRSS):
-    """:class:`TreeRSS` over several process trees (scheduler, worker command, CLI commands): the summed RSS.
-
-    ``add`` puts another root in (a CLI command once started); a root that
-    has ended counts nothing.  One pass over ``/proc`` per sample, whatever
-    the number of roots (a pass costs ~10 ms of CPU, taken from the cores the
-    cluster runs on).
-    """
-
-    def __init__(self, pids: list[int], interval: float = 0.2) -> None:
-        super().__init__(pids[0], interval)
-        self.roots = list(pids)
-
-    def add(self, pid: int) -> None:
-        self.roots.append(int(pid))
-
-    def sample(self) -> None:
-        pids = _descendants(list(self.roots), _proc_table())
-        sizes = [_rss_bytes(pid) for pid in pids]
-        self.peak_bytes = max(self.peak_bytes, sum(sizes))
-        self.max_procs = max(self.max_procs, sum(1 for b in sizes if b))
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-    except (OSError, IndexError, ValueError):  # ended meanwhile
-        return 0
-
-
-def _proc_table() -> dict[int, tuple[int, int, float]]:
-    """pid -> (ppid, session id, CPU seconds of it and its waited-for children) of every process."""
-    tick = os.sysconf("SC_CLK_TCK")
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{name}/stat").read_bytes()
-        except OSError:  # ended meanwhile
-            continue
-        f = stat[stat.rindex(b")") + 2:].split()  # state ppid pgrp session tty tpgid flags ... utime stime cutime cstime
-        table[int(name)] = (int(f[1]), int(f[3]), sum(int(x) for x in f[11:15]) / tick)
-    return table
-
-
-def _descendants(roots: list[int], table: dict[int, tuple[int, int, float]]) -> list[int]:
-    """The live processes of ``table`` under ``roots`` (roots included; each once)."""
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    seen, stack = set(), [pid for pid in roots if pid in table]
-    while stack:
-        pid = stack.pop()
-        if pid not in seen:
-            seen.add(pid)
-            stack.extend(children.get(pid, ()))
-    return sorted(seen)
-
-
 def _tree_cpu_s(roots: list[int]) -> float:
     """CPU seconds used so far by the live processes under ``roots`` (and the children they waited for)."""
-    table = _proc_table()
-    return sum(table[pid][2] for pid in _descendants(roots, table))
+    table = proc_table()
+    return sum(table[pid][2] for pid in descendants(roots, table))
 
 
 def _in_sessions(sessions: set[int]) -> list[int]:
     """Live processes whose session is one of ``sessions`` (those started with ``start_new_session``)."""
-    return sorted(pid for pid, (_, sid, _) in _proc_table().items() if sid in sessions)
+    return sorted(pid for pid, (_, sid, _) in proc_table().items() if sid in sessions)
 
 
 def _log_tail(path: Path, n: int = 1500) -> str:
