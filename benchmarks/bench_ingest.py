@@ -28,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,6 +112,26 @@ def h3_rates(lon: np.ndarray, lat: np.ndarray, tmp: Path) -> dict[str, float]:
 FLOOR = "floor (polars read -> h3ronpy -> Parquet write)"
 
 
+def _read_and_index(path: Path, fmt: str) -> Any:
+    """The floor's first half: polars reads the file, h3ronpy indexes every point at res 9 (a new column)."""
+    import polars as pl
+
+    from geo.grid.h3cells import cells_for_points
+
+    df = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
+    cells = cells_for_points(df["经度"].to_numpy(), df["纬度"].to_numpy(), 9)
+    return df.with_columns(pl.Series("h3_res9", cells))
+
+
+def _best_of_two(run: Callable[[int], None]) -> float:
+    best = float("inf")
+    for i in range(2):
+        t = time.perf_counter()
+        run(i)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def floor_seconds(path: Path, fmt: str, out: Path) -> float:
     """The bare floor of ingesting ``path``: read it, index every point at H3 res 9, write Parquet.
 
@@ -117,18 +139,7 @@ def floor_seconds(path: Path, fmt: str, out: Path) -> float:
     (h3ronpy, all threads) indexes it, polars writes the table with the cell
     column as Parquet: no checks, no grids, no store.  Best of two runs.
     """
-    import polars as pl
-
-    from geo.grid.h3cells import cells_for_points
-
-    best = float("inf")
-    for _ in range(2):
-        t = time.perf_counter()
-        df = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
-        cells = cells_for_points(df["经度"].to_numpy(), df["纬度"].to_numpy(), 9)
-        df.with_columns(pl.Series("h3_res9", cells)).write_parquet(out)
-        best = min(best, time.perf_counter() - t)
-    return best
+    return _best_of_two(lambda _: _read_and_index(path, fmt).write_parquet(out))
 
 
 FLOOR_DB = "floor into DuckDB (polars read -> h3ronpy -> DuckDB insert)"
@@ -138,27 +149,24 @@ def duckdb_floor_seconds(path: Path, fmt: str, out: Path) -> float:
     """The floor with gridwatch's store instead of a Parquet file: the same read and index, then one
     transaction that inserts the table (its columns plus the cell) into a new DuckDB file.  Best of two."""
     import duckdb
-    import polars as pl
 
-    from geo.grid.h3cells import cells_for_points
-
-    best = float("inf")
-    for i in range(2):
-        db = out.with_name(f"{out.stem}{i}.duckdb")
+    dbs = [out.with_name(f"{out.stem}{i}.duckdb") for i in range(2)]
+    for db in dbs:
         db.unlink(missing_ok=True)
-        t = time.perf_counter()
-        df = pl.read_csv(path) if fmt == "csv" else pl.read_parquet(path)
-        cells = cells_for_points(df["经度"].to_numpy(), df["纬度"].to_numpy(), 9)
-        table = df.with_columns(pl.Series("h3_res9", cells)).to_arrow()
-        con = duckdb.connect(str(db))
+
+    def run(i: int) -> None:
+        table = _read_and_index(path, fmt).to_arrow()
+        con = duckdb.connect(str(dbs[i]))
         con.register("t", table)
         con.execute("BEGIN")
         con.execute("CREATE TABLE events AS SELECT * FROM t")
         con.execute("COMMIT")
         con.close()
-        best = min(best, time.perf_counter() - t)
+
+    seconds = _best_of_two(run)
+    for db in dbs:
         db.unlink(missing_ok=True)
-    return best
+    return seconds
 
 
 def main() -> None:
