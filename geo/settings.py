@@ -285,7 +285,8 @@ class PostSettings(_Model):
     segment_length_m: float = Field(default=500.0, gt=0)
     snap_m: float = Field(default=50.0, gt=0)
     max_exact_pairs: int = Field(default=250_000, ge=1)
-    """``auto`` uses the exact MILP while the coverage matrix has at most this many non-zeros."""
+    """``auto`` uses the exact MILP while the coverage matrix, or its exact reduction (identical demand rows
+    merged, dominated candidates dropped), has at most this many non-zeros; greedy with local search beyond."""
 
 
 class AccessSettings(_Model):

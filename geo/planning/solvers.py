@@ -10,6 +10,7 @@ a bound; :func:`solve_mclp` picks one by size.  :func:`coverage_curve` and
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any, Literal
 
@@ -183,6 +184,7 @@ def solve_mclp_exact(
     ls_first_nnz: int = 20_000,
     lagrangian_iters: int = 3_000,
     highs_root_seconds_per_nnz: float = 2e-4,
+    reduced: ReducedInstance | None = None,
 ) -> MCLPResult:
     """Maximal covering as an integer programme (HiGHS via :func:`scipy.optimize.milp`).
 
@@ -237,6 +239,11 @@ def solve_mclp_exact(
         Expected seconds of HiGHS's root LP per non-zero of the reduced coverage
         (measured: 8.7 s for 44,000 on 2 shared cores); HiGHS is skipped on
         large instances when 60 % of the time left is less than that.
+    reduced : ReducedInstance, optional
+        :func:`~geo.planning.bounds.reduce_instance` of this very instance (same
+        coverage, weights, p and fixed sites), when the caller already has it
+        (:func:`solve_mclp` reduces first to choose the solver); used instead of
+        reducing again when ``reduce`` is true.
 
     Returns
     -------
@@ -259,7 +266,7 @@ def solve_mclp_exact(
         return plan_result(A, At, w, f, np.zeros(0, np.int64), upper_bound=g.value, t0=t0,
                        solver="exact", status="optimal", stats=stats)
     if reduce:
-        red = reduce_instance(A, w, p, f)
+        red = reduced if reduced is not None else reduce_instance(A, w, p, f)
         stats.update(red.stats)
     else:
         free = np.ones(A.shape[1], bool)
@@ -417,8 +424,14 @@ def solve_mclp(
         ``"exact"``: :func:`solve_mclp_exact` (HiGHS, time-limited, gap reported).
         ``"greedy"``: plain greedy (fastest, ≥ 63 % of optimum guaranteed).
         ``"auto"``: exact when the coverage matrix has at most
-        ``max_exact_pairs`` non-zeros, else greedy with local search and a
-        Lagrangian bound.
+        ``max_exact_pairs`` non-zeros, or when its reduction
+        (:func:`~geo.planning.bounds.reduce_instance`: demand rows with the same
+        covering sites merged, dominated candidates dropped; the optimum is
+        unchanged) has; else greedy with local search and a Lagrangian bound.
+        Event points give many identical rows: a whole day of the sample
+        (77,525 events × 1,112 sites, 611,065 non-zeros) reduces to 9,061 rows
+        and 87,528 non-zeros, proven optimal at p = 20 in 0.5 s where greedy
+        with local search took 5-7 s.
     time_limit : float
         Seconds for the exact solver / the local search.
     mip_rel_gap : float
@@ -444,10 +457,18 @@ def solve_mclp(
         raise PostPlanningError(f"solver must be 'auto', 'exact' or 'greedy', got {solver!r}")
     if solver == "auto":
         nnz = coverage.nnz if sp.issparse(coverage) else int(np.count_nonzero(np.asarray(coverage)))
-        if nnz > max_exact_pairs:
+        if nnz <= max_exact_pairs:
+            return solve_mclp_exact(coverage, weights, p, fixed=fixed, time_limit=time_limit,
+                                    mip_rel_gap=mip_rel_gap, seed=seed)
+        # the size that matters is the reduced instance's: the exact solver works on it
+        t0 = time.perf_counter()
+        reduced = reduce_instance(coverage, weights, p, fixed)
+        if reduced.A.nnz > max_exact_pairs:
             return solve_mclp_greedy(coverage, weights, p, fixed=fixed, local_search=True,
                                      bound="lagrangian", time_limit=time_limit, seed=seed)
-        solver = "exact"
+        result = solve_mclp_exact(coverage, weights, p, fixed=fixed, time_limit=time_limit,
+                                  mip_rel_gap=mip_rel_gap, seed=seed, reduced=reduced)
+        return dataclasses.replace(result, seconds=time.perf_counter() - t0)  # the reduction is part of it
     if solver == "exact":
         return solve_mclp_exact(coverage, weights, p, fixed=fixed, time_limit=time_limit,
                                 mip_rel_gap=mip_rel_gap, seed=seed)

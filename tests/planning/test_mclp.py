@@ -607,6 +607,27 @@ def test_greedy_local_search_never_worse_and_auto_switches_to_greedy() -> None:
     assert ex.objective <= g.upper_bound + 1e-9
 
 
+@pytest.mark.parametrize("fixed", [None, [4]])
+def test_auto_judges_size_on_the_reduced_instance(fixed) -> None:
+    """Event points repeat covering sets: 1,800 rows that merge into at most 60 are solved exactly, and
+    the plan is the brute-force optimum (with an existing post too)."""
+    rng = np.random.default_rng(5)
+    sites = rng.uniform(0, 2000, (15, 2))
+    demand = np.repeat(rng.uniform(0, 2000, (60, 2)), 30, axis=0) + rng.uniform(-1, 1, (1800, 2))
+    A = coverage_matrix(sites, demand, 500.0)
+    w = rng.integers(1, 9, 1800).astype(float)
+    reduced_nnz = reduce_instance(A, w, 3, fixed).A.nnz
+    assert reduced_nnz < A.nnz // 10
+    auto = solve_mclp(A, w, 3, fixed=fixed, max_exact_pairs=reduced_nnz)
+    assert auto.solver == "exact" and auto.status == "optimal"
+    assert auto.stats["nnz_reduced"] == reduced_nnz
+    must = set(fixed or [])
+    best = max(covered_value(A, w, np.array(c)) for c in itertools.combinations(range(15), 3) if must <= set(c))
+    assert auto.objective == pytest.approx(best) and must <= set(auto.sites.tolist())
+    # one pair fewer allowed than the reduction needs: greedy with local search, as before
+    assert solve_mclp(A, w, 3, fixed=fixed, max_exact_pairs=reduced_nnz - 1).solver == "greedy+swap"
+
+
 # ---------------------------------------------------------------------------
 # staffing helpers
 # ---------------------------------------------------------------------------
