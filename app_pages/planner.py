@@ -148,7 +148,7 @@ with curve_col:
         x="p:Q", y="share:Q", text="label:N")
     target = alt.Chart(pd.DataFrame({"share": [80.0], "label": [c.t("mapview.curve_target")]})).mark_rule(
         strokeDash=[4, 3], color="#666").encode(y="share:Q")
-    st.altair_chart(line + target + point + text, use_container_width=True)
+    st.altair_chart(line + target + point + text, width="stretch")
     if s["posts_for_80pct"] is not None:
         st.caption(c.t("mapview.curve_reached", n=c.fmt_int(s["posts_for_80pct"])) + " "
                    + c.t("planner.curve_note", p=c.fmt_int(s["p"]), share=c.fmt_pct(s["coverage"])))

@@ -80,9 +80,11 @@ def texts_of(path: Path) -> pd.Series:
 
 
 # A hex digest (a file's SHA-256 in the ingest log, the audit details and the JSON reports; keyed hashes)
-# holds digit runs that a phone pattern can match by chance (…413969… reads as the Shenyang landline
-# 024-6413969), and it cannot hold a raw value: whole digests are blanked before a scan, nothing shorter.
-_HEX_DIGEST = r"(?<![0-9A-Za-z])[0-9a-f]{32,}(?![0-9A-Za-z])"
+# and the pseudonym that replaces a record id holding personal data ("pd-" + 20 hex digits of its keyed
+# hash) hold digit runs that a phone pattern can match by chance (…413969… reads as the Shenyang landline
+# 024-6413969, pd-14f8b1bd09240188499d as 0924-018-8499), and neither can hold a raw value: whole digests
+# and pseudonyms are blanked before a scan, nothing else.
+_HEX_DIGEST = r"(?<![0-9A-Za-z])(?:[0-9a-f]{32,}|pd-[0-9a-f]{20})(?![0-9A-Za-z])"
 
 
 def _without_digests(texts: pd.Series) -> pd.Series:
@@ -97,10 +99,11 @@ def leaks(texts: pd.Series) -> list[str]:
 
 def test_leak_scan_skips_whole_digests_only():
     digest = "3a0246413969f2127e7e1111ab04e509711f02d95897950e609438e678b98273"  # a real CI false positive
-    texts = pd.Series([f'{{"file_sha256":"{digest}"}}', "来电 024-6413969", f"{digest}:13812345678"],
-                      dtype="string")
-    assert find_personal_data(texts.head(1)).all()  # the product's scan flags the digest ...
-    assert leaks(texts) == texts.tail(2).tolist()  # ... the output scan does not, and still sees phones
+    pseudonym = "patrol:pd-14f8b1bd09240188499d"  # another one: a record id replaced by its keyed hash
+    texts = pd.Series([f'{{"file_sha256":"{digest}"}}', pseudonym, "来电 024-6413969", f"{digest}:13812345678",
+                       "pd-13812345678"], dtype="string")
+    assert find_personal_data(texts.head(2)).all()  # the product's scan flags both ...
+    assert leaks(texts) == texts.tail(3).tolist()  # ... the output scan does not, and still sees phones
 
 
 EXTRA_HOTLINE = """工单编号,受理时间,诉求类别,诉求内容,诉求地址,经度,纬度,来电号码,办结时间,办理状态

@@ -275,9 +275,17 @@ def go(page, key: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def download(page, label: str, suffix: str) -> None:  # type: ignore[no-untyped-def]
-    """Click a download button and check the browser receives a non-empty file."""
-    with page.expect_download() as info:
-        page.locator('[data-testid="stDownloadButton"]').get_by_role("button", name=label).first.click()
+    """Click a download button, as a user does on a page that has finished drawing, and check the browser
+    receives a non-empty file (a click while the page reruns races the rerun's new file)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    settle(page)
+    try:
+        with page.expect_download(timeout=60_000) as info:
+            page.locator('[data-testid="stDownloadButton"]').get_by_role("button", name=label).first.click()
+    except PlaywrightTimeout:
+        shown = page.locator('[data-testid="stDownloadButtonError"]').all_inner_texts()
+        raise AssertionError(f"no file after a click on {label!r}; the button says {shown}") from None
     dl = info.value
     assert dl.suggested_filename.endswith(suffix), dl.suggested_filename
     assert Path(dl.path()).stat().st_size > 0

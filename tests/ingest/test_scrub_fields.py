@@ -49,7 +49,8 @@ def test_every_stored_text_field_is_scrubbed_and_reports_see_only_masks(xicheng_
     assert report.own_categories == {"回访139_5678": 1} and report.other_categories == {}
     texts = pd.Series([str(v) for v in ev.drop(columns=[c for c in ev.columns if c.endswith("hash")])
                        .astype("string").to_numpy().ravel() if pd.notna(v)], dtype="string")
-    assert not find_personal_data(texts).any()
+    # the pseudonymous id's 20 hex digits are a keyed hash, and can read as a landline by chance
+    assert not find_personal_data(texts.str.replace(r"pd-[0-9a-f]{20}", "pd-<hash>", regex=True)).any()
     # the quarantined raw row is masked and the file is private
     q = read_quarantine(report.quarantine_file)
     assert q.loc[0, "诉求地址"] == "西城区4号 138****5678"
