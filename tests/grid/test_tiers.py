@@ -106,7 +106,11 @@ def test_reconcile_preserves_totals_and_counts_exactly():
     assert est.sum() == pytest.approx(4000)
 
 
-def test_point_on_a_shared_border_goes_to_exactly_one_grid():
+@pytest.mark.parametrize("lookup", [True, False])
+def test_point_on_a_shared_border_goes_to_exactly_one_grid(lookup, monkeypatch):
+    from geo.grid import officialgrids
+
+    monkeypatch.setattr(officialgrids, "LOOKUP_MIN_POINTS", 0 if lookup else 10_000)
     grids = _quadrant_grids()
     located = locate_points(grids, np.array([116.3813, 116.3813]), np.array([39.895, 39.9071]))
     # on the S1|S3 border → S1 (smallest id); on the four-way corner → S1 as well

@@ -157,8 +157,14 @@ def test_join_flags_and_closed_status():
     assert ingest.closed_status(status).tolist() == [True, False, False, True, False]
 
 
-def test_locate_points_equals_exact_point_in_polygon():
+@pytest.mark.parametrize("lookup", [True, False])
+def test_locate_points_equals_exact_point_in_polygon(lookup, monkeypatch):
+    """Both paths: the H3 interior lookup (forced on 805 points) and the exact test alone (few points)."""
     import geopandas as gpd
+
+    from geo.grid import officialgrids
+
+    monkeypatch.setattr(officialgrids, "LOOKUP_MIN_POINTS", 0 if lookup else 10_000)
 
     boxes, ids, tiers = [], [], []
     for tier, step in (("big", 0.02), ("middle", 0.01), ("small", 0.005)):
