@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -1389,13 +1390,17 @@ def ingest_file(
 
     # Another session of this process may commit an audit row (a login) while this transaction is open; its
     # snapshot then takes the same audit seq and the commit conflicts: redo the store step from the start.
+    # The last attempt holds the audit lock, so sessions wait for its commit (a login is delayed by one
+    # store step) instead of failing the ingest when logins keep coming.
     events_in, rejects_in, duplicates_in = events, rejects, report.duplicates
     for attempt in range(_COMMIT_ATTEMPTS):
         events, rejects, report.duplicates = events_in, rejects_in, duplicates_in
         pending = Path()
+        sessions_wait = audit.write_lock(ws.store_path) if attempt == _COMMIT_ATTEMPTS - 1 else nullcontext()
         try:
-            with _store_writer(ws.store_path), connect(ws.store_path, wait=ws.settings.store.busy_wait_seconds,
-                                                       progress=store_busy if progress else None) as con:
+            with _store_writer(ws.store_path), sessions_wait, connect(
+                    ws.store_path, wait=ws.settings.store.busy_wait_seconds,
+                    progress=store_busy if progress else None) as con:
                 recover_pending_quarantine(con, ws.quarantine_dir)
                 con.begin()
                 try:

@@ -239,6 +239,16 @@ def record_in(con: duckdb.DuckDBPyConnection, action: str, *, actor: str, role: 
                 [seq, now, actor_s, role_s, action, target_s, text, prev, digest]).fetchall()
 
 
+def write_lock(store: str | Path) -> threading.Lock:
+    """The lock every audit append to ``store`` in this process takes (:func:`write`).
+
+    A longer transaction that appends its own audit row (an ingest) holds it to commit for sure: sessions
+    of this process then wait for that commit instead of taking its ``seq`` first.
+    """
+    with _WRITE_LOCK_GUARD:
+        return _WRITE_LOCKS.setdefault(str(Path(store).resolve()), threading.Lock())
+
+
 def write(ws: Any, body: Callable[[duckdb.DuckDBPyConnection], T], *,
           progress: Callable[[str], None] | None = None, undo: Callable[[], None] | None = None) -> T:
     """Run ``body(con)`` (which calls :func:`record_in`) in one store transaction, then anchor it.
@@ -253,8 +263,7 @@ def write(ws: Any, body: Callable[[duckdb.DuckDBPyConnection], T], *,
 
     delay = 0.02
     attempts = 12
-    with _WRITE_LOCK_GUARD:
-        lock = _WRITE_LOCKS.setdefault(str(Path(ws.store_path).resolve()), threading.Lock())
+    lock = write_lock(ws.store_path)
     try:
         for attempt in range(attempts):
             try:

@@ -103,6 +103,35 @@ def test_reads_during_logins_and_an_ingest_never_collide(xicheng_ws, tmp_path):
     assert check.ok and check.anchored_seq == check.rows, check
 
 
+def test_an_ingest_outlasts_sessions_that_take_its_audit_seq(xicheng_ws, tmp_path, monkeypatch):
+    """A session commits an audit row while every store attempt of an ingest is open (a login each time):
+    the lock-free attempts conflict and are redone, the last one holds the audit lock and commits; the
+    session's row follows it, and the chain stays whole."""
+    from geo.ingest import pipeline
+
+    ws = xicheng_ws
+    sessions: list[threading.Thread] = []
+    real_compare = pipeline._compare_with_store
+
+    def compare_while_a_session_writes(con, events):  # inside the ingest's open transaction
+        out = real_compare(con, events)
+        login = threading.Thread(target=audit.record, args=(ws, "login"), kwargs={"actor": f"s{len(sessions)}"})
+        sessions.append(login)
+        login.start()
+        login.join(timeout=1.0)  # committed at once, unless the ingest holds the audit lock
+        return out
+
+    monkeypatch.setattr(pipeline, "_compare_with_store", compare_while_a_session_writes)
+    report = pipeline.ingest_file(_patrol_csv(tmp_path / "patrol.csv", 40), "patrol", ws, crs="WGS84")
+    for login in sessions:
+        login.join(timeout=60)
+    assert report.stored == 40
+    assert len(sessions) == pipeline._COMMIT_ATTEMPTS  # every lock-free attempt lost its seq to the session
+    log = audit.read_audit(ws).sort_values("seq")
+    assert log["action"].tolist()[-2:] == ["ingest", "login"]  # the last session waited for the commit
+    assert (log["action"] == "login").sum() == len(sessions) and audit.verify_audit(ws).ok
+
+
 def test_downloads_audited_from_many_threads_keep_one_unbroken_chain(box_workspace):
     ws = box_workspace
     errors: list[BaseException] = []
