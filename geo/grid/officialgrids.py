@@ -237,29 +237,26 @@ def locate_points(grids: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray, *,
         cells = np.asarray(cells, dtype=np.int64)
         if len(cells) != len(lon) or (cell_resolution(cells[cells != 0]) < LOOKUP_RES).any():
             raise ValueError(f"cells must be one H3 cell per point at resolution {LOOKUP_RES} or finer")
-    lookup = None
-    if len(lon) < LOOKUP_MIN_POINTS:
-        fine = np.zeros(len(lon), dtype=np.int64)  # no lookup: every point takes the exact test
-    else:
+    lookup = None  # fewer points: every one takes the exact test
+    if len(lon) >= LOOKUP_MIN_POINTS:
         lookup = interior_lookup(grids, cache_dir)
         fine = cells_for_points(lon, lat, LOOKUP_RES) if cells is None else cell_parents(cells, LOOKUP_RES)
-    # Searching sorted needles walks the table in order (cache-friendly): sort once.
-    order = np.argsort(fine, kind="stable")
-    fine_sorted = fine[order]
+        # Searching sorted needles walks the table in order (cache-friendly): sort once.
+        order = np.argsort(fine, kind="stable")
+        fine_sorted = fine[order]
     out = {}
     for tier in TIERS:
         code = np.full(len(lon), -1, dtype=np.int64)  # row of the grid in the tier's layer
         layer = grids[grids["tier"] == tier]
         ids = layer["grid_id"].to_numpy()
         if len(layer):
-            cells, owner = lookup[tier] if lookup is not None else (np.zeros(0, np.int64), None)
-            if len(cells):
+            hit = np.zeros(len(lon), dtype=bool)
+            if lookup is not None and len(lookup[tier][0]):
+                interior, owner = lookup[tier]
                 pos = np.empty(len(fine), dtype=np.int64)
-                pos[order] = np.minimum(np.searchsorted(cells, fine_sorted), len(cells) - 1)
-                hit = cells[pos] == fine
+                pos[order] = np.minimum(np.searchsorted(interior, fine_sorted), len(interior) - 1)
+                hit = interior[pos] == fine
                 code[hit] = owner[pos[hit]]
-            else:
-                hit = np.zeros(len(fine), dtype=bool)
             rest = np.flatnonzero(~hit)
             if len(rest):
                 # Sorted by grid_id, so the first hit of a point is the smallest id.

@@ -88,6 +88,7 @@ def solve_mclp_greedy(
     bound: Literal["greedy", "lagrangian"] = "greedy",
     time_limit: float = 60.0,
     seed: int = 0,
+    reduced: ReducedInstance | None = None,
 ) -> MCLPResult:
     """Greedy maximal covering, optionally improved by local search.
 
@@ -118,6 +119,10 @@ def solve_mclp_greedy(
         both normally stop on their own, deterministically).
     seed : int
         Seed of the local search's random restarts.
+    reduced : ReducedInstance, optional
+        :func:`~geo.planning.bounds.reduce_instance` of this very instance, when the
+        caller already has it (:func:`solve_mclp`); the Lagrangian bound uses it
+        instead of reducing again.
 
     Returns
     -------
@@ -144,7 +149,7 @@ def solve_mclp_greedy(
         stats.update(info)
         solver = "greedy+swap"
     if bound == "lagrangian" and k >= 1:
-        red = reduce_instance(A, w, p, f)
+        red = reduced if reduced is not None else reduce_instance(A, w, p, f)
         lower = evaluate_plan(A, At, w, np.r_[f, new].astype(np.int64))[0] - red.constant
         dual = lagrangian_dual(red.A, red.A.T.tocsr(), red.weights, red.p_new, lower,
                                deadline=deadline - 0.15 * time_limit)
@@ -460,14 +465,16 @@ def solve_mclp(
         if nnz <= max_exact_pairs:
             return solve_mclp_exact(coverage, weights, p, fixed=fixed, time_limit=time_limit,
                                     mip_rel_gap=mip_rel_gap, seed=seed)
-        # the size that matters is the reduced instance's: the exact solver works on it
+        # the size that matters is the reduced instance's: the exact solver works on it (and the greedy
+        # solver's bound), so it is reduced once here and handed on
         t0 = time.perf_counter()
         reduced = reduce_instance(coverage, weights, p, fixed)
         if reduced.A.nnz > max_exact_pairs:
-            return solve_mclp_greedy(coverage, weights, p, fixed=fixed, local_search=True,
-                                     bound="lagrangian", time_limit=time_limit, seed=seed)
-        result = solve_mclp_exact(coverage, weights, p, fixed=fixed, time_limit=time_limit,
-                                  mip_rel_gap=mip_rel_gap, seed=seed, reduced=reduced)
+            result = solve_mclp_greedy(coverage, weights, p, fixed=fixed, local_search=True, bound="lagrangian",
+                                       time_limit=time_limit, seed=seed, reduced=reduced)
+        else:
+            result = solve_mclp_exact(coverage, weights, p, fixed=fixed, time_limit=time_limit,
+                                      mip_rel_gap=mip_rel_gap, seed=seed, reduced=reduced)
         return dataclasses.replace(result, seconds=time.perf_counter() - t0)  # the reduction is part of it
     if solver == "exact":
         return solve_mclp_exact(coverage, weights, p, fixed=fixed, time_limit=time_limit,
